@@ -1,0 +1,149 @@
+"""Command line: a thin shell over the Python API.
+
+Exit codes (also in the README):
+
+* 0 -- a solution was written (optimal, or feasible at a limit: the summary says which);
+* 1 -- unexpected internal error (a bug: rerun with ``--debug`` and report the traceback);
+* 2 -- invalid input or usage (including an existing output folder without ``--force``);
+* 3 -- the instance is infeasible (the diagnosis is printed and written);
+* 4 -- no solution within the limits.
+
+Tracebacks are shown only with ``--debug``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from .errors import InstanceError, SpokehubError, UsageError
+
+EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_NO_SOLUTION = 0, 1, 2, 3, 4
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # argparse's own usage errors: exit code 2, no traceback
+        self.print_usage(sys.stderr)
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="spokehub", description="Design Spoke & Hub recycling networks for end-of-life EV batteries.")
+    p.add_argument("--debug", action="store_true", help="show Python tracebacks on errors")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    v = sub.add_parser("validate", help="check an instance folder without solving")
+    v.add_argument("instance", type=Path)
+
+    s = sub.add_parser("solve", help="solve an instance and write results + map")
+    s.add_argument("instance", type=Path)
+    s.add_argument("--out", type=Path, help="output folder (default results/<instance folder name>)")
+    s.add_argument("--force", action="store_true", help="replace an existing output folder")
+    s.add_argument("--time-limit", type=float, help="HiGHS time limit in seconds (build time not included)")
+    s.add_argument("--gap", type=float, default=1e-4, help="relative MIP gap to stop at (default 1e-4)")
+    s.add_argument("--threads", type=int, help="HiGHS threads (fixed once per process)")
+    s.add_argument("--seed", type=int, default=0, help="HiGHS random seed (default 0)")
+    s.add_argument("--node-limit", type=int, help="branch-and-bound node limit")
+    s.add_argument("--single-sourcing", action="store_true", help="each region ships to exactly one spoke")
+    s.add_argument("--handoff", choices=["direct", "pyomo"], default="direct",
+                   help="how the Pyomo model reaches HiGHS (default direct)")
+    s.add_argument("--no-map", action="store_true", help="skip map.html")
+    s.add_argument("--save-lp", type=Path, help="also write the model as an LP file (Pyomo writer)")
+    s.add_argument("--log", action="store_true", help="show the HiGHS log")
+    s.add_argument("--quiet", action="store_true", help="print only the output folder")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns the exit code (tests call this in-process)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    try:
+        args = _parser().parse_args(argv)
+        return _dispatch(args)
+    except SystemExit as exc:  # --help
+        return int(exc.code or 0)
+    except SpokehubError as exc:
+        if debug:
+            traceback.print_exc()
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted; nothing was written", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - last line of defence: no traceback without --debug
+        if debug:
+            traceback.print_exc()
+        print(f"internal error: {type(exc).__name__}: {exc}\n(this is a bug in spokehub; rerun with --debug "
+              "and report the traceback)", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+def main_entry() -> None:  # console-script entry point
+    sys.exit(main())
+
+
+def _dispatch(args) -> int:
+    if args.command == "validate":
+        return _validate(args)
+    if args.command == "solve":
+        return _solve(args)
+    raise UsageError(f"unknown command {args.command}")  # pragma: no cover - argparse guards
+
+
+def _validate(args) -> int:
+    from .instance import instance_warnings, load_instance
+
+    inst = load_instance(args.instance)
+    for w in instance_warnings(inst):
+        print(f"warning: {w}", file=sys.stderr)
+    supply = inst.total_supply_t()
+    print(f"ok: {inst.name} ({inst.currency}): {len(inst.regions)} regions, "
+          f"{(inst.spokes['status'] != 'excluded').sum()} spoke sites, {(inst.hubs['status'] != 'excluded').sum()} hub sites, "
+          "supply " + ", ".join(f"{c} {t:,.0f} t/yr" for c, t in supply.items()))
+    return EXIT_OK
+
+
+def _solve(args) -> int:
+    from .instance import instance_warnings, load_instance
+    from .report.files import check_target
+    from .report.tables import summary_text, write_solution
+    from .solution import SolveStatus
+    from .solve import SolveOptions, solve
+
+    out = args.out or Path("results") / args.instance.resolve().name
+    check_target(out, args.force)  # before the solve: do not make the user wait for a refusal
+    t = time.perf_counter()
+    inst = load_instance(args.instance)
+    read_s = time.perf_counter() - t
+    for w in instance_warnings(inst):
+        print(f"warning: {w}", file=sys.stderr)
+    options = SolveOptions(
+        time_limit_s=args.time_limit, mip_rel_gap=args.gap, threads=args.threads, seed=args.seed,
+        node_limit=args.node_limit, log=args.log, handoff=args.handoff,
+        single_sourcing=True if args.single_sourcing else None,
+    )
+    if args.save_lp:
+        from .model.build import ModelOptions, build_model
+
+        built = build_model(inst, ModelOptions(single_sourcing=options.single_sourcing))
+        built.model.write(str(args.save_lp), io_options={"symbolic_solver_labels": True})
+    sol = solve(inst, options)
+    sol.timings["read"] = read_s
+    write_solution(sol, inst, out, force=args.force, with_map=not args.no_map)
+    if args.quiet:
+        print(out)
+    else:
+        print(summary_text(sol, inst))
+        print(f"results written to {out}")
+    if sol.status == SolveStatus.INFEASIBLE:
+        return EXIT_INFEASIBLE
+    if sol.status == SolveStatus.NO_SOLUTION:
+        return EXIT_NO_SOLUTION
+    return EXIT_OK
+
+
+__all__ = ["main", "InstanceError"]

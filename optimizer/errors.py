@@ -1,0 +1,114 @@
+"""Error types that reach users.
+
+Every problem with an instance is an :class:`Issue` naming the file, the row as a spreadsheet
+numbers it (header = row 1, first data row = 2; ``None`` for whole-file or TOML problems), the
+field (CSV column or dotted TOML key), what was expected and what was found.  The loader collects
+all issues before raising one :class:`InstanceError`, so a user fixes a spreadsheet in one pass.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One problem found in the input files."""
+
+    file: str
+    row: int | None
+    field: str | None
+    expected: str
+    got: str = ""
+    severity: str = "error"  # "error" refuses the instance; "warning" is printed and carried on
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.row is not None:
+            where += f", row {self.row}"
+        if self.field:
+            where += f", field '{self.field}'"
+        text = f"{where}: expected {self.expected}"
+        if self.got != "":
+            text += f", got {self.got}"
+        return text
+
+
+class SpokehubError(Exception):
+    """Base class for errors spokehub reports to users without a traceback."""
+
+    exit_code = 1
+
+
+class InstanceError(SpokehubError):
+    """The instance files are invalid; carries every :class:`Issue` found."""
+
+    exit_code = 2
+
+    def __init__(self, issues: list[Issue], source: str = ""):
+        self.issues = [i for i in issues if i.severity == "error"]
+        self.warnings = [i for i in issues if i.severity != "error"]
+        self.source = source
+        head = f"invalid instance {source}: " if source else "invalid instance: "
+        n = len(self.issues)
+        lines = [f"{head}{n} problem{'s' if n != 1 else ''} found"]
+        lines += [f"  - {i}" for i in self.issues]
+        super().__init__("\n".join(lines))
+
+
+class UsageError(SpokehubError):
+    """Wrong command-line use (for example an existing output folder without --force)."""
+
+    exit_code = 2
+
+
+@dataclass
+class InfeasibilityDiagnosis:
+    """Why an instance has no feasible network.
+
+    ``shortfall`` lists (region_id, chemistry, required_t, shortfall_t) rows: the tonnes of
+    packs that must be collected but cannot be, in a minimum-total-shortfall relaxation.
+    ``causes`` are plain-language findings of the pre-solve screens.
+    """
+
+    shortfall: list[tuple[str, str, float, float]] = field(default_factory=list)
+    causes: list[str] = field(default_factory=list)
+    period: str | None = None
+
+    @property
+    def total_shortfall_t(self) -> float:
+        return float(sum(row[3] for row in self.shortfall))
+
+    def __str__(self) -> str:
+        lines = ["the instance is infeasible: no network can meet every requirement."]
+        if self.shortfall:
+            lines.append(
+                f"Minimum shortfall {self.total_shortfall_t:,.1f} t of packs/yr that must be "
+                f"collected but cannot be, by region and chemistry:"
+            )
+            for region, chem, required, short in self.shortfall:
+                per = f" in period {row_period}" if (row_period := self.period) else ""
+                lines.append(
+                    f"  - region {region}, {chem}: {short:,.1f} t short of {required:,.1f} t "
+                    f"required{per}"
+                )
+        if self.causes:
+            lines.append("Likely causes:")
+            lines += [f"  - {c}" for c in self.causes]
+        return "\n".join(lines)
+
+
+class InfeasibleError(SpokehubError):
+    """The instance has no feasible solution; carries a diagnosis."""
+
+    exit_code = 3
+
+    def __init__(self, diagnosis: InfeasibilityDiagnosis):
+        self.diagnosis = diagnosis
+        super().__init__(str(diagnosis))
+
+
+class NoSolutionError(SpokehubError):
+    """The solver stopped at a limit before finding any feasible solution."""
+
+    exit_code = 4

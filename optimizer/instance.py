@@ -1,0 +1,415 @@
+"""The instance: plain data describing one siting problem.
+
+An :class:`Instance` is frozen and holds pandas DataFrames with typed, unit-suffixed columns; it
+never holds Pyomo objects, so it pickles cheaply to worker processes.  :func:`load_instance`
+reads a folder (``instance.toml`` + CSV files, see the README's format section), collects every
+problem into one :class:`~optimizer.errors.InstanceError`, and returns a validated instance.
+
+Units: supply and spoke capacity in tonnes of packs per year, hub capacity and merchant/hub flows
+in tonnes of black mass per year, money in ``Instance.currency``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from . import schema
+from .csvread import parse_table, read_raw
+from .errors import InstanceError, Issue
+
+TOML_FILE = "instance.toml"
+GEOJSON_FILE = "regions.geojson"
+
+
+@dataclass(frozen=True)
+class Chemistry:
+    """A battery chemistry and its black-mass economics."""
+
+    name: str
+    black_mass_yield: float  # t black mass per t packs
+    merchant_price_per_t: float | None = None  # currency per t black mass; None = no outlet
+    merchant_cap_t: float | None = None  # t black mass/yr, network-wide; None = no cap
+    hub_revenue_per_t: float | None = None  # currency per t black mass refined (profit mode)
+
+
+@dataclass(frozen=True)
+class Parameters:
+    """Scalar parameters from ``instance.toml`` (see :mod:`optimizer.schema` for units)."""
+
+    pack_cost_per_t_km: float
+    black_mass_cost_per_t_km: float
+    circuity: float = 1.0
+    service_radius_km: float | None = None
+    discount_rate: float = 0.0
+    lifetime_years: float = 1.0
+    spoke_cost_per_t: float = 0.0
+    hub_cost_per_t: float = 0.0
+    uncollected_penalty_per_t: float | None = None
+    min_collection_rate: float = 1.0
+    max_spokes: int | None = None
+    max_hubs: int | None = None
+    max_capex: float | None = None
+    single_sourcing: bool = False
+
+    @property
+    def capital_recovery_factor(self) -> float:
+        """Annuity per unit of capex: r(1+r)^n / ((1+r)^n - 1), or 1/n at r = 0."""
+        return capital_recovery_factor(self.discount_rate, self.lifetime_years)
+
+
+def capital_recovery_factor(rate: float, years: float) -> float:
+    if rate == 0:
+        return 1.0 / years
+    growth = (1.0 + rate) ** years
+    return rate * growth / (growth - 1.0)
+
+
+@dataclass(frozen=True, eq=False)
+class Instance:
+    """One siting problem.
+
+    DataFrames (all ids are strings; ``source_row`` is the Excel row the record came from, or
+    -1 for programmatic instances):
+
+    ``regions``
+        ``id, name, lat, lon, region, estimate`` and ``<chem>_t`` supply columns (t packs/yr).
+    ``spokes`` / ``hubs``
+        ``id, name, lat, lon, status, existing_size``; hubs also ``accepts_<chem>`` (bool).
+    ``spoke_sizes`` / ``hub_sizes``
+        ``site_id, size, capacity_t, capex, fixed_opex_per_yr`` (spoke capacity in t packs/yr,
+        hub capacity in t black mass/yr).
+    ``lanes``
+        ``origin, destination, km, cost_per_t`` (one of the last two is NaN).
+    """
+
+    name: str
+    currency: str
+    chemistries: tuple[Chemistry, ...]
+    params: Parameters
+    regions: pd.DataFrame
+    spokes: pd.DataFrame
+    hubs: pd.DataFrame
+    spoke_sizes: pd.DataFrame
+    hub_sizes: pd.DataFrame
+    lanes: pd.DataFrame
+    description: str = ""
+    boundaries: dict | None = None
+    source: str = ""
+    input_hash: str = ""
+    raw_toml: dict = field(default_factory=dict)
+
+    @property
+    def chem_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.chemistries)
+
+    def chemistry(self, name: str) -> Chemistry:
+        for c in self.chemistries:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+    @property
+    def profit_mode(self) -> bool:
+        """True when any chemistry carries a hub revenue: the objective is then net profit."""
+        return any(c.hub_revenue_per_t is not None for c in self.chemistries)
+
+    def supply_long(self) -> pd.DataFrame:
+        """Supply as rows ``region_id, chemistry, supply_t`` (zeros dropped), in file order."""
+        parts = []
+        for c in self.chem_names:
+            part = pd.DataFrame(
+                {"region_id": self.regions["id"].to_numpy(), "chemistry": c,
+                 "supply_t": self.regions[f"{c}_t"].to_numpy(dtype=float)}
+            )
+            parts.append(part)
+        out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
+            columns=["region_id", "chemistry", "supply_t"])
+        return out[out["supply_t"] > 0].reset_index(drop=True)
+
+    def total_supply_t(self) -> dict[str, float]:
+        return {c: float(self.regions[f"{c}_t"].sum()) for c in self.chem_names}
+
+    def replace(self, **changes) -> Instance:
+        return dataclasses.replace(self, **changes)
+
+
+# --- loading -------------------------------------------------------------------------------------
+
+
+def load_instance(path: str | Path) -> Instance:
+    """Read and validate an instance folder; raise :class:`InstanceError` listing every problem."""
+    folder = Path(path)
+    issues: list[Issue] = []
+    if not folder.is_dir():
+        raise InstanceError([Issue(str(folder), None, None, "an instance folder", "no such folder")], str(folder))
+
+    toml_data, toml_issues = _read_toml(folder / TOML_FILE)
+    issues += toml_issues
+    chemistries, params, meta = _parse_toml(toml_data, issues)
+    chem_names = tuple(c.name for c in chemistries)
+
+    frames: dict[str, pd.DataFrame] = {}
+    for spec in schema.TABLES:
+        file_path = folder / spec.file
+        if not file_path.exists():
+            if spec.required_file:
+                issues.append(Issue(spec.file, None, None, f"the file {spec.file} ({spec.description})", "no such file"))
+            frames[spec.file] = _empty_frame(spec.columns_for(chem_names))
+            continue
+        raw = read_raw(file_path, spec.file)
+        specs = spec.columns_for(chem_names)
+        if raw.header:
+            _check_chem_columns(raw, spec, chem_names)
+            rows = parse_table(raw, specs)
+        else:
+            rows = []
+        issues += raw.issues
+        frames[spec.file] = _frame(rows, specs)
+
+    boundaries = None
+    gj = folder / GEOJSON_FILE
+    if gj.exists():
+        boundaries = _read_geojson(gj, issues)
+
+    inst = Instance(
+        name=meta.get("name") or folder.name,
+        description=meta.get("description", ""),
+        currency=meta.get("currency") or "",
+        chemistries=chemistries,
+        params=params,
+        regions=frames["regions.csv"],
+        spokes=frames["spokes.csv"],
+        hubs=frames["hubs.csv"],
+        spoke_sizes=frames["spoke_sizes.csv"],
+        hub_sizes=frames["hub_sizes.csv"],
+        lanes=frames["lanes.csv"],
+        boundaries=boundaries,
+        source=str(folder),
+        input_hash=hash_inputs(folder),
+        raw_toml=toml_data,
+    )
+    if not any(i.severity == "error" for i in issues):
+        from .validate import validate_instance
+
+        issues += validate_instance(inst)
+    errors = [i for i in issues if i.severity == "error"]
+    if errors:
+        raise InstanceError(issues, str(folder))
+    warnings = [i for i in issues if i.severity != "error"]
+    if warnings:
+        object.__setattr__(inst, "raw_toml", {**toml_data, "_warnings": [str(w) for w in warnings]})
+    return inst
+
+
+def instance_warnings(inst: Instance) -> list[str]:
+    """Soft concerns found while loading (printed by the CLI)."""
+    return list(inst.raw_toml.get("_warnings", []))
+
+
+def hash_inputs(folder: Path) -> str:
+    """SHA-256 over the instance's files (names and bytes, sorted), for provenance and resume."""
+    h = hashlib.sha256()
+    names = [TOML_FILE, GEOJSON_FILE] + [s.file for s in schema.TABLES] + ["supply.csv"]
+    for name in sorted(set(names)):
+        p = folder / name
+        if p.exists():
+            h.update(name.encode())
+            h.update(b"\0")
+            h.update(p.read_bytes())
+            h.update(b"\0")
+    return h.hexdigest()
+
+
+def _read_toml(path: Path) -> tuple[dict, list[Issue]]:
+    if not path.exists():
+        return {}, [Issue(TOML_FILE, None, None, "the file instance.toml (name, currency, parameters)", "no such file")]
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return {}, [Issue(TOML_FILE, None, None, "UTF-8 text", "bytes that are not UTF-8")]
+    try:
+        return tomllib.loads(text), []
+    except tomllib.TOMLDecodeError as exc:
+        msg = str(exc)
+        m = re.search(r"line (\d+)", msg)
+        line = int(m.group(1)) if m else None
+        return {}, [Issue(TOML_FILE, line, None, "valid TOML syntax", msg)]
+
+
+def _toml_value(spec: schema.FieldSpec, key: str, value, issues: list[Issue]):
+    from .csvread import in_bounds
+
+    kind = spec.kind
+    if kind in ("str", "id"):
+        if not isinstance(value, str) or (spec.required and not value.strip()):
+            issues.append(Issue(TOML_FILE, None, key, spec.expected(), repr(value)))
+            return spec.default
+        return value.strip()
+    if kind == "bool":
+        if not isinstance(value, bool):
+            issues.append(Issue(TOML_FILE, None, key, "true or false", repr(value)))
+            return spec.default
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        issues.append(Issue(TOML_FILE, None, key, spec.expected(), repr(value)))
+        return spec.default
+    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+        issues.append(Issue(TOML_FILE, None, key, spec.expected(), repr(value)))
+        return spec.default
+    if kind == "int" and value != int(value):
+        issues.append(Issue(TOML_FILE, None, key, spec.expected(), repr(value)))
+        return spec.default
+    if not in_bounds(spec, float(value)):
+        expected = spec.expected()
+        if key.endswith("discount_rate") and 1 <= value <= 100:
+            expected += f" — it looks like a percentage: write {value / 100:g} for {value:g} %"
+        issues.append(Issue(TOML_FILE, None, key, expected, repr(value)))
+        return spec.default
+    return int(value) if kind == "int" else float(value)
+
+
+def _unknown_keys(table: dict, known: list[str], prefix: str, issues: list[Issue]) -> None:
+    import difflib
+
+    for key in table:
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            issues.append(
+                Issue(TOML_FILE, None, f"{prefix}{key}", "one of the known keys: " + ", ".join(known), f"unknown key '{key}'{hint}")
+            )
+
+
+def _parse_section(table, fields, prefix: str, issues: list[Issue]) -> dict:
+    out = {}
+    if not isinstance(table, dict):
+        issues.append(Issue(TOML_FILE, None, prefix.rstrip("."), "a table", repr(table)))
+        table = {}
+    _unknown_keys(table, [f.name for f in fields], prefix, issues)
+    for spec in fields:
+        key = prefix + spec.name
+        if spec.name not in table:
+            if spec.required:
+                issues.append(Issue(TOML_FILE, None, key, f"{spec.expected()}: {spec.description}", "missing"))
+            out[spec.name] = spec.default
+        else:
+            out[spec.name] = _toml_value(spec, key, table[spec.name], issues)
+    return out
+
+
+def _parse_toml(data: dict, issues: list[Issue]) -> tuple[tuple[Chemistry, ...], Parameters, dict]:
+    sections = list(schema.TOML_SECTIONS)
+    top_known = [f.name for f in schema.TOML_TOP] + ["chemistries", "sources"] + sections
+    _unknown_keys({k: v for k, v in data.items()}, top_known, "", issues)
+    meta = _parse_section({k: v for k, v in data.items() if k in [f.name for f in schema.TOML_TOP]}, schema.TOML_TOP, "", issues) if data else {}
+
+    chemistries: list[Chemistry] = []
+    chem_table = data.get("chemistries", {}) if data else {}
+    if data and not chem_table:
+        issues.append(Issue(TOML_FILE, None, "chemistries", "at least one [chemistries.<name>] table (e.g. [chemistries.nmc])", "none"))
+    if isinstance(chem_table, dict):
+        for name, table in chem_table.items():
+            if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+                issues.append(Issue(TOML_FILE, None, f"chemistries.{name}", "a lower-case name of letters, digits and _", repr(name)))
+                continue
+            vals = _parse_section(table, schema.TOML_CHEMISTRY, f"chemistries.{name}.", issues)
+            chemistries.append(Chemistry(name=name, **vals))
+
+    values: dict = {}
+    for section, fields in schema.TOML_SECTIONS.items():
+        if not data:
+            continue
+        if section not in data and any(f.required for f in fields):
+            issues.append(Issue(TOML_FILE, None, section, f"a [{section}] table", "missing"))
+            continue
+        values.update(_parse_section(data.get(section, {}), fields, f"{section}.", issues))
+
+    if not data or any(i.severity == "error" and i.file == TOML_FILE for i in issues):
+        # Placeholder parameters so CSV checks still run and report in the same pass.
+        params = Parameters(pack_cost_per_t_km=0.0, black_mass_cost_per_t_km=0.0)
+    else:
+        rate = values.get("min_collection_rate")
+        if rate is None:
+            rate = 0.0 if values.get("uncollected_penalty_per_t") is not None else 1.0
+        values["min_collection_rate"] = float(rate)
+        params = Parameters(**values)
+    return tuple(chemistries), params, meta
+
+
+def _check_chem_columns(raw, spec: schema.TableSpec, chem_names: tuple[str, ...]) -> None:
+    """A per-chemistry column for an undeclared chemistry gets a message saying exactly that."""
+    for template in spec.chem_fields:
+        pre, _, post = template.name.partition("{chem}")
+        pattern = re.compile("^" + re.escape(pre) + r"(.+)" + re.escape(post) + "$")
+        for col in raw.header:
+            m = pattern.match(col)
+            if m and m.group(1) not in chem_names and col not in [f.name for f in spec.fields]:
+                raw.issues.append(
+                    Issue(
+                        spec.file, 1, col,
+                        "a chemistry declared in instance.toml ([chemistries.<name>]: "
+                        + ", ".join(chem_names) + ")",
+                        f"unknown chemistry '{m.group(1)}'",
+                    )
+                )
+                raw.header = [h if h != col else "" for h in raw.header]
+
+
+def _frame(rows: list[tuple[int, dict]], specs: list[schema.FieldSpec]) -> pd.DataFrame:
+    cols = {s.name: [r[1].get(s.name) for r in rows] for s in specs}
+    df = pd.DataFrame(cols)
+    df["source_row"] = [r[0] for r in rows]
+    return _coerce(df, specs)
+
+
+def _empty_frame(specs: list[schema.FieldSpec]) -> pd.DataFrame:
+    df = pd.DataFrame({s.name: [] for s in specs})
+    df["source_row"] = pd.Series([], dtype="int64")
+    return _coerce(df, specs)
+
+
+def _coerce(df: pd.DataFrame, specs: list[schema.FieldSpec]) -> pd.DataFrame:
+    for s in specs:
+        if s.kind == "float":
+            df[s.name] = pd.to_numeric(df[s.name], errors="coerce").astype(float)
+        elif s.kind == "int":
+            df[s.name] = pd.to_numeric(df[s.name], errors="coerce")
+        elif s.kind == "bool":
+            df[s.name] = df[s.name].map(lambda v: bool(v) if v is not None else False).astype(bool)
+        else:
+            df[s.name] = df[s.name].map(lambda v: "" if v is None else str(v)).astype(object)
+    return df
+
+
+def _read_geojson(path: Path, issues: list[Issue]) -> dict | None:
+    try:
+        data = json.loads(path.read_bytes().decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        issues.append(Issue(GEOJSON_FILE, None, None, "a GeoJSON FeatureCollection", str(exc)))
+        return None
+    if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
+        issues.append(Issue(GEOJSON_FILE, None, "type", "a GeoJSON FeatureCollection", repr(data.get("type") if isinstance(data, dict) else data)[:60]))
+        return None
+    for k, feat in enumerate(data.get("features", [])):
+        if geojson_key(feat) is None:
+            issues.append(Issue(GEOJSON_FILE, None, f"features[{k}].properties.id", "each feature to carry its region id in properties.id", "no id"))
+    return data
+
+
+def geojson_key(feature: dict) -> str | None:
+    props = feature.get("properties") or {}
+    for key in ("id", "region_id"):
+        if props.get(key) not in (None, ""):
+            return str(props[key])
+    if feature.get("id") not in (None, ""):
+        return str(feature["id"])
+    return None

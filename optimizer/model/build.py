@@ -1,0 +1,397 @@
+r"""The spokehub MILP in Pyomo: one ``add_<family>`` function per constraint family.
+
+Notation (sets are the tables of :mod:`optimizer.model.network`; :math:`t` a period):
+
+* :math:`y^S_{s,k,t}, y^H_{h,k,t} \in \{0,1\}` -- site :math:`s`/:math:`h` operates size
+  :math:`k` (``open_spoke``, ``open_hub``);
+* :math:`x_{r,s,c,t} \ge 0` -- t packs/yr of chemistry :math:`c` from region :math:`r` to spoke
+  :math:`s` (``flow_pack_t``);
+* :math:`z_{s,h,c,t} \ge 0` -- t black mass/yr from spoke to hub (``flow_black_mass_t``);
+* :math:`w_{s,c,t} \ge 0` -- t black mass/yr sold at the spoke gate (``merchant_t``);
+* :math:`u_{r,c,t} \ge 0` -- t packs/yr left uncollected (``uncollected_t``).
+
+Every constraint family carries its formula in its docstring; the README's formulation section is
+the same text.  Index sets hold only arcs that exist (within the service radius, accepted
+chemistry), so no row or column is created for a pair that cannot carry flow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyomo.environ as pyo
+from pyomo.common.gc_manager import PauseGC
+
+from ..instance import Instance
+from .linear import Terms, add_rows, linear_sum, var_array
+from .network import Network, build_network
+
+
+@dataclass
+class ModelOptions:
+    """Switches that change the model (not the solver)."""
+
+    single_sourcing: bool | None = None  # None: take the instance's setting
+    elastic: bool = False  # diagnosis mode: minimise unmet required collection instead of cost
+
+
+@dataclass
+class BuiltModel:
+    """A Pyomo model with the plain index tables its components were built from."""
+
+    model: pyo.ConcreteModel
+    net: Network
+    instance: Instance
+    options: ModelOptions
+
+
+def build_model(inst: Instance, options: ModelOptions | None = None, net: Network | None = None) -> BuiltModel:
+    """Build the MILP for ``inst``; every family in the order the README lists them."""
+    options = options or ModelOptions()
+    net = net or build_network(inst)
+    with PauseGC():
+        m = pyo.ConcreteModel(name=f"spokehub[{inst.name}]")
+        add_variables(m, inst, net, options)
+        add_supply_balance(m, net, options)
+        add_one_size(m, net)
+        add_spoke_capacity(m, net)
+        add_spoke_mass_balance(m, net)
+        add_hub_capacity(m, net)
+        add_link_region_spoke(m, net)
+        add_link_spoke_hub(m, net)
+        if _single_sourcing(inst, options):
+            add_single_sourcing(m, net)
+        add_merchant_cap(m, inst, net)
+        add_site_count_caps(m, inst, net)
+        add_capex_budget(m, inst, net)
+        add_objective(m, inst, net, options)
+    return BuiltModel(m, net, inst, options)
+
+
+def _single_sourcing(inst: Instance, options: ModelOptions) -> bool:
+    return inst.params.single_sourcing if options.single_sourcing is None else options.single_sourcing
+
+
+def _index(df: pd.DataFrame, cols: list[str]) -> list[tuple]:
+    return list(zip(*(df[c].tolist() for c in cols), strict=True))
+
+
+def _positions(keys: pd.DataFrame, table: pd.DataFrame, cols: list[str]) -> np.ndarray:
+    """Row position in ``table`` of each row of ``keys`` (joined on ``cols``; all must exist)."""
+    lookup = table[cols].copy()
+    lookup["_pos"] = np.arange(len(table))
+    joined = keys[cols].merge(lookup, on=cols, how="left", validate="many_to_one")
+    if joined["_pos"].isna().any():
+        raise AssertionError(f"index join on {cols} left rows unmatched")
+    return joined["_pos"].to_numpy(dtype=np.int64)
+
+
+# --- variables -----------------------------------------------------------------------------------
+
+
+def add_variables(m: pyo.ConcreteModel, inst: Instance, net: Network, options: ModelOptions) -> None:
+    """Declare variables over the sparse sets, with bounds from real capacities."""
+    so, ho = net.spoke_options, net.hub_options
+    m.SPOKE_SIZES = pyo.Set(initialize=_index(so, ["site_id", "size", "period"]), ordered=True, dimen=3)
+    m.HUB_SIZES = pyo.Set(initialize=_index(ho, ["site_id", "size", "period"]), ordered=True, dimen=3)
+    m.ARCS_REGION_SPOKE = pyo.Set(initialize=_index(net.arcs_rs, ["region_id", "spoke_id", "chemistry", "period"]), ordered=True, dimen=4)
+    m.ARCS_SPOKE_HUB = pyo.Set(initialize=_index(net.arcs_sh, ["spoke_id", "hub_id", "chemistry", "period"]), ordered=True, dimen=4)
+    m.MERCHANT = pyo.Set(initialize=_index(net.merchant, ["spoke_id", "chemistry", "period"]), ordered=True, dimen=3)
+    unc = net.supply[net.supply["supply_t"] > net.supply["required_t"]]
+    m.UNCOLLECTABLE = pyo.Set(initialize=_index(unc, ["region_id", "chemistry", "period"]), ordered=True, dimen=3)
+
+    m.open_spoke = pyo.Var(m.SPOKE_SIZES, within=pyo.Binary, doc="spoke s operates size k in period t")
+    m.open_hub = pyo.Var(m.HUB_SIZES, within=pyo.Binary, doc="hub h operates size k in period t")
+    ub_rs = dict(zip(m.ARCS_REGION_SPOKE, net.arcs_rs["ub_t"].tolist(), strict=True))
+    m.flow_pack_t = pyo.Var(m.ARCS_REGION_SPOKE, within=pyo.NonNegativeReals,
+                            bounds=lambda _m, *i: (0, ub_rs[i]), doc="t packs/yr region->spoke")
+    ub_sh = dict(zip(m.ARCS_SPOKE_HUB, net.arcs_sh["ub_t"].tolist(), strict=True))
+    m.flow_black_mass_t = pyo.Var(m.ARCS_SPOKE_HUB, within=pyo.NonNegativeReals,
+                                  bounds=lambda _m, *i: (0, ub_sh[i]), doc="t black mass/yr spoke->hub")
+    ub_w = dict(zip(m.MERCHANT, net.merchant["ub_t"].tolist(), strict=True))
+    m.merchant_t = pyo.Var(m.MERCHANT, within=pyo.NonNegativeReals,
+                           bounds=lambda _m, *i: (0, ub_w[i]), doc="t black mass/yr sold at the spoke gate")
+    ub_u = dict(zip(m.UNCOLLECTABLE, (unc["supply_t"] - unc["required_t"]).tolist(), strict=True))
+    m.uncollected_t = pyo.Var(m.UNCOLLECTABLE, within=pyo.NonNegativeReals,
+                              bounds=lambda _m, *i: (0, ub_u[i]), doc="t packs/yr not collected")
+    if options.elastic:
+        m.SUPPLY = pyo.Set(initialize=_index(net.supply, ["region_id", "chemistry", "period"]), ordered=True, dimen=3)
+        m.shortfall_t = pyo.Var(m.SUPPLY, within=pyo.NonNegativeReals,
+                                doc="t packs/yr of required collection not met (diagnosis only)")
+
+
+# --- constraints ---------------------------------------------------------------------------------
+
+
+def add_supply_balance(m: pyo.ConcreteModel, net: Network, options: ModelOptions) -> None:
+    r"""Every tonne of supply is collected by some spoke or left uncollected.
+
+    .. math:: \sum_{s} x_{r,s,c,t} + u_{r,c,t} = \text{supply}_{r,c,t}
+       \qquad u_{r,c,t} \le (1-\rho)\,\text{supply}_{r,c,t}
+
+    with :math:`\rho` the required collection rate (the bound on :math:`u` is the collection
+    requirement; when :math:`\rho = 1` there is no :math:`u`).
+    """
+    sup = net.supply
+    keys = ["region_id", "chemistry", "period"]
+    parts = [Terms.of(_positions(net.arcs_rs, sup, keys), var_array(m.flow_pack_t), 1.0)]
+    unc = sup[sup["supply_t"] > sup["required_t"]]
+    if len(unc):
+        parts.append(Terms.of(_positions(unc, sup, keys), var_array(m.uncollected_t), 1.0))
+    if options.elastic:
+        parts.append(Terms.of(np.arange(len(sup)), var_array(m.shortfall_t), 1.0))
+    add_rows(m, "supply_balance", _index(sup, keys), parts, "==", sup["supply_t"].to_numpy(),
+             doc="supply collected + uncollected = supply")
+
+
+def add_one_size(m: pyo.ConcreteModel, net: Network) -> None:
+    r"""At most one size per site; existing sites stay open.
+
+    .. math:: \sum_k y_{s,k,t} \le 1 \quad (= 1 \text{ for existing sites})
+    """
+    for kind, opts, sites, var in (("spoke", net.spoke_options, net.spoke_sites, m.open_spoke),
+                                   ("hub", net.hub_options, net.hub_sites, m.open_hub)):
+        rows = opts[["site_id", "period"]].drop_duplicates().reset_index(drop=True)
+        pos = _positions(opts, rows, ["site_id", "period"])
+        status = rows["site_id"].map(dict(zip(sites["id"], sites["status"], strict=True)))
+        is_existing = (status == "existing").to_numpy()
+        if (~is_existing).any():
+            keep = np.flatnonzero(~is_existing)
+            remap = -np.ones(len(rows), dtype=np.int64)
+            remap[keep] = np.arange(len(keep))
+            sel = remap[pos] >= 0
+            add_rows(m, f"{kind}_one_size", _index(rows.iloc[keep], ["site_id", "period"]),
+                     [Terms.of(remap[pos][sel], var_array(var)[sel], 1.0)], "<=", 1.0,
+                     doc=f"at most one size per {kind}")
+        if is_existing.any():
+            keep = np.flatnonzero(is_existing)
+            remap = -np.ones(len(rows), dtype=np.int64)
+            remap[keep] = np.arange(len(keep))
+            sel = remap[pos] >= 0
+            add_rows(m, f"{kind}_existing_open", _index(rows.iloc[keep], ["site_id", "period"]),
+                     [Terms.of(remap[pos][sel], var_array(var)[sel], 1.0)], "==", 1.0,
+                     doc=f"existing {kind}s operate one size at least as large as installed")
+
+
+def add_spoke_capacity(m: pyo.ConcreteModel, net: Network) -> None:
+    r"""Packs into a spoke within the chosen size.
+
+    .. math:: \sum_{r,c} x_{r,s,c,t} \le \sum_k \text{cap}_{s,k}\, y^S_{s,k,t}
+    """
+    rows = net.spoke_options[["site_id", "period"]].drop_duplicates().reset_index(drop=True)
+    flows = Terms.of(_positions(net.arcs_rs.rename(columns={"spoke_id": "site_id"}), rows, ["site_id", "period"]),
+                     var_array(m.flow_pack_t), 1.0)
+    sizes = Terms.of(_positions(net.spoke_options, rows, ["site_id", "period"]), var_array(m.open_spoke),
+                     -net.spoke_options["capacity_t"].to_numpy(dtype=float))
+    add_rows(m, "spoke_capacity", _index(rows, ["site_id", "period"]), [flows, sizes], "<=", 0.0,
+             doc="t packs in <= capacity of the size operated")
+
+
+def add_spoke_mass_balance(m: pyo.ConcreteModel, net: Network) -> None:
+    r"""Packs become black mass by the chemistry's yield; all of it leaves to hubs or merchants.
+
+    .. math:: \eta_c \sum_r x_{r,s,c,t} = \sum_h z_{s,h,c,t} + w_{s,c,t}
+    """
+    keys = ["spoke_id", "chemistry", "period"]
+    rows = net.arcs_rs[keys].drop_duplicates().reset_index(drop=True)
+    yields = net.arcs_rs["chemistry"].map(net.black_mass_yield).to_numpy(dtype=float)
+    parts = [
+        Terms.of(_positions(net.arcs_rs, rows, keys), var_array(m.flow_pack_t), yields),
+        Terms.of(_positions(net.arcs_sh, rows, keys), var_array(m.flow_black_mass_t), -1.0),
+        Terms.of(_positions(net.merchant, rows, keys), var_array(m.merchant_t), -1.0),
+    ]
+    add_rows(m, "spoke_mass_balance", _index(rows, keys), parts, "==", 0.0,
+             doc="yield x packs in = black mass out")
+
+
+def add_hub_capacity(m: pyo.ConcreteModel, net: Network) -> None:
+    r"""Black mass into a hub within the chosen size (hubs receive only accepted chemistries,
+    because :math:`z` exists only on accepting arcs).
+
+    .. math:: \sum_{s,c} z_{s,h,c,t} \le \sum_k \text{cap}_{h,k}\, y^H_{h,k,t}
+    """
+    rows = net.hub_options[["site_id", "period"]].drop_duplicates().reset_index(drop=True)
+    flows = Terms.of(_positions(net.arcs_sh.rename(columns={"hub_id": "site_id"}), rows, ["site_id", "period"]),
+                     var_array(m.flow_black_mass_t), 1.0)
+    sizes = Terms.of(_positions(net.hub_options, rows, ["site_id", "period"]), var_array(m.open_hub),
+                     -net.hub_options["capacity_t"].to_numpy(dtype=float))
+    add_rows(m, "hub_capacity", _index(rows, ["site_id", "period"]), [flows, sizes], "<=", 0.0,
+             doc="t black mass in <= capacity of the size operated")
+
+
+def _link(m, name: str, arcs: pd.DataFrame, site_col: str, flow_var, options: pd.DataFrame, open_var, doc: str) -> None:
+    """Per-arc linking rows ``flow <= sum_k min(ub, cap_k) * open_k`` (vectorised pairing)."""
+    if arcs.empty:
+        return
+    opts = options[["site_id", "period", "capacity_t"]].copy()
+    opts["_opt"] = np.arange(len(opts))
+    arc = arcs[[site_col, "period", "ub_t"]].rename(columns={site_col: "site_id"})
+    arc["_arc"] = np.arange(len(arcs))
+    pairs = arc.merge(opts, on=["site_id", "period"], how="inner")
+    coef = -np.minimum(pairs["ub_t"].to_numpy(dtype=float), pairs["capacity_t"].to_numpy(dtype=float))
+    parts = [
+        Terms.of(np.arange(len(arcs)), var_array(flow_var), 1.0),
+        Terms.of(pairs["_arc"].to_numpy(), var_array(open_var)[pairs["_opt"].to_numpy()], coef),
+    ]
+    add_rows(m, name, list(flow_var.index_set()), parts, "<=", 0.0, doc=doc)
+
+
+def add_link_region_spoke(m: pyo.ConcreteModel, net: Network) -> None:
+    r"""Strong linking: no pack flow into a closed spoke, big-M from real capacities.
+
+    .. math:: x_{r,s,c,t} \le \sum_k \min(\text{supply}_{r,c,t}, \text{cap}_{s,k})\, y^S_{s,k,t}
+    """
+    _link(m, "link_region_spoke", net.arcs_rs, "spoke_id", m.flow_pack_t, net.spoke_options, m.open_spoke,
+          "pack flow only into an open spoke")
+
+
+def add_link_spoke_hub(m: pyo.ConcreteModel, net: Network) -> None:
+    r"""Strong linking: no black mass into a closed hub.
+
+    .. math:: z_{s,h,c,t} \le \sum_k \min(\bar z_{s,c,t}, \text{cap}_{h,k})\, y^H_{h,k,t}
+
+    where :math:`\bar z_{s,c,t} = \eta_c \min(\max_k \text{cap}_{s,k}, \sum_r \text{supply}_{r,c,t})`
+    over regions within reach of :math:`s`.
+    """
+    _link(m, "link_spoke_hub", net.arcs_sh, "hub_id", m.flow_black_mass_t, net.hub_options, m.open_hub,
+          "black mass only into an open hub")
+
+
+def add_single_sourcing(m: pyo.ConcreteModel, net: Network) -> None:
+    r"""Each region ships all its collected packs to one spoke (one collection contract).
+
+    .. math:: \sum_s a_{r,s,t} \le 1, \qquad x_{r,s,c,t} \le \text{supply}_{r,c,t}\, a_{r,s,t},
+       \qquad a_{r,s,t} \le \sum_k y^S_{s,k,t}
+    """
+    pairs = net.arcs_rs[["region_id", "spoke_id", "period"]].drop_duplicates().reset_index(drop=True)
+    m.ASSIGN = pyo.Set(initialize=_index(pairs, ["region_id", "spoke_id", "period"]), ordered=True, dimen=3)
+    m.assign = pyo.Var(m.ASSIGN, within=pyo.Binary, doc="region r contracts spoke s in period t")
+    a = var_array(m.assign)
+    regions = pairs[["region_id", "period"]].drop_duplicates().reset_index(drop=True)
+    add_rows(m, "assign_one", _index(regions, ["region_id", "period"]),
+             [Terms.of(_positions(pairs, regions, ["region_id", "period"]), a, 1.0)], "<=", 1.0,
+             doc="at most one spoke per region")
+    arc_pair = _positions(net.arcs_rs, pairs, ["region_id", "spoke_id", "period"])
+    add_rows(m, "assign_flow", list(m.ARCS_REGION_SPOKE),
+             [Terms.of(np.arange(len(net.arcs_rs)), var_array(m.flow_pack_t), 1.0),
+              Terms.of(np.arange(len(net.arcs_rs)), a[arc_pair], -net.arcs_rs["ub_t"].to_numpy(dtype=float))],
+             "<=", 0.0, doc="flow only to the contracted spoke")
+    opts = net.spoke_options
+    site_rows = pairs.rename(columns={"spoke_id": "site_id"})
+    opt_pairs = site_rows.reset_index().rename(columns={"index": "_row"}).merge(
+        opts[["site_id", "period"]].reset_index().rename(columns={"index": "_opt"}), on=["site_id", "period"])
+    add_rows(m, "assign_open", list(m.ASSIGN),
+             [Terms.of(np.arange(len(pairs)), a, 1.0),
+              Terms.of(opt_pairs["_row"].to_numpy(), var_array(m.open_spoke)[opt_pairs["_opt"].to_numpy()], -1.0)],
+             "<=", 0.0, doc="contract only an open spoke")
+
+
+def add_merchant_cap(m: pyo.ConcreteModel, inst: Instance, net: Network) -> None:
+    r"""Network-wide merchant market size per chemistry, where one is given.
+
+    .. math:: \sum_s w_{s,c,t} \le \text{mcap}_c
+    """
+    caps = {c.name: c.merchant_cap_t for c in inst.chemistries if c.merchant_cap_t is not None}
+    sel = net.merchant[net.merchant["chemistry"].isin(list(caps))]
+    if sel.empty:
+        return
+    rows = sel[["chemistry", "period"]].drop_duplicates().reset_index(drop=True)
+    w = var_array(m.merchant_t)[sel.index.to_numpy()]
+    add_rows(m, "merchant_cap", _index(rows, ["chemistry", "period"]),
+             [Terms.of(_positions(sel, rows, ["chemistry", "period"]), w, 1.0)], "<=",
+             rows["chemistry"].map(caps).to_numpy(dtype=float), doc="merchant sales within the market cap")
+
+
+def add_site_count_caps(m: pyo.ConcreteModel, inst: Instance, net: Network) -> None:
+    r"""Optional caps on the number of open sites.
+
+    .. math:: \sum_{s,k} y^S_{s,k,t} \le N^S, \qquad \sum_{h,k} y^H_{h,k,t} \le N^H
+    """
+    for kind, cap, opts, var in (("spokes", inst.params.max_spokes, net.spoke_options, m.open_spoke),
+                                 ("hubs", inst.params.max_hubs, net.hub_options, m.open_hub)):
+        if cap is None or opts.empty:
+            continue
+        rows = pd.DataFrame({"period": net.periods})
+        add_rows(m, f"max_{kind}", net.periods,
+                 [Terms.of(_positions(opts, rows, ["period"]), var_array(var), 1.0)], "<=", float(cap),
+                 doc=f"at most {cap} {kind} open")
+
+
+def add_capex_budget(m: pyo.ConcreteModel, inst: Instance, net: Network) -> None:
+    r"""Optional budget on up-front capex charged (sunk capex of existing sizes is not charged).
+
+    .. math:: \sum_{s,k} \text{capex}_{s,k} y^S_{s,k} + \sum_{h,k} \text{capex}_{h,k} y^H_{h,k} \le B
+    """
+    budget = inst.params.max_capex
+    if budget is None:
+        return
+    parts = [
+        Terms.of(np.zeros(len(net.spoke_options), dtype=np.int64), var_array(m.open_spoke),
+                 net.spoke_options["capex_charged"].to_numpy(dtype=float)),
+        Terms.of(np.zeros(len(net.hub_options), dtype=np.int64), var_array(m.open_hub),
+                 net.hub_options["capex_charged"].to_numpy(dtype=float)),
+    ]
+    add_rows(m, "capex_budget", ["total"], parts, "<=", float(budget), doc="capex charged within the budget")
+
+
+# --- objective -----------------------------------------------------------------------------------
+
+#: Cost components in reporting order; revenue components enter the objective with a minus sign.
+COST_COMPONENTS = (
+    "capex_annualised",
+    "fixed_opex",
+    "spoke_processing",
+    "hub_processing",
+    "transport_pack",
+    "transport_black_mass",
+    "uncollected_penalty",
+)
+REVENUE_COMPONENTS = ("merchant_revenue", "hub_revenue")
+
+
+def add_objective(m: pyo.ConcreteModel, inst: Instance, net: Network, options: ModelOptions) -> None:
+    r"""Minimise annual net cost (or, in diagnosis mode, the unmet required collection).
+
+    .. math::
+       \min \sum_t \omega_t \Big[ \sum_{i,k} (\text{crf}\,\text{capex}_{i,k} + \text{opex}_{i,k}) y_{i,k,t}
+       + \sum (v^S + \tau^P_{r,s}) x + \sum (v^H + \tau^B_{s,h}) z + \pi \sum u
+       - \sum_{s,c} p_c w_{s,c,t} - \sum \text{rev}_c z \Big]
+
+    with :math:`\omega_t` the period weight (1 for a single period).
+    """
+    p = inst.params
+    wt_so = net.spoke_options["period"].map(net.period_weight).to_numpy(dtype=float)
+    wt_ho = net.hub_options["period"].map(net.period_weight).to_numpy(dtype=float)
+    wt_rs = net.arcs_rs["period"].map(net.period_weight).to_numpy(dtype=float)
+    wt_sh = net.arcs_sh["period"].map(net.period_weight).to_numpy(dtype=float)
+    wt_w = net.merchant["period"].map(net.period_weight).to_numpy(dtype=float)
+    ys, yh = var_array(m.open_spoke), var_array(m.open_hub)
+    x, z, w, u = var_array(m.flow_pack_t), var_array(m.flow_black_mass_t), var_array(m.merchant_t), var_array(m.uncollected_t)
+    cat = np.concatenate
+    so, ho = net.spoke_options, net.hub_options
+    m.cost_capex_annualised = pyo.Expression(expr=linear_sum(
+        cat([ys, yh]), cat([wt_so * net.crf * so["capex_charged"].to_numpy(float), wt_ho * net.crf * ho["capex_charged"].to_numpy(float)])))
+    m.cost_fixed_opex = pyo.Expression(expr=linear_sum(
+        cat([ys, yh]), cat([wt_so * so["fixed_opex_per_yr"].to_numpy(float), wt_ho * ho["fixed_opex_per_yr"].to_numpy(float)])))
+    m.cost_spoke_processing = pyo.Expression(expr=linear_sum(x, wt_rs * p.spoke_cost_per_t))
+    m.cost_hub_processing = pyo.Expression(expr=linear_sum(z, wt_sh * p.hub_cost_per_t))
+    m.cost_transport_pack = pyo.Expression(expr=linear_sum(x, wt_rs * net.arcs_rs["cost_per_t"].to_numpy(float)))
+    m.cost_transport_black_mass = pyo.Expression(expr=linear_sum(z, wt_sh * net.arcs_sh["cost_per_t"].to_numpy(float)))
+    unc = net.supply[net.supply["supply_t"] > net.supply["required_t"]]
+    wt_u = unc["period"].map(net.period_weight).to_numpy(dtype=float)
+    m.cost_uncollected_penalty = pyo.Expression(expr=linear_sum(u, wt_u * (p.uncollected_penalty_per_t or 0.0)))
+    m.revenue_merchant = pyo.Expression(expr=linear_sum(w, wt_w * net.merchant["price_per_t"].to_numpy(float)))
+    rev = {c.name: c.hub_revenue_per_t or 0.0 for c in inst.chemistries}
+    m.revenue_hub = pyo.Expression(expr=linear_sum(z, wt_sh * net.arcs_sh["chemistry"].map(rev).to_numpy(float)))
+
+    if options.elastic:
+        m.objective = pyo.Objective(expr=linear_sum(var_array(m.shortfall_t), 1.0), sense=pyo.minimize)
+        return
+    m.objective = pyo.Objective(
+        expr=m.cost_capex_annualised + m.cost_fixed_opex + m.cost_spoke_processing + m.cost_hub_processing
+        + m.cost_transport_pack + m.cost_transport_black_mass + m.cost_uncollected_penalty
+        - m.revenue_merchant - m.revenue_hub,
+        sense=pyo.minimize,
+    )

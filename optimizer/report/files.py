@@ -1,0 +1,62 @@
+"""Atomic output: a folder or file appears complete or not at all.
+
+Output folders are written to a temporary sibling and renamed into place; an existing folder is
+replaced only with ``force=True`` (the old one is moved aside first and removed after the rename,
+so an interrupted run never leaves a half-written result).  Single files go through a temporary
+file in the same directory and :func:`os.replace`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from ..errors import UsageError
+
+
+def check_target(path: Path, force: bool) -> None:
+    """Refuse to overwrite ``path`` unless ``force`` (exit code 2 in the CLI)."""
+    if path.exists() and not force:
+        raise UsageError(f"{path} already exists; pass --force to replace it")
+
+
+@contextlib.contextmanager
+def atomic_folder(path: str | Path, force: bool = False) -> Iterator[Path]:
+    """Yield a temporary folder; on success it replaces ``path`` in one rename."""
+    target = Path(path)
+    check_target(target, force)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    try:
+        yield tmp
+        old = None
+        if target.exists():
+            old = target.parent / f".{target.name}.old-{os.getpid()}"
+            os.replace(target, old)
+        os.replace(tmp, target)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def write_text_atomic(path: str | Path, text: str | bytes, force: bool = True) -> Path:
+    """Write one file via a temporary file + rename."""
+    target = Path(path)
+    check_target(target, force)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.tmp-", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(text.encode("utf-8") if isinstance(text, str) else text)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return target

@@ -1,0 +1,302 @@
+"""The instance format, declared once.
+
+Every key of ``instance.toml`` and every column of each CSV file is a :class:`FieldSpec` here,
+with its type, unit, bounds, default and description.  The loader parses and checks values from
+these specs, and the README's format tables are generated from them
+(``python -m optimizer.schema`` prints the Markdown), so the documentation cannot drift from the
+code.  Columns whose name depends on the declared chemistries (``<chem>_t``, ``accepts_<chem>``)
+are :class:`FieldSpec` templates with ``{chem}`` in the name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+#: Site statuses understood in spokes.csv / hubs.csv.
+STATUSES = ("candidate", "existing", "excluded")
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One input field.
+
+    ``kind`` is one of ``str``, ``id``, ``float``, ``int``, ``bool``, ``choice``.
+    ``lo``/``hi`` are inclusive bounds unless ``lo_open``/``hi_open`` make them strict.
+    """
+
+    name: str
+    kind: str
+    description: str
+    unit: str = ""
+    required: bool = True
+    default: Any = None
+    lo: float | None = None
+    hi: float | None = None
+    lo_open: bool = False
+    hi_open: bool = False
+    choices: tuple[str, ...] = ()
+
+    def expected(self) -> str:
+        """Plain-language description of a valid value, used in error messages."""
+        if self.kind == "choice":
+            return "one of " + ", ".join(repr(c) for c in self.choices)
+        if self.kind == "bool":
+            return "true or false (also 1/0, yes/no)"
+        if self.kind in ("str", "id"):
+            return "a non-empty text" if self.required else "a text"
+        what = "an integer" if self.kind == "int" else "a finite number"
+        bounds = []
+        if self.lo is not None:
+            bounds.append(f"{'>' if self.lo_open else '>='} {_fmt(self.lo)}")
+        if self.hi is not None:
+            bounds.append(f"{'<' if self.hi_open else '<='} {_fmt(self.hi)}")
+        if bounds:
+            what += " " + " and ".join(bounds)
+        if self.unit:
+            what += f" ({self.unit})"
+        return what
+
+
+def _fmt(x: float) -> str:
+    return f"{x:g}"
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A CSV file: fixed columns plus per-chemistry column templates."""
+
+    file: str
+    description: str
+    fields: tuple[FieldSpec, ...]
+    chem_fields: tuple[FieldSpec, ...] = ()
+    required_file: bool = True
+
+    def columns_for(self, chemistries: tuple[str, ...]) -> list[FieldSpec]:
+        out = list(self.fields)
+        for template in self.chem_fields:
+            for chem in chemistries:
+                out.append(
+                    FieldSpec(
+                        name=template.name.format(chem=chem),
+                        kind=template.kind,
+                        description=template.description.format(chem=chem),
+                        unit=template.unit,
+                        required=template.required,
+                        default=template.default,
+                        lo=template.lo,
+                        hi=template.hi,
+                        lo_open=template.lo_open,
+                        hi_open=template.hi_open,
+                    )
+                )
+        return out
+
+
+NAME = FieldSpec("name", "str", "Human-readable name shown in reports and maps", required=False, default="")
+LAT = FieldSpec("lat", "float", "Latitude (WGS84)", unit="degrees", lo=-90, hi=90)
+LON = FieldSpec("lon", "float", "Longitude (WGS84)", unit="degrees", lo=-180, hi=180)
+
+REGIONS = TableSpec(
+    file="regions.csv",
+    description="Supply regions (or supply points) releasing end-of-life packs.",
+    fields=(
+        FieldSpec("id", "id", "Unique id (unique across regions, spokes and hubs)"),
+        NAME,
+        LAT,
+        LON,
+        FieldSpec(
+            "region", "str",
+            "Administrative region this supply point belongs to (reports/maps group by it); "
+            "defaults to the id",
+            required=False, default="",
+        ),
+        FieldSpec(
+            "estimate", "bool",
+            "True where the supply figure is a documented proxy rather than a sourced number",
+            required=False, default=False,
+        ),
+    ),
+    chem_fields=(
+        FieldSpec(
+            "{chem}_t", "float",
+            "Supply of {chem} packs released per year",
+            unit="t packs/yr", lo=0,
+        ),
+    ),
+)
+
+SITE_FIELDS = (
+    FieldSpec("id", "id", "Unique site id (unique across regions, spokes and hubs)"),
+    NAME,
+    LAT,
+    LON,
+    FieldSpec(
+        "status", "choice",
+        "candidate: may be opened; existing: open, its installed size's capex is sunk; "
+        "excluded: never opened",
+        choices=STATUSES,
+    ),
+    FieldSpec(
+        "existing_size", "str",
+        "For status=existing: the size (from the sizes file) that is installed; blank otherwise",
+        required=False, default="",
+    ),
+)
+
+SPOKES = TableSpec(
+    file="spokes.csv",
+    description="Candidate and existing Spoke sites (pre-processing: packs to black mass).",
+    fields=SITE_FIELDS,
+)
+
+HUBS = TableSpec(
+    file="hubs.csv",
+    description="Candidate and existing Hub sites (hydrometallurgical refining of black mass).",
+    fields=SITE_FIELDS,
+    chem_fields=(
+        FieldSpec(
+            "accepts_{chem}", "bool",
+            "Whether this hub accepts {chem} black mass",
+        ),
+    ),
+    required_file=False,
+)
+
+_SIZE_FIELDS_COMMON = (
+    FieldSpec("site_id", "id", "Site this size option belongs to"),
+    FieldSpec("size", "id", "Size option name (unique per site)"),
+)
+
+SPOKE_SIZES = TableSpec(
+    file="spoke_sizes.csv",
+    description="Size options per spoke site (at most one is built).",
+    fields=_SIZE_FIELDS_COMMON
+    + (
+        FieldSpec("capacity_t", "float", "Pack throughput capacity", unit="t packs/yr", lo=0, lo_open=True),
+        FieldSpec("capex", "float", "Up-front capital cost", unit="currency", lo=0),
+        FieldSpec("fixed_opex_per_yr", "float", "Fixed operating cost while open", unit="currency/yr", lo=0),
+    ),
+)
+
+HUB_SIZES = TableSpec(
+    file="hub_sizes.csv",
+    description="Size options per hub site (at most one is built).",
+    fields=_SIZE_FIELDS_COMMON
+    + (
+        FieldSpec("capacity_t", "float", "Black-mass throughput capacity", unit="t black mass/yr", lo=0, lo_open=True),
+        FieldSpec("capex", "float", "Up-front capital cost", unit="currency", lo=0),
+        FieldSpec("fixed_opex_per_yr", "float", "Fixed operating cost while open", unit="currency/yr", lo=0),
+    ),
+    required_file=False,
+)
+
+LANES = TableSpec(
+    file="lanes.csv",
+    description=(
+        "Optional lane overrides: a road distance or a quoted cost per tonne for a region->spoke "
+        "(packs) or spoke->hub (black mass) lane. Give exactly one of km and cost_per_t."
+    ),
+    fields=(
+        FieldSpec("origin", "id", "Region id (pack lane) or spoke id (black-mass lane)"),
+        FieldSpec("destination", "id", "Spoke id (pack lane) or hub id (black-mass lane)"),
+        FieldSpec("km", "float", "Road distance replacing great-circle x circuity", unit="km", lo=0, required=False),
+        FieldSpec("cost_per_t", "float", "Quoted transport cost replacing rate x km", unit="currency/t", lo=0, required=False),
+    ),
+    required_file=False,
+)
+
+TABLES = (REGIONS, SPOKES, HUBS, SPOKE_SIZES, HUB_SIZES, LANES)
+
+
+# --- instance.toml ------------------------------------------------------------------------------
+
+TOML_TOP = (
+    FieldSpec("name", "str", "Instance name"),
+    FieldSpec("description", "str", "What the instance represents and where its data comes from", required=False, default=""),
+    FieldSpec("currency", "str", "Currency of every money figure (e.g. USD, EUR, CNY)"),
+    FieldSpec("schema_version", "int", "Instance format version", required=False, default=SCHEMA_VERSION, lo=1, hi=SCHEMA_VERSION),
+)
+
+TOML_CHEMISTRY = (
+    FieldSpec("black_mass_yield", "float", "Black mass produced per tonne of packs", unit="t/t", lo=0, hi=1, lo_open=True),
+    FieldSpec(
+        "merchant_price_per_t", "float",
+        "Price of black mass sold at the spoke gate (negative = disposal cost); omit for no merchant outlet",
+        unit="currency/t black mass", required=False,
+    ),
+    FieldSpec("merchant_cap_t", "float", "Network-wide cap on merchant sales; omit for no cap", unit="t black mass/yr", lo=0, required=False),
+    FieldSpec(
+        "hub_revenue_per_t", "float",
+        "Revenue per tonne of black mass refined at a hub (profit mode); omit in cost mode",
+        unit="currency/t black mass", required=False,
+    ),
+)
+
+TOML_SECTIONS: dict[str, tuple[FieldSpec, ...]] = {
+    "transport": (
+        FieldSpec("pack_cost_per_t_km", "float", "Road rate for packs (hazardous goods, class 9)", unit="currency/(t km)", lo=0),
+        FieldSpec("black_mass_cost_per_t_km", "float", "Road rate for black mass", unit="currency/(t km)", lo=0),
+        FieldSpec("circuity", "float", "Road distance over great-circle distance", unit="-", lo=1, hi=3),
+        FieldSpec("service_radius_km", "float", "Longest region->spoke haul (road km); omit for none", unit="km", lo=0, lo_open=True, required=False),
+    ),
+    "finance": (
+        FieldSpec("discount_rate", "float", "Discount rate as a fraction (0.08 = 8 %)", unit="1/yr", lo=0, hi=1, hi_open=True),
+        FieldSpec("lifetime_years", "float", "Plant lifetime for capex annualisation", unit="yr", lo=1),
+    ),
+    "processing": (
+        FieldSpec("spoke_cost_per_t", "float", "Variable processing cost at spokes", unit="currency/t packs", lo=0),
+        FieldSpec("hub_cost_per_t", "float", "Variable processing cost at hubs", unit="currency/t black mass", lo=0),
+    ),
+    "collection": (
+        FieldSpec(
+            "uncollected_penalty_per_t", "float",
+            "Penalty per tonne of supply left uncollected; omit for none",
+            unit="currency/t packs", lo=0, required=False,
+        ),
+        FieldSpec(
+            "min_collection_rate", "float",
+            "Share of each region's supply of each chemistry that must be collected "
+            "(default 1 when no penalty is given, 0 when one is)",
+            unit="-", lo=0, hi=1, required=False,
+        ),
+    ),
+    "limits": (
+        FieldSpec("max_spokes", "int", "Most spokes open (existing included); omit for none", lo=0, required=False),
+        FieldSpec("max_hubs", "int", "Most hubs open (existing included); omit for none", lo=0, required=False),
+        FieldSpec("max_capex", "float", "Budget for up-front capex charged (sunk capex excluded); omit for none", unit="currency", lo=0, required=False),
+        FieldSpec("single_sourcing", "bool", "Each region ships all its collected packs to one spoke", required=False, default=False),
+    ),
+}
+
+
+def markdown_tables() -> str:
+    """The README's format reference, generated from the specs above."""
+    out: list[str] = []
+
+    def table(fields) -> None:
+        out.append("| field | type | unit | required | description |")
+        out.append("|---|---|---|---|---|")
+        for f in fields:
+            req = "yes" if f.required else f"no (default {f.default!r})" if f.default not in (None, "") else "no"
+            out.append(f"| `{f.name}` | {f.kind} | {f.unit} | {req} | {f.description} |")
+        out.append("")
+
+    out.append("#### `instance.toml` (top level)\n")
+    table(TOML_TOP)
+    out.append("#### `instance.toml` `[chemistries.<chem>]` (one table per chemistry)\n")
+    table(TOML_CHEMISTRY)
+    for section, fields in TOML_SECTIONS.items():
+        out.append(f"#### `instance.toml` `[{section}]`\n")
+        table(fields)
+    for spec in TABLES:
+        req = "" if spec.required_file else " (optional file)"
+        out.append(f"#### `{spec.file}`{req}\n\n{spec.description}\n")
+        table(spec.fields + spec.chem_fields)
+    return "\n".join(out)
+
+
+if __name__ == "__main__":  # pragma: no cover - documentation helper
+    print(markdown_tables())

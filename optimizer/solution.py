@@ -1,0 +1,191 @@
+"""The solution: plain, immutable, tidy data (no Pyomo objects).
+
+A :class:`Solution` holds the solver status, objective, best bound and gap, the stage timings,
+provenance, and four DataFrames with unit-suffixed columns:
+
+``sites``
+    one row per non-excluded site (and period): ``site_id, kind (spoke|hub), name, status,
+    open, size, capacity_t, inbound_t, utilisation, capex_charged, capex_annualised,
+    fixed_opex_per_yr, lat, lon``.  Spoke tonnes are packs, hub tonnes black mass.
+``flows``
+    ``echelon (region_spoke|spoke_hub|spoke_merchant), origin, destination, chemistry,
+    material (packs|black_mass), flow_t, km, cost_per_t, transport_cost`` (t/yr, currency/yr).
+``regions``
+    ``region_id, chemistry, supply_t, required_t, collected_t, uncollected_t``.
+``costs``
+    ``component, value`` in currency/yr; revenues are negative, so the values sum to the
+    objective (net annual cost; its negative is the profit in profit mode).
+
+Flows below :data:`FLOW_TOL_T` are reported as zero (and dropped from ``flows``) everywhere, and
+utilisation is capped at 1 when a site is full up to round-off.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import InfeasibilityDiagnosis, InfeasibleError, NoSolutionError
+
+FLOW_TOL_T = 1e-6  # t/yr; smaller flows are solver round-off
+SOLUTION_SCHEMA_VERSION = 1
+
+
+class SolveStatus(str, Enum):
+    OPTIMAL = "optimal"
+    FEASIBLE = "feasible (limit)"  # stopped at a time/node limit with a solution and a gap
+    INFEASIBLE = "infeasible"
+    NO_SOLUTION = "no solution (limit)"  # stopped at a limit before any solution was found
+
+    @property
+    def has_solution(self) -> bool:
+        return self in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE)
+
+
+SITE_COLUMNS = ["site_id", "kind", "name", "status", "period", "open", "size", "capacity_t", "inbound_t",
+                "utilisation", "capex_charged", "capex_annualised", "fixed_opex_per_yr", "lat", "lon"]
+FLOW_COLUMNS = ["echelon", "origin", "destination", "chemistry", "period", "material", "flow_t", "km",
+                "cost_per_t", "transport_cost"]
+REGION_COLUMNS = ["region_id", "chemistry", "period", "supply_t", "required_t", "collected_t", "uncollected_t"]
+COST_COLUMNS = ["component", "period", "value"]
+
+
+@dataclass(frozen=True, eq=False)
+class Solution:
+    """Result of one solve (see module docstring for the tables)."""
+
+    instance_name: str
+    currency: str
+    status: SolveStatus
+    objective: float | None
+    best_bound: float | None
+    gap: float | None
+    termination: str
+    sites: pd.DataFrame
+    flows: pd.DataFrame
+    regions: pd.DataFrame
+    costs: pd.DataFrame
+    profit_mode: bool = False
+    timings: dict[str, float] = field(default_factory=dict)
+    provenance: dict = field(default_factory=dict)
+    diagnosis: InfeasibilityDiagnosis | None = None
+    periods: tuple[str, ...] = ()
+
+    @property
+    def multi_period(self) -> bool:
+        return len(self.periods) > 1
+
+    def open_sites(self, kind: str | None = None) -> pd.DataFrame:
+        df = self.sites[self.sites["open"]]
+        return df if kind is None else df[df["kind"] == kind]
+
+    def cost(self, component: str) -> float:
+        return float(self.costs.loc[self.costs["component"] == component, "value"].sum())
+
+    def raise_for_status(self) -> Solution:
+        """Raise :class:`InfeasibleError`/:class:`NoSolutionError` unless a solution exists."""
+        if self.status == SolveStatus.INFEASIBLE:
+            raise InfeasibleError(self.diagnosis or InfeasibilityDiagnosis())
+        if self.status == SolveStatus.NO_SOLUTION:
+            raise NoSolutionError(f"no feasible solution found within the limits ({self.termination})")
+        return self
+
+    # --- JSON round trip -----------------------------------------------------------------------
+
+    def to_dict(self) -> dict:
+        diag = None
+        if self.diagnosis is not None:
+            diag = {"shortfall": [list(r) for r in self.diagnosis.shortfall], "causes": self.diagnosis.causes}
+        return {
+            "schema_version": SOLUTION_SCHEMA_VERSION,
+            "instance": self.instance_name,
+            "currency": self.currency,
+            "status": self.status.value,
+            "termination": self.termination,
+            "objective": _num(self.objective),
+            "best_bound": _num(self.best_bound),
+            "gap": _num(self.gap),
+            "profit_mode": self.profit_mode,
+            "periods": list(self.periods),
+            "timings_s": {k: round(v, 6) for k, v in self.timings.items()},
+            "provenance": self.provenance,
+            "diagnosis": diag,
+            "sites": _records(self.sites),
+            "flows": _records(self.flows),
+            "regions": _records(self.regions),
+            "costs": _records(self.costs),
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=1, sort_keys=False, allow_nan=False)
+
+    @staticmethod
+    def from_dict(d: dict) -> Solution:
+        diag = None
+        if d.get("diagnosis"):
+            diag = InfeasibilityDiagnosis(shortfall=[tuple(r) for r in d["diagnosis"]["shortfall"]],
+                                          causes=list(d["diagnosis"]["causes"]))
+        return Solution(
+            instance_name=d["instance"], currency=d["currency"], status=SolveStatus(d["status"]),
+            objective=d["objective"], best_bound=d["best_bound"], gap=d["gap"], termination=d["termination"],
+            sites=_frame(d["sites"], SITE_COLUMNS), flows=_frame(d["flows"], FLOW_COLUMNS),
+            regions=_frame(d["regions"], REGION_COLUMNS), costs=_frame(d["costs"], COST_COLUMNS),
+            profit_mode=d.get("profit_mode", False), timings=d.get("timings_s", {}),
+            provenance=d.get("provenance", {}), diagnosis=diag, periods=tuple(d.get("periods", ())),
+        )
+
+    @staticmethod
+    def from_json(text: str) -> Solution:
+        return Solution.from_dict(json.loads(text))
+
+    @staticmethod
+    def load(folder: str | Path) -> Solution:
+        """Read ``solution.json`` from a solution folder (or the file itself)."""
+        p = Path(folder)
+        if p.is_dir():
+            p = p / "solution.json"
+        return Solution.from_json(p.read_text(encoding="utf-8"))
+
+
+def _num(x):
+    if x is None:
+        return None
+    x = float(x)
+    return None if math.isnan(x) or math.isinf(x) else x
+
+
+def _records(df: pd.DataFrame) -> list[dict]:
+    out = []
+    cols = list(df.columns)
+    for row in df.itertuples(index=False):
+        rec = {}
+        for k, v in zip(cols, row, strict=True):
+            if isinstance(v, (np.bool_, bool)):
+                v = bool(v)
+            elif isinstance(v, (np.integer,)):
+                v = int(v)
+            elif isinstance(v, (float, np.floating)):
+                v = None if math.isnan(v) else float(v)
+            rec[k] = v
+        out.append(rec)
+    return out
+
+
+def _frame(records: list[dict], columns: list[str]) -> pd.DataFrame:
+    df = pd.DataFrame.from_records(records, columns=columns) if records else pd.DataFrame(columns=columns)
+    return df
+
+
+def empty_tables() -> dict[str, pd.DataFrame]:
+    return {
+        "sites": pd.DataFrame(columns=SITE_COLUMNS),
+        "flows": pd.DataFrame(columns=FLOW_COLUMNS),
+        "regions": pd.DataFrame(columns=REGION_COLUMNS),
+        "costs": pd.DataFrame(columns=COST_COLUMNS),
+    }

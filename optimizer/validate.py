@@ -1,0 +1,155 @@
+"""Cross-table checks of an :class:`~optimizer.instance.Instance`.
+
+Cell-level problems (types, ranges, columns) are found while reading; this module checks what
+needs more than one cell: unique ids, references between files, statuses against sizes, lanes,
+and value ranges of programmatically built instances.  Every broken reference is an error (never a
+warning and carry on: a silently dropped site gives a wrong answer that looks right).
+
+Ids are compared after stripping surrounding whitespace (the reader strips cells) and
+case-insensitively: ``Berlin`` and ``berlin`` in one instance are refused as duplicates, because
+a spreadsheet user almost never means two different places by them.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from .errors import Issue
+from .instance import Instance
+
+
+def validate_instance(inst: Instance) -> list[Issue]:
+    """Every cross-table problem of ``inst`` (errors and warnings)."""
+    issues: list[Issue] = []
+    _unique_ids(inst, issues)
+    _sites_and_sizes(inst, "spokes.csv", inst.spokes, "spoke_sizes.csv", inst.spoke_sizes, issues)
+    _sites_and_sizes(inst, "hubs.csv", inst.hubs, "hub_sizes.csv", inst.hub_sizes, issues)
+    _lanes(inst, issues)
+    _coordinates(inst, issues)
+    _hub_acceptance(inst, issues)
+    if inst.boundaries:
+        _boundaries(inst, issues)
+    return issues
+
+
+def _row(df: pd.DataFrame, i) -> int | None:
+    if "source_row" not in df.columns:
+        return None
+    r = df["source_row"].iloc[i]
+    return None if r is None or (isinstance(r, float) and math.isnan(r)) or r < 0 else int(r)
+
+
+def _unique_ids(inst: Instance, issues: list[Issue]) -> None:
+    seen: dict[str, tuple[str, int | None, str]] = {}
+    for file, df in (("regions.csv", inst.regions), ("spokes.csv", inst.spokes), ("hubs.csv", inst.hubs)):
+        for i, ident in enumerate(df["id"].tolist()):
+            key = ident.strip().lower()
+            if key in seen:
+                f0, r0, id0 = seen[key]
+                where = f"{f0} row {r0}" if r0 else f0
+                same = "" if id0 == ident else " (ids are compared ignoring case)"
+                issues.append(
+                    Issue(file, _row(df, i), "id", "an id used nowhere else in regions, spokes and hubs",
+                          f"'{ident}', already used by {where}{same}")
+                )
+            else:
+                seen[key] = (file, _row(df, i), ident)
+
+
+def _sites_and_sizes(inst, site_file, sites: pd.DataFrame, size_file, sizes: pd.DataFrame, issues) -> None:
+    site_ids = set(sites["id"])
+    by_site: dict[str, set[str]] = {}
+    for i, (sid, size) in enumerate(zip(sizes["site_id"], sizes["size"], strict=True)):
+        if sid not in site_ids:
+            issues.append(Issue(size_file, _row(sizes, i), "site_id", f"an id from {site_file}", _unknown(sid, site_ids)))
+            continue
+        names = by_site.setdefault(sid, set())
+        if size.lower() in {n.lower() for n in names}:
+            issues.append(Issue(size_file, _row(sizes, i), "size", "size names unique per site (ignoring case)", f"'{size}' twice for site '{sid}'"))
+        names.add(size)
+    for i, row in enumerate(sites.itertuples(index=False)):
+        status = row.status
+        existing = row.existing_size
+        sized = by_site.get(row.id, set())
+        if status == "existing":
+            if not existing:
+                issues.append(Issue(site_file, _row(sites, i), "existing_size", f"the installed size (a size of '{row.id}' in {size_file}) for an existing site", "a blank cell"))
+            elif existing not in sized:
+                issues.append(Issue(site_file, _row(sites, i), "existing_size", f"a size listed for '{row.id}' in {size_file}" + (f" ({', '.join(sorted(sized))})" if sized else ""), f"'{existing}'"))
+        elif existing:
+            issues.append(Issue(site_file, _row(sites, i), "existing_size", f"a blank cell: only status=existing names an installed size (this site is '{status}')", f"'{existing}'"))
+        if status != "excluded" and not sized:
+            issues.append(Issue(site_file, _row(sites, i), "id", f"at least one size option in {size_file} for a {status} site", f"none for '{row.id}'"))
+
+
+def _unknown(ident: str, known: set[str]) -> str:
+    """'unknown id' text, pointing out a near miss by case (references must match exactly)."""
+    for k in known:
+        if k.lower() == ident.lower():
+            return f"'{ident}', which differs from '{k}' only by case (references must match exactly)"
+    return f"unknown id '{ident}'"
+
+
+def _lanes(inst: Instance, issues: list[Issue]) -> None:
+    lanes = inst.lanes
+    if lanes.empty:
+        return
+    regions = set(inst.regions["id"])
+    spokes = set(inst.spokes["id"])
+    hubs = set(inst.hubs["id"])
+    seen: dict[tuple[str, str], int | None] = {}
+    for i, row in enumerate(lanes.itertuples(index=False)):
+        o, d = row.origin, row.destination
+        r = _row(lanes, i)
+        if o in regions:
+            if d not in spokes:
+                issues.append(Issue("lanes.csv", r, "destination", "a spoke id (a lane from a region goes to a spoke)", _unknown(d, spokes)))
+        elif o in spokes:
+            if d not in hubs:
+                issues.append(Issue("lanes.csv", r, "destination", "a hub id (a lane from a spoke goes to a hub)", _unknown(d, hubs)))
+        else:
+            issues.append(Issue("lanes.csv", r, "origin", "a region id or a spoke id", _unknown(o, regions | spokes)))
+        has_km = not math.isnan(row.km)
+        has_cost = not math.isnan(row.cost_per_t)
+        if has_km == has_cost:
+            issues.append(Issue("lanes.csv", r, "km" if not has_km else "cost_per_t", "exactly one of km and cost_per_t", "both" if has_km else "neither"))
+        key = (o, d)
+        if key in seen:
+            prev = seen[key]
+            issues.append(Issue("lanes.csv", r, "origin", "each origin-destination lane once", f"'{row.origin}' -> '{row.destination}' again (first on row {prev})"))
+        else:
+            seen[key] = r
+
+
+def _coordinates(inst: Instance, issues: list[Issue]) -> None:
+    """Range checks for programmatic instances (the reader already checked file cells)."""
+    for file, df in (("regions.csv", inst.regions), ("spokes.csv", inst.spokes), ("hubs.csv", inst.hubs)):
+        lat = df["lat"].to_numpy(dtype=float)
+        lon = df["lon"].to_numpy(dtype=float)
+        bad = ~np.isfinite(lat) | (np.abs(lat) > 90) | ~np.isfinite(lon) | (np.abs(lon) > 180)
+        for i in np.flatnonzero(bad):
+            field = "lat" if not (np.isfinite(lat[i]) and abs(lat[i]) <= 90) else "lon"
+            issues.append(Issue(file, _row(df, i), field, "a latitude in [-90, 90] and a longitude in [-180, 180]", f"{lat[i]}, {lon[i]}"))
+
+
+def _hub_acceptance(inst: Instance, issues: list[Issue]) -> None:
+    for i, row in enumerate(inst.hubs.itertuples(index=False)):
+        if row.status == "excluded":
+            continue
+        if not any(bool(getattr(row, f"accepts_{c}")) for c in inst.chem_names):
+            issues.append(Issue("hubs.csv", _row(inst.hubs, i), "accepts_*", "a hub that accepts at least one chemistry", f"'{row.id}' accepts none", severity="warning"))
+
+
+def _boundaries(inst: Instance, issues: list[Issue]) -> None:
+    from .instance import geojson_key
+
+    keys = {str(r).lower() for r in inst.regions["id"]} | {
+        str(r).lower() for r in inst.regions["region"] if r
+    }
+    for k, feat in enumerate(inst.boundaries.get("features", [])):
+        key = geojson_key(feat)
+        if key is not None and key.lower() not in keys:
+            issues.append(Issue("regions.geojson", None, f"features[{k}].properties.id", "a region id (or region column value) from regions.csv", f"'{key}'", severity="warning"))
