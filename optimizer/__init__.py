@@ -17,7 +17,7 @@ from .instance import Chemistry, Instance, Parameters, load_instance
 from .model.build import ModelOptions, build_model
 from .report.tables import summary_text, write_solution
 from .solution import Solution, SolveStatus
-from .solve import SolveOptions, solve
+from .solver import SolveOptions, solve
 
 __all__ = [
     "Chemistry", "Instance", "InstanceError", "InfeasibleError", "Issue", "ModelOptions", "NoSolutionError",

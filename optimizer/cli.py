@@ -47,6 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--threads", type=int, help="HiGHS threads (fixed once per process)")
     s.add_argument("--seed", type=int, default=0, help="HiGHS random seed (default 0)")
     s.add_argument("--node-limit", type=int, help="branch-and-bound node limit")
+    s.add_argument("--no-heuristics", action="store_true", help="turn HiGHS primal heuristics off")
     s.add_argument("--single-sourcing", action="store_true", help="each region ships to exactly one spoke")
     s.add_argument("--handoff", choices=["direct", "pyomo"], default="direct",
                    help="how the Pyomo model reaches HiGHS (default direct)")
@@ -112,7 +113,7 @@ def _solve(args) -> int:
     from .report.files import check_target
     from .report.tables import summary_text, write_solution
     from .solution import SolveStatus
-    from .solve import SolveOptions, solve
+    from .solver import SolveOptions, solve
 
     out = args.out or Path("results") / args.instance.resolve().name
     check_target(out, args.force)  # before the solve: do not make the user wait for a refusal
@@ -123,7 +124,7 @@ def _solve(args) -> int:
         print(f"warning: {w}", file=sys.stderr)
     options = SolveOptions(
         time_limit_s=args.time_limit, mip_rel_gap=args.gap, threads=args.threads, seed=args.seed,
-        node_limit=args.node_limit, log=args.log, handoff=args.handoff,
+        node_limit=args.node_limit, heuristics=not args.no_heuristics, log=args.log, handoff=args.handoff,
         single_sourcing=True if args.single_sourcing else None,
     )
     if args.save_lp:

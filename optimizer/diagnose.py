@@ -88,7 +88,7 @@ def screens(inst: Instance, net: Network | None = None) -> list[str]:
 def diagnose(inst: Instance, options=None) -> InfeasibilityDiagnosis:
     """Screens plus the minimum-shortfall breakdown from the elastic model."""
     from .model.build import ModelOptions, build_model
-    from .solve import SolveOptions, run_highs
+    from .solver import SolveOptions, run_highs
 
     net = build_network(inst)
     causes = screens(inst, net)

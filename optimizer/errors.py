@@ -25,7 +25,7 @@ class Issue:
     def __str__(self) -> str:
         where = self.file
         if self.row is not None:
-            where += f", row {self.row}"
+            where += f", {'line' if self.file.endswith('.toml') else 'row'} {self.row}"
         if self.field:
             where += f", field '{self.field}'"
         text = f"{where}: expected {self.expected}"

@@ -154,7 +154,10 @@ def load_instance(path: str | Path) -> Instance:
 
     toml_data, toml_issues = _read_toml(folder / TOML_FILE)
     issues += toml_issues
+    n_before = len(issues)
     chemistries, params, meta = _parse_toml(toml_data, issues)
+    if len(issues) > n_before:
+        issues[n_before:] = _with_toml_lines(folder / TOML_FILE, issues[n_before:])
     chem_names = tuple(c.name for c in chemistries)
 
     frames: dict[str, pd.DataFrame] = {}
@@ -174,6 +177,10 @@ def load_instance(path: str | Path) -> Instance:
             rows = []
         issues += raw.issues
         frames[spec.file] = _frame(rows, specs)
+
+    reg = frames["regions.csv"]
+    if len(reg):
+        reg["region"] = reg["region"].where(reg["region"] != "", reg["id"])
 
     boundaries = None
     gj = folder / GEOJSON_FILE
@@ -227,6 +234,36 @@ def hash_inputs(folder: Path) -> str:
             h.update(p.read_bytes())
             h.update(b"\0")
     return h.hexdigest()
+
+
+def _with_toml_lines(path: Path, issues: list[Issue]) -> list[Issue]:
+    """Attach the line number of each TOML key an issue names (row = line in the file)."""
+    try:
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return issues
+    where: dict[str, int] = {}
+    section = ""
+    for n, line in enumerate(lines, start=1):
+        stripped = line.strip()
+        m = re.match(r"^\[\s*([^\[\]]+?)\s*\]", stripped)
+        if m:
+            section = m.group(1).replace(" ", "").replace('"', "")
+            where.setdefault(section, n)
+            continue
+        m = re.match(r"^([A-Za-z0-9_\-\.\"]+)\s*=", stripped)
+        if m:
+            key = m.group(1).replace('"', "")
+            where.setdefault(f"{section}.{key}" if section else key, n)
+    out = []
+    for i in issues:
+        if i.file == TOML_FILE and i.row is None and i.field:
+            line = where.get(i.field)
+            if line is None and "." in i.field:
+                line = where.get(i.field.rsplit(".", 1)[0])  # missing key: point at its table
+            i = dataclasses.replace(i, row=line)
+        out.append(i)
+    return out
 
 
 def _read_toml(path: Path) -> tuple[dict, list[Issue]]:

@@ -3,7 +3,7 @@
 Every key of ``instance.toml`` and every column of each CSV file is a :class:`FieldSpec` here,
 with its type, unit, bounds, default and description.  The loader parses and checks values from
 these specs, and the README's format tables are generated from them
-(``python -m optimizer.schema`` prints the Markdown), so the documentation cannot drift from the
+(``python scripts/update_readme.py`` rewrites them; a test checks they are current), so the documentation cannot drift from the
 code.  Columns whose name depends on the declared chemistries (``<chem>_t``, ``accepts_<chem>``)
 are :class:`FieldSpec` templates with ``{chem}`` in the name.
 """
@@ -296,7 +296,3 @@ def markdown_tables() -> str:
         out.append(f"#### `{spec.file}`{req}\n\n{spec.description}\n")
         table(spec.fields + spec.chem_fields)
     return "\n".join(out)
-
-
-if __name__ == "__main__":  # pragma: no cover - documentation helper
-    print(markdown_tables())

@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +37,7 @@ FLOW_TOL_T = 1e-6  # t/yr; smaller flows are solver round-off
 SOLUTION_SCHEMA_VERSION = 1
 
 
-class SolveStatus(str, Enum):
+class SolveStatus(StrEnum):
     OPTIMAL = "optimal"
     FEASIBLE = "feasible (limit)"  # stopped at a time/node limit with a solution and a gap
     INFEASIBLE = "infeasible"

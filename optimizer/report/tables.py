@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..instance import Instance
-from ..solution import SolveStatus, Solution
+from ..solution import Solution, SolveStatus
 from .files import atomic_folder
 
 COMPONENT_LABELS = {

@@ -21,6 +21,8 @@ Options (:class:`SolveOptions`):
 * ``seed`` -- HiGHS's random seed; with a fixed seed and thread count a finished run is
   reproducible.
 * ``node_limit`` -- branch-and-bound node limit (a machine-independent limit, used by tests).
+* ``heuristics`` -- ``False`` turns HiGHS's primal heuristics off, so together with
+  ``node_limit`` a run stops at the same point on every machine.
 """
 
 from __future__ import annotations
@@ -34,11 +36,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import InfeasibilityDiagnosis
 from .instance import Instance, load_instance
 from .model.build import BuiltModel, ModelOptions, build_model
 from .model.compile import MatrixForm, compile_model
-from .solution import SolveStatus, Solution, empty_tables
+from .solution import Solution, SolveStatus, empty_tables
 
 _THREADS_IN_PROCESS: int | None = None
 
@@ -53,6 +54,7 @@ class SolveOptions:
     seed: int = 0
     node_limit: int | None = None
     presolve: bool = True
+    heuristics: bool = True  # False sets HiGHS mip_heuristic_effort = 0 (deterministic limit tests)
     log: bool = False
     handoff: str = "direct"  # "direct" | "pyomo"
     single_sourcing: bool | None = None  # None: the instance's setting
@@ -201,6 +203,8 @@ def _apply_options(h, options: SolveOptions) -> None:
         h.setOptionValue("mip_max_nodes", int(options.node_limit))
     if not options.presolve:
         h.setOptionValue("presolve", "off")
+    if not options.heuristics:
+        h.setOptionValue("mip_heuristic_effort", 0.0)
     if options.threads is not None:
         if _THREADS_IN_PROCESS is not None and _THREADS_IN_PROCESS != options.threads:
             warnings.warn(
@@ -295,6 +299,8 @@ def _run_pyomo(built: BuiltModel, options: SolveOptions) -> RunResult:
         solver_options["mip_max_nodes"] = int(options.node_limit)
     if not options.presolve:
         solver_options["presolve"] = "off"
+    if not options.heuristics:
+        solver_options["mip_heuristic_effort"] = 0.0
     t = time.perf_counter()
     res = opt.solve(
         built.model, tee=options.log, time_limit=options.time_limit_s, rel_gap=options.mip_rel_gap,

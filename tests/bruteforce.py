@@ -1,0 +1,215 @@
+"""Brute-force reference optimum, independent of spokehub's model layer.
+
+Enumerates every open/size combination of the candidate sites (existing sites open at a size at
+least as large as installed), skips those breaking site caps or the capex budget, and solves the
+remaining transport problem of each with scipy (``linprog``; ``milp`` when single sourcing makes
+it integer).  Distances are recomputed here with their own haversine.  Only the instance's plain
+tables are read -- never the Pyomo model, the network tables or the checker.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+
+R_EARTH = 6371.0088
+
+
+def haversine(lat1, lon1, lat2, lon2) -> float:
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    a = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
+    return 2 * R_EARTH * math.asin(math.sqrt(min(1.0, max(0.0, a))))
+
+
+@dataclass
+class Config:
+    sizes: dict  # site_id -> (size, cap, capex_charged, opex)
+    fixed: float
+    objective: float
+
+
+def _options(sites, sizes):
+    """Per site: list of (size, cap, capex_charged, opex) or None (closed)."""
+    out = {}
+    for s in sites.itertuples(index=False):
+        if s.status == "excluded":
+            continue
+        rows = sizes[sizes["site_id"] == s.id]
+        opts = []
+        if s.status == "existing":
+            inst = rows[rows["size"] == s.existing_size].iloc[0]
+            for r in rows.itertuples(index=False):
+                if r.capacity_t >= inst.capacity_t:
+                    opts.append((r.size, r.capacity_t, max(0.0, r.capex - inst.capex), r.fixed_opex_per_yr))
+        else:
+            opts.append(None)
+            for r in rows.itertuples(index=False):
+                opts.append((r.size, r.capacity_t, r.capex, r.fixed_opex_per_yr))
+        out[s.id] = opts
+    return out
+
+
+def _lane(inst, o_id, o_lat, o_lon, d_id, d_lat, d_lon, rate):
+    km = haversine(o_lat, o_lon, d_lat, d_lon) * inst.params.circuity
+    cost = None
+    for ln in inst.lanes.itertuples(index=False):
+        if ln.origin == o_id and ln.destination == d_id:
+            if not math.isnan(ln.km):
+                km = ln.km
+            if not math.isnan(ln.cost_per_t):
+                cost = ln.cost_per_t
+    return km, (km * rate if cost is None else cost)
+
+
+def transport_value(inst, open_spokes: dict, open_hubs: dict, single_sourcing: bool = False):
+    """Optimal variable cost for fixed open sites, or None if infeasible."""
+    p = inst.params
+    chems = list(inst.chem_names)
+    yields = {c.name: c.black_mass_yield for c in inst.chemistries}
+    spokes = inst.spokes.set_index("id")
+    hubs = inst.hubs.set_index("id")
+    cols = []  # (kind, key, cost, ub)
+    x_idx, z_idx, w_idx, u_idx = {}, {}, {}, {}
+    for r in inst.regions.itertuples(index=False):
+        for c in chems:
+            supply = getattr(r, f"{c}_t")
+            if supply <= 0:
+                continue
+            for s in open_spokes:
+                sp = spokes.loc[s]
+                km, cost = _lane(inst, r.id, r.lat, r.lon, s, sp.lat, sp.lon, p.pack_cost_per_t_km)
+                if p.service_radius_km is not None and km > p.service_radius_km:
+                    continue
+                x_idx[(r.id, s, c)] = len(cols)
+                cols.append(cost + p.spoke_cost_per_t)
+            slack = supply * (1 - p.min_collection_rate)
+            if slack > 0:
+                u_idx[(r.id, c)] = len(cols)
+                cols.append(p.uncollected_penalty_per_t or 0.0)
+    for s in open_spokes:
+        sp = spokes.loc[s]
+        for c in chems:
+            chem = inst.chemistry(c)
+            for h in open_hubs:
+                hb = hubs.loc[h]
+                if not bool(hb[f"accepts_{c}"]):
+                    continue
+                km, cost = _lane(inst, s, sp.lat, sp.lon, h, hb.lat, hb.lon, p.black_mass_cost_per_t_km)
+                z_idx[(s, h, c)] = len(cols)
+                cols.append(cost + p.hub_cost_per_t - (chem.hub_revenue_per_t or 0.0))
+            if chem.merchant_price_per_t is not None:
+                w_idx[(s, c)] = len(cols)
+                cols.append(-chem.merchant_price_per_t)
+    n = len(cols)
+    pairs = sorted({(r, s) for (r, s, _c) in x_idx})
+    a_idx = {}
+    if single_sourcing:
+        for pr in pairs:
+            a_idx[pr] = n + len(a_idx)
+    N = n + len(a_idx)
+    cost = np.array(cols + [0.0] * len(a_idx), dtype=float)
+    lb = np.zeros(N)
+    ub = np.full(N, np.inf)
+    for (r, c), j in u_idx.items():
+        supply = float(inst.regions.set_index("id").at[r, f"{c}_t"])
+        ub[j] = supply * (1 - p.min_collection_rate)
+    for j in a_idx.values():
+        ub[j] = 1.0
+    A_eq_rows, b_eq, A_ub_rows, b_ub = [], [], [], []
+
+    def row(entries):
+        v = np.zeros(N)
+        for j, a in entries:
+            v[j] += a
+        return v
+
+    regions = inst.regions.set_index("id")
+    for rid, r in regions.iterrows():
+        for c in chems:
+            supply = float(r[f"{c}_t"])
+            if supply <= 0:
+                continue
+            ent = [(j, 1.0) for (rr, s, cc), j in x_idx.items() if rr == rid and cc == c]
+            if (rid, c) in u_idx:
+                ent.append((u_idx[(rid, c)], 1.0))
+            A_eq_rows.append(row(ent))
+            b_eq.append(supply)
+    for s, (_size, cap, _cx, _ox) in open_spokes.items():
+        A_ub_rows.append(row([(j, 1.0) for (r, ss, c), j in x_idx.items() if ss == s]))
+        b_ub.append(cap)
+        for c in chems:
+            ent = [(j, yields[c]) for (r, ss, cc), j in x_idx.items() if ss == s and cc == c]
+            ent += [(j, -1.0) for (ss, h, cc), j in z_idx.items() if ss == s and cc == c]
+            if (s, c) in w_idx:
+                ent.append((w_idx[(s, c)], -1.0))
+            A_eq_rows.append(row(ent))
+            b_eq.append(0.0)
+    for h, (_size, cap, _cx, _ox) in open_hubs.items():
+        A_ub_rows.append(row([(j, 1.0) for (s, hh, c), j in z_idx.items() if hh == h]))
+        b_ub.append(cap)
+    for chem in inst.chemistries:
+        if chem.merchant_cap_t is not None and chem.merchant_price_per_t is not None:
+            A_ub_rows.append(row([(j, 1.0) for (s, c), j in w_idx.items() if c == chem.name]))
+            b_ub.append(chem.merchant_cap_t)
+    if single_sourcing:
+        for rid in regions.index:
+            ent = [(j, 1.0) for (r, s), j in a_idx.items() if r == rid]
+            if ent:
+                A_ub_rows.append(row(ent))
+                b_ub.append(1.0)
+        for (r, s, c), j in x_idx.items():
+            supply = float(regions.at[r, f"{c}_t"])
+            A_ub_rows.append(row([(j, 1.0), (a_idx[(r, s)], -supply)]))
+            b_ub.append(0.0)
+    if N == 0:
+        return 0.0
+    A_eq = np.array(A_eq_rows) if A_eq_rows else None
+    A_ub = np.array(A_ub_rows) if A_ub_rows else None
+    if single_sourcing and a_idx:
+        cons = []
+        if A_eq is not None:
+            cons.append(LinearConstraint(A_eq, b_eq, b_eq))
+        if A_ub is not None:
+            cons.append(LinearConstraint(A_ub, -np.inf, b_ub))
+        integrality = np.zeros(N)
+        integrality[list(a_idx.values())] = 1
+        res = milp(cost, constraints=cons, integrality=integrality, bounds=Bounds(lb, ub),
+                   options={"mip_rel_gap": 0})
+        return float(res.fun) if res.status == 0 else None
+    res = linprog(cost, A_ub=A_ub, b_ub=b_ub if A_ub is not None else None, A_eq=A_eq,
+                  b_eq=b_eq if A_eq is not None else None, bounds=list(zip(lb, ub, strict=True)), method="highs")
+    return float(res.fun) if res.status == 0 else None
+
+
+def brute_force(inst, single_sourcing: bool | None = None) -> list[Config]:
+    """Every feasible configuration with its total objective, best first."""
+    p = inst.params
+    single = p.single_sourcing if single_sourcing is None else single_sourcing
+    crf = p.discount_rate * (1 + p.discount_rate) ** p.lifetime_years / ((1 + p.discount_rate) ** p.lifetime_years - 1) \
+        if p.discount_rate > 0 else 1.0 / p.lifetime_years
+    s_opts = _options(inst.spokes, inst.spoke_sizes)
+    h_opts = _options(inst.hubs, inst.hub_sizes)
+    s_ids, h_ids = list(s_opts), list(h_opts)
+    results = []
+    for s_choice in itertools.product(*(s_opts[s] for s in s_ids)):
+        open_s = {s: o for s, o in zip(s_ids, s_choice, strict=True) if o is not None}
+        if p.max_spokes is not None and len(open_s) > p.max_spokes:
+            continue
+        for h_choice in itertools.product(*(h_opts[h] for h in h_ids)):
+            open_h = {h: o for h, o in zip(h_ids, h_choice, strict=True) if o is not None}
+            if p.max_hubs is not None and len(open_h) > p.max_hubs:
+                continue
+            capex = sum(o[2] for o in open_s.values()) + sum(o[2] for o in open_h.values())
+            if p.max_capex is not None and capex > p.max_capex + 1e-9:
+                continue
+            fixed = crf * capex + sum(o[3] for o in open_s.values()) + sum(o[3] for o in open_h.values())
+            var = transport_value(inst, open_s, open_h, single)
+            if var is None:
+                continue
+            results.append(Config({**{k: v for k, v in open_s.items()}, **open_h}, fixed, fixed + var))
+    results.sort(key=lambda c: c.objective)
+    return results

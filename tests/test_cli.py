@@ -1,0 +1,109 @@
+"""The CLI in-process: exit codes, files written, no tracebacks, no silent overwrite."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from optimizer import check_solution, load_instance
+from optimizer.cli import main
+from optimizer.solution import Solution
+
+from .helpers import DEMO, copy_demo, set_cell
+
+OUTPUT_FILES = {"solution.json", "sites.csv", "flows.csv", "regions.csv", "costs.csv", "summary.txt", "map.html"}
+
+
+def test_validate_ok(capsys):
+    assert main(["validate", str(DEMO)]) == 0
+    assert "ok: demo" in capsys.readouterr().out
+
+
+def test_solve_writes_results_and_refuses_overwrite(tmp_path, capsys):
+    out = tmp_path / "res"
+    assert main(["solve", str(DEMO), "--out", str(out), "--gap", "0"]) == 0
+    text = capsys.readouterr().out
+    assert "status: optimal" in text and "open spokes" in text and "MIP gap" in text
+    assert OUTPUT_FILES <= {p.name for p in out.iterdir()}
+    sol = Solution.load(out)
+    assert check_solution(load_instance(DEMO), sol) == []
+    # the CSVs are the solution's tables
+    flows = pd.read_csv(out / "flows.csv")
+    assert flows["flow_t"].sum() == pytest.approx(sol.flows["flow_t"].sum())
+    assert set(json.loads((out / "solution.json").read_text())["provenance"]) >= {
+        "input_hash", "spokehub", "pyomo", "highs", "options", "instance_schema_version"}
+
+    before = (out / "solution.json").stat().st_mtime_ns
+    assert main(["solve", str(DEMO), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "--force" in err and "Traceback" not in err
+    assert (out / "solution.json").stat().st_mtime_ns == before
+
+    assert main(["solve", str(DEMO), "--out", str(out), "--force", "--no-map"]) == 0
+    assert not (out / "map.html").exists()  # replaced as a whole folder, not merged
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary leftovers
+
+
+def test_invalid_input_exit_2_names_cell(tmp_path, capsys):
+    folder = copy_demo(tmp_path)
+    set_cell(folder / "regions.csv", 5, "nmc_t", "abc")
+    assert main(["solve", str(folder), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "regions.csv, row 5, field 'nmc_t'" in err and "Traceback" not in err
+    assert not (tmp_path / "o").exists()
+    assert main(["validate", str(folder)]) == 2
+
+
+def test_infeasible_exit_3_with_diagnosis(tmp_path, capsys):
+    folder = copy_demo(tmp_path)
+    text = (folder / "instance.toml").read_text().replace("max_hubs = 2", "max_hubs = 0")
+    (folder / "instance.toml").write_text(text)
+    assert main(["solve", str(folder), "--out", str(tmp_path / "o")]) == 3
+    out = capsys.readouterr().out
+    assert "infeasible" in out and "hub capacity falls short" in out
+    assert json.loads((tmp_path / "o" / "solution.json").read_text())["status"] == "infeasible"
+
+
+def test_no_solution_exit_4(tmp_path, capsys):
+    # Node limit 0 with heuristics off: HiGHS stops after the root LP, whose optimum is fractional,
+    # on every machine.
+    assert main(["solve", str(DEMO), "--out", str(tmp_path / "o"), "--node-limit", "0", "--no-heuristics"]) == 4
+    assert "no feasible network was found" in capsys.readouterr().out
+
+
+def test_usage_errors_exit_2(capsys):
+    assert main(["solve"]) == 2
+    assert main(["solve", str(DEMO), "--bogus"]) == 2
+    assert main(["frobnicate"]) == 2
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_internal_error_exit_1_without_traceback(tmp_path, capsys, monkeypatch):
+    import optimizer.solver as solve_mod
+
+    def boom(*a, **k):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(solve_mod, "build_model", boom)
+    assert main(["solve", str(DEMO), "--out", str(tmp_path / "o")]) == 1
+    err = capsys.readouterr().err
+    assert "internal error" in err and "Traceback" not in err
+    assert main(["--debug", "solve", str(DEMO), "--out", str(tmp_path / "o")]) == 1
+    assert "Traceback" in capsys.readouterr().err
+
+
+def test_python_api_matches_cli(tmp_path):
+    from optimizer import solve
+
+    sol = solve(load_instance(DEMO), time_limit=60, mip_rel_gap=0)
+    assert main(["solve", str(DEMO), "--out", str(tmp_path / "o"), "--gap", "0", "--quiet"]) == 0
+    assert Solution.load(tmp_path / "o").objective == pytest.approx(sol.objective, rel=1e-9)
+
+
+def test_save_lp(tmp_path):
+    lp = tmp_path / "model.lp"
+    assert main(["solve", str(DEMO), "--out", str(tmp_path / "o"), "--save-lp", str(lp), "--quiet"]) == 0
+    text = lp.read_text()
+    assert "supply_balance" in text and "link_region_spoke" in text

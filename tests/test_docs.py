@@ -1,0 +1,15 @@
+"""The README's field reference is generated from the schema and must be current."""
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_readme_schema_tables_current():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("update_readme", ROOT / "scripts" / "update_readme.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert mod.render(text) == text, "run: python scripts/update_readme.py"
