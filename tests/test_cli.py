@@ -107,3 +107,18 @@ def test_save_lp(tmp_path):
     assert main(["solve", str(DEMO), "--out", str(tmp_path / "o"), "--save-lp", str(lp), "--quiet"]) == 0
     text = lp.read_text()
     assert "supply_balance" in text and "link_region_spoke" in text
+
+
+def test_limit_returns_incumbent_with_gap(tmp_path, capsys):
+    """Node limit 1, heuristics off (machine-independent): an incumbent exists but is not proven."""
+    from optimizer import solve
+    from optimizer.solution import SolveStatus
+
+    inst = load_instance(DEMO)
+    sol = solve(inst, node_limit=1, heuristics=False, mip_rel_gap=0)
+    assert sol.status == SolveStatus.FEASIBLE
+    assert sol.gap > 0 and sol.best_bound < sol.objective
+    assert check_solution(inst, sol) == []
+    assert main(["solve", str(DEMO), "--out", str(tmp_path / "o"), "--node-limit", "1", "--no-heuristics", "--gap", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "feasible (limit)" in out and "not proven optimal" in out
