@@ -55,6 +55,18 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--save-lp", type=Path, help="also write the model as an LP file (Pyomo writer)")
     s.add_argument("--log", action="store_true", help="show the HiGHS log")
     s.add_argument("--quiet", action="store_true", help="print only the output folder")
+
+    b = sub.add_parser("bench", help="solve published benchmark instances and compare with published values")
+    b.add_argument("set", help="orlib (multi-source CFLP), orlib-ss (single-source), tscflp (two-stage)")
+    b.add_argument("instances", nargs="*", help="instance names (default: the whole set), e.g. cap41 capa-8000")
+    b.add_argument("--time-limit", type=float, help="seconds per instance (HiGHS solve incl. warm start)")
+    b.add_argument("--gap", type=float, default=0.0, help="relative MIP gap (default 0: prove optimality)")
+    b.add_argument("--threads", type=int, default=1, help="HiGHS threads (default 1)")
+    b.add_argument("--formulation", choices=["baseline", "spokehub"], default="spokehub",
+                   help="baseline: textbook strong formulation, no cuts, no warm start")
+    b.add_argument("--data", type=Path, help="benchmark data folder (default benchmarks/data)")
+    b.add_argument("--csv", type=Path, help="CSV output (default results/bench-SET-FORMULATION.csv)")
+    b.add_argument("--quiet", action="store_true")
     return p
 
 
@@ -92,6 +104,10 @@ def _dispatch(args) -> int:
         return _validate(args)
     if args.command == "solve":
         return _solve(args)
+    if args.command == "bench":
+        from .bench.runner import main_bench
+
+        return main_bench(args)
     raise UsageError(f"unknown command {args.command}")  # pragma: no cover - argparse guards
 
 
@@ -128,9 +144,9 @@ def _solve(args) -> int:
         single_sourcing=True if args.single_sourcing else None,
     )
     if args.save_lp:
-        from .model.build import ModelOptions, build_model
+        from .model.build import build_model
 
-        built = build_model(inst, ModelOptions(single_sourcing=options.single_sourcing))
+        built = build_model(inst, options.model_options())
         built.model.write(str(args.save_lp), io_options={"symbolic_solver_labels": True})
     sol = solve(inst, options)
     sol.timings["read"] = read_s

@@ -94,8 +94,7 @@ def diagnose(inst: Instance, options=None) -> InfeasibilityDiagnosis:
     causes = screens(inst, net)
     opts = SolveOptions(**(options.as_dict() if options is not None else {}))
     opts.handoff = "direct"
-    single = opts.single_sourcing
-    built = build_model(inst, ModelOptions(single_sourcing=single, elastic=True), net=net)
+    built = build_model(inst, ModelOptions(single_sourcing=opts.single_sourcing, linking=opts.linking, elastic=True), net=net)
     run = run_highs(built, opts)
     shortfall: list[tuple[str, str, float, float]] = []
     if run.status.has_solution:

@@ -142,6 +142,63 @@ class Instance:
         return dataclasses.replace(self, **changes)
 
 
+def make_instance(
+    name: str,
+    chemistries: tuple[Chemistry, ...] | list[Chemistry],
+    params: Parameters,
+    regions: pd.DataFrame,
+    spokes: pd.DataFrame,
+    spoke_sizes: pd.DataFrame,
+    hubs: pd.DataFrame | None = None,
+    hub_sizes: pd.DataFrame | None = None,
+    lanes: pd.DataFrame | None = None,
+    currency: str = "USD",
+    description: str = "",
+    validate: bool = True,
+) -> Instance:
+    """Build an instance from DataFrames (benchmark importers, generators, notebooks).
+
+    Optional columns are filled with their schema defaults; ``validate`` runs the same
+    cross-table checks as :func:`load_instance` and raises :class:`InstanceError`.
+    """
+    chemistries = tuple(chemistries)
+    chem_names = tuple(c.name for c in chemistries)
+    frames = {}
+    given = {"regions.csv": regions, "spokes.csv": spokes, "spoke_sizes.csv": spoke_sizes,
+             "hubs.csv": hubs, "hub_sizes.csv": hub_sizes, "lanes.csv": lanes}
+    for spec in schema.TABLES:
+        specs = spec.columns_for(chem_names)
+        df = given[spec.file]
+        if df is None:
+            frames[spec.file] = _empty_frame(specs)
+            continue
+        df = df.copy().reset_index(drop=True)
+        for s in specs:
+            if s.name not in df.columns:
+                if s.required and not (s.kind == "float" and spec.file == "lanes.csv"):
+                    raise ValueError(f"{spec.file}: column '{s.name}' is required")
+                df[s.name] = s.default if s.default is not None else (float("nan") if s.kind == "float" else None)
+        if "source_row" not in df.columns:
+            df["source_row"] = -1
+        frames[spec.file] = _coerce(df[[s.name for s in specs] + ["source_row"]], specs)
+    reg = frames["regions.csv"]
+    if len(reg):
+        reg["region"] = reg["region"].where(reg["region"] != "", reg["id"])
+    inst = Instance(
+        name=name, currency=currency, chemistries=chemistries, params=params,
+        regions=reg, spokes=frames["spokes.csv"], hubs=frames["hubs.csv"],
+        spoke_sizes=frames["spoke_sizes.csv"], hub_sizes=frames["hub_sizes.csv"], lanes=frames["lanes.csv"],
+        description=description,
+    )
+    if validate:
+        from .validate import validate_instance
+
+        issues = validate_instance(inst)
+        if any(i.severity == "error" for i in issues):
+            raise InstanceError(issues, name)
+    return inst
+
+
 # --- loading -------------------------------------------------------------------------------------
 
 
@@ -215,6 +272,46 @@ def load_instance(path: str | Path) -> Instance:
     if warnings:
         object.__setattr__(inst, "raw_toml", {**toml_data, "_warnings": [str(w) for w in warnings]})
     return inst
+
+
+def save_instance(inst: Instance, folder: str | Path, force: bool = False) -> Path:
+    """Write ``inst`` as an instance folder (TOML + CSV) that :func:`load_instance` reads back."""
+    from .report.files import atomic_folder
+
+    def toml_scalar(v) -> str:
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, str):
+            return json.dumps(v)
+        return repr(float(v)) if isinstance(v, float) else repr(v)
+
+    lines = [f"name = {toml_scalar(inst.name)}", f"description = {toml_scalar(inst.description)}",
+             f"currency = {toml_scalar(inst.currency)}"]
+    for c in inst.chemistries:
+        lines.append(f"\n[chemistries.{c.name}]")
+        for f in schema.TOML_CHEMISTRY:
+            v = getattr(c, f.name)
+            if v is not None:
+                lines.append(f"{f.name} = {toml_scalar(v)}")
+    p = inst.params
+    for section, fields in schema.TOML_SECTIONS.items():
+        body = [f"{f.name} = {toml_scalar(getattr(p, f.name))}" for f in fields if getattr(p, f.name) is not None]
+        if body:
+            lines.append(f"\n[{section}]")
+            lines += body
+    tables = {"regions.csv": inst.regions, "spokes.csv": inst.spokes, "spoke_sizes.csv": inst.spoke_sizes,
+              "hubs.csv": inst.hubs, "hub_sizes.csv": inst.hub_sizes, "lanes.csv": inst.lanes}
+    with atomic_folder(folder, force=force) as tmp:
+        (tmp / TOML_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
+        for spec in schema.TABLES:
+            df = tables[spec.file]
+            if df.empty and not spec.required_file:
+                continue
+            cols = [f.name for f in spec.columns_for(inst.chem_names)]
+            df[cols].to_csv(tmp / spec.file, index=False, float_format="%.10g")
+        if inst.boundaries:
+            (tmp / GEOJSON_FILE).write_text(json.dumps(inst.boundaries), encoding="utf-8")
+    return Path(folder)
 
 
 def instance_warnings(inst: Instance) -> list[str]:

@@ -22,7 +22,13 @@ Options (:class:`SolveOptions`):
   reproducible.
 * ``node_limit`` -- branch-and-bound node limit (a machine-independent limit, used by tests).
 * ``heuristics`` -- ``False`` turns HiGHS's primal heuristics off, so together with
-  ``node_limit`` a run stops at the same point on every machine.
+  ``node_limit`` (and ``warm_start="off"``) a run stops at the same point on every machine.
+* ``warm_start`` -- ``"auto"`` solves the model on a sparsified network first (models with at
+  least :data:`WARM_START_MIN_ARCS` region->spoke arcs) and hands the result to HiGHS as a MIP
+  start, see :mod:`optimizer.heuristic`; it may use ``warm_start_share`` of the time limit, which
+  the main solve's limit is reduced by (60 s when there is no limit).
+* ``cover_cuts``, ``linking`` -- formulation switches (capacity-cover rows; per-arc or aggregated
+  linking rows); :meth:`SolveOptions.baseline` is the textbook formulation without extras.
 """
 
 from __future__ import annotations
@@ -58,10 +64,27 @@ class SolveOptions:
     log: bool = False
     handoff: str = "direct"  # "direct" | "pyomo"
     single_sourcing: bool | None = None  # None: the instance's setting
+    warm_start: str = "auto"  # "auto" (large models only) | "on" | "off"
+    warm_start_share: float = 0.15  # share of the time limit the warm start may use
+    cover_cuts: bool = True  # capacity-cover rows (see model.build.add_capacity_cover)
+    linking: str = "per-arc"  # "per-arc" | "aggregated"
     diagnose: bool = True  # on infeasibility, solve the elastic model to name the shortfall
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+    def model_options(self) -> ModelOptions:
+        return ModelOptions(single_sourcing=self.single_sourcing, linking=self.linking, cover_cuts=self.cover_cuts)
+
+    @staticmethod
+    def baseline(**kw) -> SolveOptions:
+        """The textbook strong formulation handed to plain HiGHS: per-arc linking rows, no cover
+        cuts, no warm start (``spokehub bench --formulation baseline``)."""
+        return SolveOptions(warm_start="off", cover_cuts=False, linking="per-arc", **kw)
+
+
+#: Models with at least this many region->spoke arcs get a warm start under warm_start="auto".
+WARM_START_MIN_ARCS = 5000
 
 
 @dataclass
@@ -95,10 +118,20 @@ def solve(instance: Instance | str | Path, options: SolveOptions | None = None, 
         timings["read"] = 0.0
 
     t = time.perf_counter()
-    built = build_model(instance, ModelOptions(single_sourcing=options.single_sourcing))
+    built = build_model(instance, options.model_options())
     timings["build"] = time.perf_counter() - t
 
-    run = run_highs(built, options)
+    start = None
+    run_options = options
+    if _wants_warm_start(built, options):
+        from .heuristic import warm_start
+
+        budget = options.warm_start_share * options.time_limit_s if options.time_limit_s else 60.0
+        start = warm_start(instance, built.net, options.model_options(), options, budget)
+        timings["warm_start"] = start.seconds if start else 0.0
+        if options.time_limit_s is not None:
+            run_options = SolveOptions(**{**options.as_dict(), "time_limit_s": max(1.0, options.time_limit_s - timings["warm_start"])})
+    run = run_highs(built, run_options, mip_start=start.values if start else None)
     timings["handoff"] = run.handoff_s
     timings["solve"] = run.solve_s
 
@@ -132,6 +165,16 @@ def solve(instance: Instance | str | Path, options: SolveOptions | None = None, 
     )
 
 
+def _wants_warm_start(built: BuiltModel, options: SolveOptions) -> bool:
+    if options.warm_start == "off" or options.handoff != "direct":
+        return False
+    if built.net.spoke_options.empty:
+        return False
+    if options.warm_start == "on":
+        return True
+    return len(built.net.arcs_rs) >= WARM_START_MIN_ARCS
+
+
 def _options(options: SolveOptions | None, kwargs: dict) -> SolveOptions:
     options = SolveOptions(**asdict(options)) if options else SolveOptions()
     aliases = {"time_limit": "time_limit_s", "gap": "mip_rel_gap", "rel_gap": "mip_rel_gap"}
@@ -142,6 +185,8 @@ def _options(options: SolveOptions | None, kwargs: dict) -> SolveOptions:
         setattr(options, k, v)
     if options.handoff not in ("direct", "pyomo"):
         raise ValueError(f"handoff must be 'direct' or 'pyomo', got {options.handoff!r}")
+    if options.warm_start not in ("auto", "on", "off"):
+        raise ValueError(f"warm_start must be 'auto', 'on' or 'off', got {options.warm_start!r}")
     return options
 
 

@@ -97,3 +97,29 @@ def set_cell(path: Path, excel_row: int, column: str, value: str) -> None:
     header, rows = read_rows(path)
     rows[excel_row - 2][header.index(column)] = value
     write_csv(path, header, rows)
+
+
+def hard_instance(seed: int = 4):
+    """A 40-region, 20-site, 3-size spoke-only instance whose root node does not close.
+
+    With seed 4, HiGHS (heuristics off, warm start off) stops after node 1 with an incumbent and
+    a positive gap: a machine-independent way to reach "feasible (limit)".
+    """
+    import numpy as np
+    import pandas as pd
+
+    from optimizer.instance import Chemistry, Parameters, make_instance
+
+    rng = np.random.default_rng(seed)
+    R, S = 40, 20
+    regions = pd.DataFrame({"id": [f"r{i}" for i in range(R)], "lat": rng.uniform(44, 50, R), "lon": rng.uniform(0, 8, R),
+                            "nmc_t": rng.integers(200, 2000, R).astype(float)})
+    spokes = pd.DataFrame({"id": [f"s{i}" for i in range(S)], "lat": rng.uniform(44, 50, S), "lon": rng.uniform(0, 8, S),
+                           "status": "candidate", "existing_size": ""})
+    rows = []
+    for s in spokes["id"]:
+        for name, cap, capex in (("small", 3000, 4e6), ("mid", 6000, 6.5e6), ("big", 12000, 10e6)):
+            rows.append((s, name, cap, capex * rng.uniform(0.8, 1.2), 2e5))
+    sizes = pd.DataFrame(rows, columns=["site_id", "size", "capacity_t", "capex", "fixed_opex_per_yr"])
+    p = Parameters(pack_cost_per_t_km=0.5, black_mass_cost_per_t_km=0.1, circuity=1.2, discount_rate=0.08, lifetime_years=15)
+    return make_instance(f"hard{seed}", (Chemistry("nmc", 0.4, merchant_price_per_t=0.0),), p, regions, spokes, sizes)

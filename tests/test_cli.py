@@ -112,13 +112,19 @@ def test_save_lp(tmp_path):
 def test_limit_returns_incumbent_with_gap(tmp_path, capsys):
     """Node limit 1, heuristics off (machine-independent): an incumbent exists but is not proven."""
     from optimizer import solve
+    from optimizer.instance import save_instance
     from optimizer.solution import SolveStatus
 
-    inst = load_instance(DEMO)
+    from .helpers import hard_instance
+
+    inst = hard_instance()
     sol = solve(inst, node_limit=1, heuristics=False, mip_rel_gap=0)
     assert sol.status == SolveStatus.FEASIBLE
     assert sol.gap > 0 and sol.best_bound < sol.objective
     assert check_solution(inst, sol) == []
-    assert main(["solve", str(DEMO), "--out", str(tmp_path / "o"), "--node-limit", "1", "--no-heuristics", "--gap", "0"]) == 0
+    exact = solve(inst, mip_rel_gap=0)
+    assert exact.objective <= sol.objective and exact.objective >= sol.best_bound - 1e-6 * abs(sol.best_bound)
+    folder = save_instance(inst, tmp_path / "hard")
+    assert main(["solve", str(folder), "--out", str(tmp_path / "o"), "--node-limit", "1", "--no-heuristics", "--gap", "0"]) == 0
     out = capsys.readouterr().out
     assert "feasible (limit)" in out and "not proven optimal" in out

@@ -35,6 +35,8 @@ class ModelOptions:
 
     single_sourcing: bool | None = None  # None: take the instance's setting
     elastic: bool = False  # diagnosis mode: minimise unmet required collection instead of cost
+    linking: str = "per-arc"  # "per-arc" (strong) | "aggregated" (capacity rows only)
+    cover_cuts: bool = True  # open capacity >= required collection at each echelon
 
 
 @dataclass
@@ -59,8 +61,13 @@ def build_model(inst: Instance, options: ModelOptions | None = None, net: Networ
         add_spoke_capacity(m, net)
         add_spoke_mass_balance(m, net)
         add_hub_capacity(m, net)
-        add_link_region_spoke(m, net)
-        add_link_spoke_hub(m, net)
+        if options.linking == "per-arc":
+            add_link_region_spoke(m, net)
+            add_link_spoke_hub(m, net)
+        elif options.linking != "aggregated":
+            raise ValueError(f"linking must be 'per-arc' or 'aggregated', got {options.linking!r}")
+        if options.cover_cuts and not options.elastic:
+            add_capacity_cover(m, inst, net)
         if _single_sourcing(inst, options):
             add_single_sourcing(m, net)
         add_merchant_cap(m, inst, net)
@@ -286,6 +293,64 @@ def add_single_sourcing(m: pyo.ConcreteModel, net: Network) -> None:
              [Terms.of(np.arange(len(pairs)), a, 1.0),
               Terms.of(opt_pairs["_row"].to_numpy(), var_array(m.open_spoke)[opt_pairs["_opt"].to_numpy()], -1.0)],
              "<=", 0.0, doc="contract only an open spoke")
+
+
+def add_capacity_cover(m: pyo.ConcreteModel, inst: Instance, net: Network) -> None:
+    r"""Capacity-cover cuts: the sizes opened must be able to take what has to be collected.
+
+    .. math:: \sum_{s,k} \text{cap}_{s,k} y^S_{s,k,t} \ge \sum_{r,c} \rho\,\text{supply}_{r,c,t}
+    .. math:: \sum_{h \ni c,k} \text{cap}_{h,k} y^H_{h,k,t} \ge \eta_c \sum_r \rho\,\text{supply}_{r,c,t} - \text{mcap}_c
+
+    (per chemistry over the hubs accepting it, and summed over chemistries for all hubs).  Implied
+    by the model, so the optimum is unchanged; they give the LP relaxation and HiGHS's cover
+    separators a knapsack over the binaries that the flow rows only state indirectly.
+    """
+    req = net.supply.groupby(["period", "chemistry"])["required_t"].sum()
+    so, ho = net.spoke_options, net.hub_options
+    rows_s = []
+    for period in net.periods:
+        need = float(req.loc[period].sum()) if period in req.index.get_level_values(0) else 0.0
+        if need > 0 and len(so):
+            rows_s.append((period, need))
+    if rows_s:
+        index = [p for p, _ in rows_s]
+        rows = pd.DataFrame({"period": index})
+        add_rows(m, "cover_spoke", index,
+                 [Terms.of(_positions(so, rows, ["period"]), var_array(m.open_spoke), so["capacity_t"].to_numpy(float))],
+                 ">=", np.array([v for _, v in rows_s]), doc="spoke capacity opened covers required collection")
+    if ho.empty:
+        return
+    merchant_cap = {c.name: (c.merchant_cap_t if c.merchant_cap_t is not None else np.inf)
+                    if c.merchant_price_per_t is not None else 0.0 for c in inst.chemistries}
+    accepts = {c: set(inst.hubs.loc[inst.hubs[f"accepts_{c}"].astype(bool), "id"]) for c in net.chems}
+    idx, terms_row, terms_var, terms_coef, rhs = [], [], [], [], []
+    y = var_array(m.open_hub)
+    for period in net.periods:
+        sel = np.flatnonzero(ho["period"].to_numpy() == period)
+        total = 0.0
+        for c in net.chems:
+            need = float(req.get((period, c), 0.0)) * net.black_mass_yield[c] - merchant_cap[c]
+            if need <= 1e-9:
+                continue
+            total += need
+            hit = np.array([i for i in sel if ho["site_id"].iat[i] in accepts[c]], dtype=np.int64)
+            row = len(idx)
+            idx.append((c, period))
+            terms_row.append(np.full(len(hit), row))
+            terms_var.append(y[hit])
+            terms_coef.append(ho["capacity_t"].to_numpy(float)[hit])
+            rhs.append(need)
+        if total > 1e-9 and len(net.chems) > 1:
+            row = len(idx)
+            idx.append(("all", period))
+            terms_row.append(np.full(len(sel), row))
+            terms_var.append(y[sel])
+            terms_coef.append(ho["capacity_t"].to_numpy(float)[sel])
+            rhs.append(total)
+    if idx:
+        add_rows(m, "cover_hub", idx,
+                 [Terms.of(np.concatenate(terms_row), np.concatenate(terms_var), np.concatenate(terms_coef))],
+                 ">=", np.asarray(rhs), doc="hub capacity opened covers black mass with nowhere else to go")
 
 
 def add_merchant_cap(m: pyo.ConcreteModel, inst: Instance, net: Network) -> None:

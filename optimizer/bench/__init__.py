@@ -1,0 +1,1 @@
+"""Benchmark sets (importers) and the benchmark runner."""
