@@ -383,6 +383,7 @@ def route_naive(inst, x_fam, timings):
 
 def route_spokehub(inst, x_fam, timings):
     import numpy as np
+    from pyomo.common.gc_manager import PauseGC
 
     from optimizer.extract import extract_tables
     from optimizer.model.build import build_model
@@ -390,23 +391,25 @@ def route_spokehub(inst, x_fam, timings):
     from optimizer.model.network import build_network
     from optimizer.solver import SolveOptions, _highs_from_matrix
 
-    t0 = time.perf_counter()
-    net = build_network(inst)
-    timings["network_s"] = time.perf_counter() - t0
-    built = build_model(inst, net=net)
-    t1 = time.perf_counter()
-    mf = compile_model(built.model)
-    h = _highs_from_matrix(mf, SolveOptions())
-    t2 = time.perf_counter()
+    # As in optimizer.solver.solve: the garbage collector stays paused from build to extraction.
+    with PauseGC():
+        t0 = time.perf_counter()
+        net = build_network(inst)
+        timings["network_s"] = time.perf_counter() - t0
+        built = build_model(inst, net=net)
+        t1 = time.perf_counter()
+        mf = compile_model(built.model)
+        h = _highs_from_matrix(mf, SolveOptions())
+        t2 = time.perf_counter()
 
-    assert list(mf.var_blocks) == list(FAMILIES), mf.var_blocks
-    sol = highs_solution(np.concatenate([x_fam[f] for f in FAMILIES]))
+        assert list(mf.var_blocks) == list(FAMILIES), mf.var_blocks
+        sol = highs_solution(np.concatenate([x_fam[f] for f in FAMILIES]))
 
-    t3 = time.perf_counter()
-    x = np.asarray(sol.col_value, dtype=float)
-    values = {name: x[s:s + n] for name, (s, n) in mf.var_blocks.items()}
-    tables = extract_tables(inst, built.net, values)
-    t4 = time.perf_counter()
+        t3 = time.perf_counter()
+        x = np.asarray(sol.col_value, dtype=float)
+        values = {name: x[s:s + n] for name, (s, n) in mf.var_blocks.items()}
+        tables = extract_tables(inst, built.net, values)
+        t4 = time.perf_counter()
     timings.update(build_s=t1 - t0, handoff_s=t2 - t1, extract_s=t4 - t3)
     return h, (built, mf, tables)
 

@@ -79,29 +79,34 @@ def _flows(net: Network, x, z, w) -> pd.DataFrame:
 
 
 def _sites(inst, net, kind, sites, options, chosen, raw_sites, inbound) -> pd.DataFrame:
+    """One row per site and period: the size chosen (if any), inbound tonnes, utilisation."""
     if sites.empty:
         return pd.DataFrame(columns=SITE_COLUMNS)
-    opt = options.assign(chosen=chosen)
-    picked = opt[opt["chosen"]].set_index(["site_id", "period"])
-    rows = []
+    grid = pd.DataFrame({
+        "site_id": np.tile(sites["id"].to_numpy(), len(net.periods)),
+        "status": np.tile(sites["status"].to_numpy(), len(net.periods)),
+        "period": np.repeat(np.asarray(net.periods, dtype=object), len(sites)),
+    })
+    picked = options[chosen][["site_id", "period", "size", "capacity_t", "capex_charged", "fixed_opex_per_yr"]]
+    out = grid.merge(picked, on=["site_id", "period"], how="left", validate="one_to_one")
+    out["open"] = out["size"].notna()
+    out["size"] = out["size"].fillna("").astype(object)
+    for col in ("capacity_t", "capex_charged", "fixed_opex_per_yr"):
+        out[col] = out[col].fillna(0.0).astype(float)
+    key = pd.MultiIndex.from_frame(out[["site_id", "period"]])
+    out["inbound_t"] = inbound.reindex(key).fillna(0.0).to_numpy(dtype=float)
+    cap = out["capacity_t"].to_numpy()
+    util = np.divide(out["inbound_t"].to_numpy(), cap, out=np.zeros(len(out)), where=cap > 0)
+    # Full up to round-off shows as 100 %, never above.
+    util = np.where((util > 1.0) & (util <= 1.0 + 1e-6), 1.0, util)
+    out["utilisation"] = util
+    out["capex_annualised"] = out["capex_charged"] * net.crf
     meta = raw_sites.set_index("id")
-    for period in net.periods:
-        for sid, status in zip(sites["id"], sites["status"], strict=True):
-            key = (sid, period)
-            is_open = key in picked.index
-            inbound_t = float(inbound.get(key, 0.0))
-            if is_open:
-                p = picked.loc[key]
-                cap = float(p["capacity_t"])
-                util = inbound_t / cap if cap > 0 else 0.0
-                util = min(util, 1.0) if util <= 1.0 + 1e-6 else util
-                rows.append((sid, kind, meta.at[sid, "name"], status, period, True, str(p["size"]), cap, inbound_t,
-                             util, float(p["capex_charged"]), float(p["capex_charged"]) * net.crf,
-                             float(p["fixed_opex_per_yr"]), float(meta.at[sid, "lat"]), float(meta.at[sid, "lon"])))
-            else:
-                rows.append((sid, kind, meta.at[sid, "name"], status, period, False, "", 0.0, inbound_t, 0.0,
-                             0.0, 0.0, 0.0, float(meta.at[sid, "lat"]), float(meta.at[sid, "lon"])))
-    return pd.DataFrame(rows, columns=SITE_COLUMNS)
+    out["kind"] = kind
+    out["name"] = out["site_id"].map(meta["name"]).astype(object)
+    out["lat"] = out["site_id"].map(meta["lat"]).astype(float)
+    out["lon"] = out["site_id"].map(meta["lon"]).astype(float)
+    return out[SITE_COLUMNS]
 
 
 def cost_table(inst: Instance, net: Network, y_s, y_h, x, z, w, regions: pd.DataFrame) -> pd.DataFrame:

@@ -41,6 +41,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+from pyomo.common.gc_manager import PauseGC
 
 from .instance import Instance, load_instance
 from .model.build import BuiltModel, ModelOptions, build_model
@@ -117,6 +118,32 @@ def solve(instance: Instance | str | Path, options: SolveOptions | None = None, 
     else:
         timings["read"] = 0.0
 
+    # The garbage collector stays paused from build to extraction: the model is hundreds of
+    # thousands of acyclic objects that reference counting frees, and a collector pass over them
+    # costs as much as building them.
+    with PauseGC():
+        built, run, tables, diagnosis = _pipeline(instance, options, timings)
+        periods = tuple(built.net.periods)
+        del built
+    return Solution(
+        instance_name=instance.name,
+        currency=instance.currency,
+        status=run.status,
+        objective=run.objective,
+        best_bound=run.best_bound,
+        gap=run.gap,
+        termination=run.termination,
+        profit_mode=instance.profit_mode,
+        timings=timings,
+        provenance=provenance(instance, options),
+        diagnosis=diagnosis,
+        periods=periods,
+        **tables,
+    )
+
+
+def _pipeline(instance: Instance, options: SolveOptions, timings: dict):
+    """Build, (warm start), solve, extract; returns the built model, run and tables."""
     t = time.perf_counter()
     built = build_model(instance, options.model_options())
     timings["build"] = time.perf_counter() - t
@@ -148,21 +175,7 @@ def solve(instance: Instance | str | Path, options: SolveOptions | None = None, 
 
             diagnosis = diagnose(instance, options)
     timings["extract"] = time.perf_counter() - t
-    return Solution(
-        instance_name=instance.name,
-        currency=instance.currency,
-        status=run.status,
-        objective=run.objective,
-        best_bound=run.best_bound,
-        gap=run.gap,
-        termination=run.termination,
-        profit_mode=instance.profit_mode,
-        timings=timings,
-        provenance=provenance(instance, options),
-        diagnosis=diagnosis,
-        periods=tuple(built.net.periods),
-        **tables,
-    )
+    return built, run, tables, diagnosis
 
 
 def _wants_warm_start(built: BuiltModel, options: SolveOptions) -> bool:

@@ -20,7 +20,7 @@ def _rows_ours(m, mf):
     A = mf.A.tocsr()
     for con in m.component_objects(pyo.Constraint, active=True):
         start, n = mf.row_blocks[con.name]
-        for k, cd in enumerate(con.values()):
+        for k, cd in enumerate(c for c in con.values() if c.active):
             i = start + k
             sl = slice(A.indptr[i], A.indptr[i + 1])
             terms = {mf.columns[j].name: v for j, v in zip(A.indices[sl], A.data[sl], strict=True)}
@@ -51,11 +51,17 @@ def _rows_pyomo(info):
     return out
 
 
-@pytest.mark.parametrize("source", ["demo", "random"])
-def test_matrix_equals_pyomo_standard_form(tmp_path, source):
+@pytest.mark.parametrize("use_tables", [True, False])
+@pytest.mark.parametrize("source", ["demo", "random", "single-sourcing"])
+def test_matrix_equals_pyomo_standard_form(tmp_path, source, use_tables):
+    """Both compile paths (term tables, row by row) give Pyomo's own standard form."""
+    from optimizer.model.build import ModelOptions
+
     folder = DEMO if source == "demo" else random_instance(tmp_path / "r", seed=5)
-    built = build_model(load_instance(folder))
-    mf = compile_model(built.model)
+    built = build_model(load_instance(folder), ModelOptions(single_sourcing=source == "single-sourcing"))
+    mf = compile_model(built.model, use_tables=use_tables)
+    if use_tables:
+        assert mf.fast_families == len(mf.row_blocks)  # every family took the table path
     info = LinearStandardFormCompiler().write(built.model, mixed_form=True)
     ours, theirs = _rows_ours(built.model, mf), _rows_pyomo(info)
     assert ours.keys() == theirs.keys()
@@ -83,3 +89,26 @@ def test_direct_and_pyomo_routes_agree():
     a = solve(inst, mip_rel_gap=0, handoff="direct")
     b = solve(inst, mip_rel_gap=0, handoff="pyomo")
     assert a.objective == pytest.approx(b.objective, rel=1e-9)
+
+
+def test_user_changes_are_compiled_from_the_model():
+    """A row a user replaces or deactivates, or a constraint a user adds, is read from the model,
+    not from the tables the family was built from."""
+    built = build_model(load_instance(DEMO))
+    m = built.model
+    key = next(iter(m.spoke_capacity))
+    original = m.spoke_capacity[key].expr
+    m.spoke_capacity[key].set_value(original.args[0] <= 1234.0)
+    first_link = next(iter(m.link_region_spoke))
+    m.link_region_spoke[first_link].deactivate()
+    m.extra = pyo.Constraint(expr=m.open_hub["H-TOLEDO", "medium", "base"] >= 1)
+    mf = compile_model(m)
+    theirs = _rows_pyomo(LinearStandardFormCompiler().write(m, mixed_form=True))
+    ours = _rows_ours(m, mf)
+    assert ours.keys() == theirs.keys()
+    assert ours[m.spoke_capacity[key].name][1] == pytest.approx(1234.0)
+    assert m.link_region_spoke[first_link].name not in ours
+    assert ours["extra"][0] == pytest.approx(1.0)
+    assert mf.fast_families == len(mf.row_blocks) - 3  # the two changed families and the new one
+    sol = solve(load_instance(DEMO), mip_rel_gap=0)
+    assert sol.status.value == "optimal"

@@ -25,7 +25,7 @@ import pyomo.environ as pyo
 from pyomo.common.gc_manager import PauseGC
 
 from ..instance import Instance
-from .linear import Terms, add_rows, linear_sum, var_array
+from .linear import Terms, add_linear_expression, add_rows, var_array
 from .network import Network, build_network
 
 
@@ -85,14 +85,27 @@ def _index(df: pd.DataFrame, cols: list[str]) -> list[tuple]:
     return list(zip(*(df[c].tolist() for c in cols), strict=True))
 
 
+def _codes(frames: list[pd.DataFrame], cols: list[str]) -> list[np.ndarray]:
+    """One compact int64 code per row of each frame, equal exactly when the ``cols`` values are."""
+    sizes = [len(f) for f in frames]
+    code = np.zeros(sum(sizes), dtype=np.int64)
+    for c in cols:
+        col, uniques = pd.factorize(np.concatenate([f[c].to_numpy() for f in frames]))
+        code, _ = pd.factorize(code * len(uniques) + col)
+    return np.split(code, np.cumsum(sizes)[:-1])
+
+
 def _positions(keys: pd.DataFrame, table: pd.DataFrame, cols: list[str]) -> np.ndarray:
     """Row position in ``table`` of each row of ``keys`` (joined on ``cols``; all must exist)."""
-    lookup = table[cols].copy()
-    lookup["_pos"] = np.arange(len(table))
-    joined = keys[cols].merge(lookup, on=cols, how="left", validate="many_to_one")
-    if joined["_pos"].isna().any():
+    if len(keys) == 0:
+        return np.zeros(0, dtype=np.int64)
+    k, t = _codes([keys, table], cols)
+    lookup = np.full(int(max(k.max(), t.max())) + 1, -1, dtype=np.int64)
+    lookup[t] = np.arange(len(t))
+    pos = lookup[k]
+    if (pos < 0).any():
         raise AssertionError(f"index join on {cols} left rows unmatched")
-    return joined["_pos"].to_numpy(dtype=np.int64)
+    return pos
 
 
 # --- variables -----------------------------------------------------------------------------------
@@ -111,18 +124,15 @@ def add_variables(m: pyo.ConcreteModel, inst: Instance, net: Network, options: M
 
     m.open_spoke = pyo.Var(m.SPOKE_SIZES, within=pyo.Binary, doc="spoke s operates size k in period t")
     m.open_hub = pyo.Var(m.HUB_SIZES, within=pyo.Binary, doc="hub h operates size k in period t")
-    ub_rs = dict(zip(m.ARCS_REGION_SPOKE, net.arcs_rs["ub_t"].tolist(), strict=True))
-    m.flow_pack_t = pyo.Var(m.ARCS_REGION_SPOKE, within=pyo.NonNegativeReals,
-                            bounds=lambda _m, *i: (0, ub_rs[i]), doc="t packs/yr region->spoke")
-    ub_sh = dict(zip(m.ARCS_SPOKE_HUB, net.arcs_sh["ub_t"].tolist(), strict=True))
-    m.flow_black_mass_t = pyo.Var(m.ARCS_SPOKE_HUB, within=pyo.NonNegativeReals,
-                                  bounds=lambda _m, *i: (0, ub_sh[i]), doc="t black mass/yr spoke->hub")
-    ub_w = dict(zip(m.MERCHANT, net.merchant["ub_t"].tolist(), strict=True))
-    m.merchant_t = pyo.Var(m.MERCHANT, within=pyo.NonNegativeReals,
-                           bounds=lambda _m, *i: (0, ub_w[i]), doc="t black mass/yr sold at the spoke gate")
-    ub_u = dict(zip(m.UNCOLLECTABLE, (unc["supply_t"] - unc["required_t"]).tolist(), strict=True))
-    m.uncollected_t = pyo.Var(m.UNCOLLECTABLE, within=pyo.NonNegativeReals,
-                              bounds=lambda _m, *i: (0, ub_u[i]), doc="t packs/yr not collected")
+    m.flow_pack_t = pyo.Var(m.ARCS_REGION_SPOKE, within=pyo.NonNegativeReals, doc="t packs/yr region->spoke")
+    m.flow_black_mass_t = pyo.Var(m.ARCS_SPOKE_HUB, within=pyo.NonNegativeReals, doc="t black mass/yr spoke->hub")
+    m.merchant_t = pyo.Var(m.MERCHANT, within=pyo.NonNegativeReals, doc="t black mass/yr sold at the spoke gate")
+    m.uncollected_t = pyo.Var(m.UNCOLLECTABLE, within=pyo.NonNegativeReals, doc="t packs/yr not collected")
+    # Upper bounds from real capacities and supplies (the big-M of the linking rows).
+    for var, ub in ((m.flow_pack_t, net.arcs_rs["ub_t"]), (m.flow_black_mass_t, net.arcs_sh["ub_t"]),
+                    (m.merchant_t, net.merchant["ub_t"]), (m.uncollected_t, unc["supply_t"] - unc["required_t"])):
+        for v, u in zip(var_array(var).tolist(), ub.tolist(), strict=True):
+            v.setub(u)
     if options.elastic:
         m.SUPPLY = pyo.Set(initialize=_index(net.supply, ["region_id", "chemistry", "period"]), ordered=True, dimen=3)
         m.shortfall_t = pyo.Var(m.SUPPLY, within=pyo.NonNegativeReals,
@@ -143,12 +153,12 @@ def add_supply_balance(m: pyo.ConcreteModel, net: Network, options: ModelOptions
     """
     sup = net.supply
     keys = ["region_id", "chemistry", "period"]
-    parts = [Terms.of(_positions(net.arcs_rs, sup, keys), var_array(m.flow_pack_t), 1.0)]
+    parts = [Terms.of(_positions(net.arcs_rs, sup, keys), m.flow_pack_t)]
     unc = sup[sup["supply_t"] > sup["required_t"]]
     if len(unc):
-        parts.append(Terms.of(_positions(unc, sup, keys), var_array(m.uncollected_t), 1.0))
+        parts.append(Terms.of(_positions(unc, sup, keys), m.uncollected_t))
     if options.elastic:
-        parts.append(Terms.of(np.arange(len(sup)), var_array(m.shortfall_t), 1.0))
+        parts.append(Terms.of(np.arange(len(sup)), m.shortfall_t))
     add_rows(m, "supply_balance", _index(sup, keys), parts, "==", sup["supply_t"].to_numpy(),
              doc="supply collected + uncollected = supply")
 
@@ -170,7 +180,7 @@ def add_one_size(m: pyo.ConcreteModel, net: Network) -> None:
             remap[keep] = np.arange(len(keep))
             sel = remap[pos] >= 0
             add_rows(m, f"{kind}_one_size", _index(rows.iloc[keep], ["site_id", "period"]),
-                     [Terms.of(remap[pos][sel], var_array(var)[sel], 1.0)], "<=", 1.0,
+                     [Terms.of(remap[pos][sel], var, pos=np.flatnonzero(sel))], "<=", 1.0,
                      doc=f"at most one size per {kind}")
         if is_existing.any():
             keep = np.flatnonzero(is_existing)
@@ -178,7 +188,7 @@ def add_one_size(m: pyo.ConcreteModel, net: Network) -> None:
             remap[keep] = np.arange(len(keep))
             sel = remap[pos] >= 0
             add_rows(m, f"{kind}_existing_open", _index(rows.iloc[keep], ["site_id", "period"]),
-                     [Terms.of(remap[pos][sel], var_array(var)[sel], 1.0)], "==", 1.0,
+                     [Terms.of(remap[pos][sel], var, pos=np.flatnonzero(sel))], "==", 1.0,
                      doc=f"existing {kind}s operate one size at least as large as installed")
 
 
@@ -189,9 +199,9 @@ def add_spoke_capacity(m: pyo.ConcreteModel, net: Network) -> None:
     """
     rows = net.spoke_options[["site_id", "period"]].drop_duplicates().reset_index(drop=True)
     flows = Terms.of(_positions(net.arcs_rs.rename(columns={"spoke_id": "site_id"}), rows, ["site_id", "period"]),
-                     var_array(m.flow_pack_t), 1.0)
-    sizes = Terms.of(_positions(net.spoke_options, rows, ["site_id", "period"]), var_array(m.open_spoke),
-                     -net.spoke_options["capacity_t"].to_numpy(dtype=float))
+                     m.flow_pack_t)
+    sizes = Terms.of(_positions(net.spoke_options, rows, ["site_id", "period"]), m.open_spoke,
+                     coef=-net.spoke_options["capacity_t"].to_numpy(dtype=float))
     add_rows(m, "spoke_capacity", _index(rows, ["site_id", "period"]), [flows, sizes], "<=", 0.0,
              doc="t packs in <= capacity of the size operated")
 
@@ -205,9 +215,9 @@ def add_spoke_mass_balance(m: pyo.ConcreteModel, net: Network) -> None:
     rows = net.arcs_rs[keys].drop_duplicates().reset_index(drop=True)
     yields = net.arcs_rs["chemistry"].map(net.black_mass_yield).to_numpy(dtype=float)
     parts = [
-        Terms.of(_positions(net.arcs_rs, rows, keys), var_array(m.flow_pack_t), yields),
-        Terms.of(_positions(net.arcs_sh, rows, keys), var_array(m.flow_black_mass_t), -1.0),
-        Terms.of(_positions(net.merchant, rows, keys), var_array(m.merchant_t), -1.0),
+        Terms.of(_positions(net.arcs_rs, rows, keys), m.flow_pack_t, coef=yields),
+        Terms.of(_positions(net.arcs_sh, rows, keys), m.flow_black_mass_t, coef=-1.0),
+        Terms.of(_positions(net.merchant, rows, keys), m.merchant_t, coef=-1.0),
     ]
     add_rows(m, "spoke_mass_balance", _index(rows, keys), parts, "==", 0.0,
              doc="yield x packs in = black mass out")
@@ -221,28 +231,36 @@ def add_hub_capacity(m: pyo.ConcreteModel, net: Network) -> None:
     """
     rows = net.hub_options[["site_id", "period"]].drop_duplicates().reset_index(drop=True)
     flows = Terms.of(_positions(net.arcs_sh.rename(columns={"hub_id": "site_id"}), rows, ["site_id", "period"]),
-                     var_array(m.flow_black_mass_t), 1.0)
-    sizes = Terms.of(_positions(net.hub_options, rows, ["site_id", "period"]), var_array(m.open_hub),
-                     -net.hub_options["capacity_t"].to_numpy(dtype=float))
+                     m.flow_black_mass_t)
+    sizes = Terms.of(_positions(net.hub_options, rows, ["site_id", "period"]), m.open_hub,
+                     coef=-net.hub_options["capacity_t"].to_numpy(dtype=float))
     add_rows(m, "hub_capacity", _index(rows, ["site_id", "period"]), [flows, sizes], "<=", 0.0,
              doc="t black mass in <= capacity of the size operated")
 
 
+def _pairs(left: pd.DataFrame, right: pd.DataFrame, cols: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """All (i, j) with ``left`` row i and ``right`` row j equal on ``cols`` (a vectorised join)."""
+    a, b = _codes([left, right], cols)
+    order = np.argsort(b, kind="stable")
+    sb = b[order]
+    start = np.searchsorted(sb, a, "left")
+    count = np.searchsorted(sb, a, "right") - start
+    i = np.repeat(np.arange(len(left)), count)
+    offset = np.arange(len(i)) - np.repeat(np.cumsum(count) - count, count)
+    return i, order[np.repeat(start, count) + offset]
+
+
 def _link(m, name: str, arcs: pd.DataFrame, site_col: str, flow_var, options: pd.DataFrame, open_var, doc: str) -> None:
-    """Per-arc linking rows ``flow <= sum_k min(ub, cap_k) * open_k`` (vectorised pairing)."""
+    """Per-arc linking rows ``flow <= sum_k min(ub, cap_k) * open_k``."""
     if arcs.empty:
         return
-    opts = options[["site_id", "period", "capacity_t"]].copy()
-    opts["_opt"] = np.arange(len(opts))
-    arc = arcs[[site_col, "period", "ub_t"]].rename(columns={site_col: "site_id"})
-    arc["_arc"] = np.arange(len(arcs))
-    pairs = arc.merge(opts, on=["site_id", "period"], how="inner")
-    coef = -np.minimum(pairs["ub_t"].to_numpy(dtype=float), pairs["capacity_t"].to_numpy(dtype=float))
+    arc, opt = _pairs(arcs.rename(columns={site_col: "site_id"}), options, ["site_id", "period"])
+    coef = -np.minimum(arcs["ub_t"].to_numpy(dtype=float)[arc], options["capacity_t"].to_numpy(dtype=float)[opt])
     parts = [
-        Terms.of(np.arange(len(arcs)), var_array(flow_var), 1.0),
-        Terms.of(pairs["_arc"].to_numpy(), var_array(open_var)[pairs["_opt"].to_numpy()], coef),
+        Terms.of(np.arange(len(arcs)), flow_var),
+        Terms.of(arc, open_var, pos=opt, coef=coef),
     ]
-    add_rows(m, name, list(flow_var.index_set()), parts, "<=", 0.0, doc=doc)
+    add_rows(m, name, flow_var.index_set(), parts, "<=", 0.0, doc=doc)
 
 
 def add_link_region_spoke(m: pyo.ConcreteModel, net: Network) -> None:
@@ -275,23 +293,20 @@ def add_single_sourcing(m: pyo.ConcreteModel, net: Network) -> None:
     pairs = net.arcs_rs[["region_id", "spoke_id", "period"]].drop_duplicates().reset_index(drop=True)
     m.ASSIGN = pyo.Set(initialize=_index(pairs, ["region_id", "spoke_id", "period"]), ordered=True, dimen=3)
     m.assign = pyo.Var(m.ASSIGN, within=pyo.Binary, doc="region r contracts spoke s in period t")
-    a = var_array(m.assign)
     regions = pairs[["region_id", "period"]].drop_duplicates().reset_index(drop=True)
     add_rows(m, "assign_one", _index(regions, ["region_id", "period"]),
-             [Terms.of(_positions(pairs, regions, ["region_id", "period"]), a, 1.0)], "<=", 1.0,
+             [Terms.of(_positions(pairs, regions, ["region_id", "period"]), m.assign)], "<=", 1.0,
              doc="at most one spoke per region")
     arc_pair = _positions(net.arcs_rs, pairs, ["region_id", "spoke_id", "period"])
-    add_rows(m, "assign_flow", list(m.ARCS_REGION_SPOKE),
-             [Terms.of(np.arange(len(net.arcs_rs)), var_array(m.flow_pack_t), 1.0),
-              Terms.of(np.arange(len(net.arcs_rs)), a[arc_pair], -net.arcs_rs["ub_t"].to_numpy(dtype=float))],
+    n_arcs = len(net.arcs_rs)
+    add_rows(m, "assign_flow", m.ARCS_REGION_SPOKE,
+             [Terms.of(np.arange(n_arcs), m.flow_pack_t),
+              Terms.of(np.arange(n_arcs), m.assign, pos=arc_pair, coef=-net.arcs_rs["ub_t"].to_numpy(dtype=float))],
              "<=", 0.0, doc="flow only to the contracted spoke")
-    opts = net.spoke_options
-    site_rows = pairs.rename(columns={"spoke_id": "site_id"})
-    opt_pairs = site_rows.reset_index().rename(columns={"index": "_row"}).merge(
-        opts[["site_id", "period"]].reset_index().rename(columns={"index": "_opt"}), on=["site_id", "period"])
-    add_rows(m, "assign_open", list(m.ASSIGN),
-             [Terms.of(np.arange(len(pairs)), a, 1.0),
-              Terms.of(opt_pairs["_row"].to_numpy(), var_array(m.open_spoke)[opt_pairs["_opt"].to_numpy()], -1.0)],
+    row, opt = _pairs(pairs.rename(columns={"spoke_id": "site_id"}), net.spoke_options, ["site_id", "period"])
+    add_rows(m, "assign_open", m.ASSIGN,
+             [Terms.of(np.arange(len(pairs)), m.assign),
+              Terms.of(row, m.open_spoke, pos=opt, coef=-1.0)],
              "<=", 0.0, doc="contract only an open spoke")
 
 
@@ -316,15 +331,14 @@ def add_capacity_cover(m: pyo.ConcreteModel, inst: Instance, net: Network) -> No
         index = [p for p, _ in rows_s]
         rows = pd.DataFrame({"period": index})
         add_rows(m, "cover_spoke", index,
-                 [Terms.of(_positions(so, rows, ["period"]), var_array(m.open_spoke), so["capacity_t"].to_numpy(float))],
+                 [Terms.of(_positions(so, rows, ["period"]), m.open_spoke, coef=so["capacity_t"].to_numpy(float))],
                  ">=", np.array([v for _, v in rows_s]), doc="spoke capacity opened covers required collection")
     if ho.empty:
         return
     merchant_cap = {c.name: (c.merchant_cap_t if c.merchant_cap_t is not None else np.inf)
                     if c.merchant_price_per_t is not None else 0.0 for c in inst.chemistries}
     accepts = {c: set(inst.hubs.loc[inst.hubs[f"accepts_{c}"].astype(bool), "id"]) for c in net.chems}
-    idx, terms_row, terms_var, terms_coef, rhs = [], [], [], [], []
-    y = var_array(m.open_hub)
+    idx, terms_row, terms_pos, terms_coef, rhs = [], [], [], [], []
     for period in net.periods:
         sel = np.flatnonzero(ho["period"].to_numpy() == period)
         total = 0.0
@@ -337,19 +351,20 @@ def add_capacity_cover(m: pyo.ConcreteModel, inst: Instance, net: Network) -> No
             row = len(idx)
             idx.append((c, period))
             terms_row.append(np.full(len(hit), row))
-            terms_var.append(y[hit])
+            terms_pos.append(hit)
             terms_coef.append(ho["capacity_t"].to_numpy(float)[hit])
             rhs.append(need)
         if total > 1e-9 and len(net.chems) > 1:
             row = len(idx)
             idx.append(("all", period))
             terms_row.append(np.full(len(sel), row))
-            terms_var.append(y[sel])
+            terms_pos.append(sel)
             terms_coef.append(ho["capacity_t"].to_numpy(float)[sel])
             rhs.append(total)
     if idx:
         add_rows(m, "cover_hub", idx,
-                 [Terms.of(np.concatenate(terms_row), np.concatenate(terms_var), np.concatenate(terms_coef))],
+                 [Terms.of(np.concatenate(terms_row), m.open_hub, pos=np.concatenate(terms_pos),
+                           coef=np.concatenate(terms_coef))],
                  ">=", np.asarray(rhs), doc="hub capacity opened covers black mass with nowhere else to go")
 
 
@@ -363,9 +378,8 @@ def add_merchant_cap(m: pyo.ConcreteModel, inst: Instance, net: Network) -> None
     if sel.empty:
         return
     rows = sel[["chemistry", "period"]].drop_duplicates().reset_index(drop=True)
-    w = var_array(m.merchant_t)[sel.index.to_numpy()]
     add_rows(m, "merchant_cap", _index(rows, ["chemistry", "period"]),
-             [Terms.of(_positions(sel, rows, ["chemistry", "period"]), w, 1.0)], "<=",
+             [Terms.of(_positions(sel, rows, ["chemistry", "period"]), m.merchant_t, pos=sel.index.to_numpy())], "<=",
              rows["chemistry"].map(caps).to_numpy(dtype=float), doc="merchant sales within the market cap")
 
 
@@ -380,7 +394,7 @@ def add_site_count_caps(m: pyo.ConcreteModel, inst: Instance, net: Network) -> N
             continue
         rows = pd.DataFrame({"period": net.periods})
         add_rows(m, f"max_{kind}", net.periods,
-                 [Terms.of(_positions(opts, rows, ["period"]), var_array(var), 1.0)], "<=", float(cap),
+                 [Terms.of(_positions(opts, rows, ["period"]), var)], "<=", float(cap),
                  doc=f"at most {cap} {kind} open")
 
 
@@ -393,10 +407,10 @@ def add_capex_budget(m: pyo.ConcreteModel, inst: Instance, net: Network) -> None
     if budget is None:
         return
     parts = [
-        Terms.of(np.zeros(len(net.spoke_options), dtype=np.int64), var_array(m.open_spoke),
-                 net.spoke_options["capex_charged"].to_numpy(dtype=float)),
-        Terms.of(np.zeros(len(net.hub_options), dtype=np.int64), var_array(m.open_hub),
-                 net.hub_options["capex_charged"].to_numpy(dtype=float)),
+        Terms.of(np.zeros(len(net.spoke_options), dtype=np.int64), m.open_spoke,
+                 coef=net.spoke_options["capex_charged"].to_numpy(dtype=float)),
+        Terms.of(np.zeros(len(net.hub_options), dtype=np.int64), m.open_hub,
+                 coef=net.hub_options["capex_charged"].to_numpy(dtype=float)),
     ]
     add_rows(m, "capex_budget", ["total"], parts, "<=", float(budget), doc="capex charged within the budget")
 
@@ -427,36 +441,43 @@ def add_objective(m: pyo.ConcreteModel, inst: Instance, net: Network, options: M
     with :math:`\omega_t` the period weight (1 for a single period).
     """
     p = inst.params
-    wt_so = net.spoke_options["period"].map(net.period_weight).to_numpy(dtype=float)
-    wt_ho = net.hub_options["period"].map(net.period_weight).to_numpy(dtype=float)
-    wt_rs = net.arcs_rs["period"].map(net.period_weight).to_numpy(dtype=float)
-    wt_sh = net.arcs_sh["period"].map(net.period_weight).to_numpy(dtype=float)
-    wt_w = net.merchant["period"].map(net.period_weight).to_numpy(dtype=float)
-    ys, yh = var_array(m.open_spoke), var_array(m.open_hub)
-    x, z, w, u = var_array(m.flow_pack_t), var_array(m.flow_black_mass_t), var_array(m.merchant_t), var_array(m.uncollected_t)
-    cat = np.concatenate
+
+    def weight(df: pd.DataFrame) -> np.ndarray:
+        return df["period"].map(net.period_weight).to_numpy(dtype=float)
+
     so, ho = net.spoke_options, net.hub_options
-    m.cost_capex_annualised = pyo.Expression(expr=linear_sum(
-        cat([ys, yh]), cat([wt_so * net.crf * so["capex_charged"].to_numpy(float), wt_ho * net.crf * ho["capex_charged"].to_numpy(float)])))
-    m.cost_fixed_opex = pyo.Expression(expr=linear_sum(
-        cat([ys, yh]), cat([wt_so * so["fixed_opex_per_yr"].to_numpy(float), wt_ho * ho["fixed_opex_per_yr"].to_numpy(float)])))
-    m.cost_spoke_processing = pyo.Expression(expr=linear_sum(x, wt_rs * p.spoke_cost_per_t))
-    m.cost_hub_processing = pyo.Expression(expr=linear_sum(z, wt_sh * p.hub_cost_per_t))
-    m.cost_transport_pack = pyo.Expression(expr=linear_sum(x, wt_rs * net.arcs_rs["cost_per_t"].to_numpy(float)))
-    m.cost_transport_black_mass = pyo.Expression(expr=linear_sum(z, wt_sh * net.arcs_sh["cost_per_t"].to_numpy(float)))
     unc = net.supply[net.supply["supply_t"] > net.supply["required_t"]]
-    wt_u = unc["period"].map(net.period_weight).to_numpy(dtype=float)
-    m.cost_uncollected_penalty = pyo.Expression(expr=linear_sum(u, wt_u * (p.uncollected_penalty_per_t or 0.0)))
-    m.revenue_merchant = pyo.Expression(expr=linear_sum(w, wt_w * net.merchant["price_per_t"].to_numpy(float)))
     rev = {c.name: c.hub_revenue_per_t or 0.0 for c in inst.chemistries}
-    m.revenue_hub = pyo.Expression(expr=linear_sum(z, wt_sh * net.arcs_sh["chemistry"].map(rev).to_numpy(float)))
+
+    def per_t(df: pd.DataFrame, var, coef) -> Terms:
+        c = np.broadcast_to(weight(df) * coef, (len(df),))
+        keep = np.flatnonzero(c != 0)  # a zero price adds no term
+        return Terms.of(np.zeros(len(keep), dtype=np.int64), var, pos=keep, coef=c[keep])
+
+    components = [
+        (+1, "cost_capex_annualised", [per_t(so, m.open_spoke, net.crf * so["capex_charged"].to_numpy(float)),
+                                       per_t(ho, m.open_hub, net.crf * ho["capex_charged"].to_numpy(float))]),
+        (+1, "cost_fixed_opex", [per_t(so, m.open_spoke, so["fixed_opex_per_yr"].to_numpy(float)),
+                                 per_t(ho, m.open_hub, ho["fixed_opex_per_yr"].to_numpy(float))]),
+        (+1, "cost_spoke_processing", [per_t(net.arcs_rs, m.flow_pack_t, p.spoke_cost_per_t)]),
+        (+1, "cost_hub_processing", [per_t(net.arcs_sh, m.flow_black_mass_t, p.hub_cost_per_t)]),
+        (+1, "cost_transport_pack", [per_t(net.arcs_rs, m.flow_pack_t, net.arcs_rs["cost_per_t"].to_numpy(float))]),
+        (+1, "cost_transport_black_mass", [per_t(net.arcs_sh, m.flow_black_mass_t, net.arcs_sh["cost_per_t"].to_numpy(float))]),
+        (+1, "cost_uncollected_penalty", [per_t(unc, m.uncollected_t, p.uncollected_penalty_per_t or 0.0)]),
+        (-1, "revenue_merchant", [per_t(net.merchant, m.merchant_t, net.merchant["price_per_t"].to_numpy(float))]),
+        (-1, "revenue_hub", [per_t(net.arcs_sh, m.flow_black_mass_t, net.arcs_sh["chemistry"].map(rev).to_numpy(float))]),
+    ]
+    for _sign, name, parts in components:
+        add_linear_expression(m, name, parts)
 
     if options.elastic:
-        m.objective = pyo.Objective(expr=linear_sum(var_array(m.shortfall_t), 1.0), sense=pyo.minimize)
+        shortfall = add_linear_expression(m, "total_shortfall", [Terms.of(np.zeros(len(net.supply), dtype=np.int64), m.shortfall_t)])
+        m.objective = pyo.Objective(expr=shortfall, sense=pyo.minimize)
+        m.objective._spokehub_terms = (m.objective.expr, [(+1, shortfall)])
         return
-    m.objective = pyo.Objective(
-        expr=m.cost_capex_annualised + m.cost_fixed_opex + m.cost_spoke_processing + m.cost_hub_processing
-        + m.cost_transport_pack + m.cost_transport_black_mass + m.cost_uncollected_penalty
-        - m.revenue_merchant - m.revenue_hub,
-        sense=pyo.minimize,
-    )
+    total = 0
+    for sign, name, _parts in components:
+        comp = m.component(name)
+        total = total + comp if sign > 0 else total - comp
+    m.objective = pyo.Objective(expr=total, sense=pyo.minimize)
+    m.objective._spokehub_terms = (m.objective.expr, [(sign, m.component(name)) for sign, name, _ in components])
