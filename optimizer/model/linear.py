@@ -17,10 +17,9 @@ replaced, added or deactivated by a user is compiled from the model instead).
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-import weakref
 
 import numpy as np
 import pyomo.environ as pyo
