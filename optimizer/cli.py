@@ -48,6 +48,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0, help="HiGHS random seed (default 0)")
     s.add_argument("--node-limit", type=int, help="branch-and-bound node limit")
     s.add_argument("--no-heuristics", action="store_true", help="turn HiGHS primal heuristics off")
+    s.add_argument("--warm-start", choices=["auto", "on", "off"], default="auto",
+                   help="sparsified-network MIP start (default auto: large models only)")
     s.add_argument("--single-sourcing", action="store_true", help="each region ships to exactly one spoke")
     s.add_argument("--handoff", choices=["direct", "pyomo"], default="direct",
                    help="how the Pyomo model reaches HiGHS (default direct)")
@@ -55,6 +57,30 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--save-lp", type=Path, help="also write the model as an LP file (Pyomo writer)")
     s.add_argument("--log", action="store_true", help="show the HiGHS log")
     s.add_argument("--quiet", action="store_true", help="print only the output folder")
+
+    r = sub.add_parser("report", help="print the summary and key per-tonne figures of a solution folder")
+    r.add_argument("solution", type=Path, help="a folder written by spokehub solve")
+
+    mp = sub.add_parser("map", help="write the interactive Folium map of a solution")
+    mp.add_argument("solution", type=Path, help="a folder written by spokehub solve")
+    mp.add_argument("--out", type=Path, required=True, help="HTML file to write")
+    mp.add_argument("--offline", action="store_true", help="self-contained HTML: no network needed, no tiles")
+    mp.add_argument("--period", help="period to draw (multi-period solutions; default the last)")
+    mp.add_argument("--instance", type=Path, help="instance folder (default: the one recorded in the solution)")
+    mp.add_argument("--force", action="store_true", help="replace an existing file")
+
+    fg = sub.add_parser("figure", help="write a static network figure for slides (.png, .svg or .pdf)")
+    fg.add_argument("solution", type=Path)
+    fg.add_argument("--out", type=Path, required=True)
+    fg.add_argument("--period")
+    fg.add_argument("--instance", type=Path)
+    fg.add_argument("--force", action="store_true")
+
+    ex = sub.add_parser("export", help="write an Excel workbook of a solution")
+    ex.add_argument("solution", type=Path)
+    ex.add_argument("--xlsx", type=Path, required=True, help="workbook to write")
+    ex.add_argument("--instance", type=Path)
+    ex.add_argument("--force", action="store_true")
 
     b = sub.add_parser("bench", help="solve published benchmark instances and compare with published values")
     b.add_argument("set", help="orlib (multi-source CFLP), orlib-ss (single-source), tscflp (two-stage)")
@@ -104,6 +130,10 @@ def _dispatch(args) -> int:
         return _validate(args)
     if args.command == "solve":
         return _solve(args)
+    if args.command == "report":
+        return _report(args)
+    if args.command in ("map", "figure", "export"):
+        return _render(args)
     if args.command == "bench":
         from .bench.runner import main_bench
 
@@ -124,6 +154,64 @@ def _validate(args) -> int:
     return EXIT_OK
 
 
+def _load_solution(folder: Path):
+    from .solution import Solution
+
+    path = folder / "solution.json" if folder.is_dir() else folder
+    if not path.exists():
+        raise UsageError(f"{path} not found: pass a folder written by 'spokehub solve'")
+    try:
+        return Solution.load(path)
+    except (ValueError, KeyError) as exc:
+        raise UsageError(f"{path} is not a spokehub solution ({exc})") from exc
+
+
+def _instance_of(sol, given: Path | None):
+    """The instance a solution was computed from (warns if its files changed since)."""
+    from .instance import load_instance
+
+    source = given or (Path(sol.provenance["source"]) if sol.provenance.get("source") else None)
+    if source is None or not source.exists():
+        raise UsageError(f"the instance of this solution ({source}) is not available: pass --instance FOLDER")
+    inst = load_instance(source)
+    if sol.provenance.get("input_hash") and inst.input_hash != sol.provenance["input_hash"]:
+        print(f"warning: the files in {source} changed since this solution was computed", file=sys.stderr)
+    return inst
+
+
+def _report(args) -> int:
+    from .report.tables import summary_text
+
+    print(summary_text(_load_solution(args.solution)))
+    return EXIT_OK
+
+
+def _render(args) -> int:
+    from .report.files import check_target
+
+    sol = _load_solution(args.solution)
+    if not sol.status.has_solution:
+        raise UsageError(f"{args.solution} holds no network to draw (status: {sol.status.value})")
+    out = args.xlsx if args.command == "export" else args.out
+    check_target(out, args.force)
+    inst = _instance_of(sol, args.instance)
+    if args.command == "map":
+        from .report.maps import MapOptions, write_map
+
+        write_map(inst, sol, out, MapOptions(offline=args.offline, period=args.period))
+    elif args.command == "figure":
+        from .report.figures import write_figure
+        from .report.maps import MapOptions
+
+        write_figure(inst, sol, out, MapOptions(period=args.period))
+    else:
+        from .report.workbook import write_workbook
+
+        write_workbook(sol, out, inst)
+    print(out)
+    return EXIT_OK
+
+
 def _solve(args) -> int:
     from .instance import instance_warnings, load_instance
     from .report.files import check_target
@@ -140,7 +228,8 @@ def _solve(args) -> int:
         print(f"warning: {w}", file=sys.stderr)
     options = SolveOptions(
         time_limit_s=args.time_limit, mip_rel_gap=args.gap, threads=args.threads, seed=args.seed,
-        node_limit=args.node_limit, heuristics=not args.no_heuristics, log=args.log, handoff=args.handoff,
+        node_limit=args.node_limit, heuristics=not args.no_heuristics, warm_start=args.warm_start,
+        log=args.log, handoff=args.handoff,
         single_sourcing=True if args.single_sourcing else None,
     )
     if args.save_lp:

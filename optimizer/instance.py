@@ -257,7 +257,7 @@ def load_instance(path: str | Path) -> Instance:
         hub_sizes=frames["hub_sizes.csv"],
         lanes=frames["lanes.csv"],
         boundaries=boundaries,
-        source=str(folder),
+        source=str(folder.resolve()),
         input_hash=hash_inputs(folder),
         raw_toml=toml_data,
     )

@@ -29,6 +29,7 @@ def validate_instance(inst: Instance) -> list[Issue]:
     _sites_and_sizes(inst, "hubs.csv", inst.hubs, "hub_sizes.csv", inst.hub_sizes, issues)
     _lanes(inst, issues)
     _coordinates(inst, issues)
+    _swapped_coordinates(inst, issues)
     _hub_acceptance(inst, issues)
     if inst.boundaries:
         _boundaries(inst, issues)
@@ -133,6 +134,55 @@ def _coordinates(inst: Instance, issues: list[Issue]) -> None:
         for i in np.flatnonzero(bad):
             field = "lat" if not (np.isfinite(lat[i]) and abs(lat[i]) <= 90) else "lon"
             issues.append(Issue(file, _row(df, i), field, "a latitude in [-90, 90] and a longitude in [-180, 180]", f"{lat[i]}, {lon[i]}"))
+
+
+SWAP_FAR_KM = 1500.0  # a point this far from every other point is suspicious ...
+SWAP_RATIO = 0.25  # ... if swapping lat and lon brings it four times closer to the rest
+
+
+def _swapped_coordinates(inst: Instance, issues: list[Issue]) -> None:
+    """Refuse points whose latitude and longitude look swapped.
+
+    A swapped point is usually still a valid coordinate (New York at lat -74, lon 40.7 lies off
+    Antarctica), so ranges do not catch it.  A point far from every other point of the instance,
+    which swapping lat and lon would bring much closer to them, is refused with a hint.
+    """
+    frames = [("regions.csv", inst.regions), ("spokes.csv", inst.spokes), ("hubs.csv", inst.hubs)]
+    lat = np.concatenate([f["lat"].to_numpy(dtype=float) for _, f in frames])
+    lon = np.concatenate([f["lon"].to_numpy(dtype=float) for _, f in frames])
+    ok = np.isfinite(lat) & np.isfinite(lon) & (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
+    if ok.sum() < 3:
+        return
+    from scipy.spatial import cKDTree
+
+    from .geo import EARTH_RADIUS_KM
+
+    def xyz(la, lo):
+        la, lo = np.radians(la), np.radians(lo)
+        return np.column_stack([np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)])
+
+    def km(chord):
+        return 2 * EARTH_RADIUS_KM * np.arcsin(np.clip(chord / 2, 0, 1))
+
+    idx = np.flatnonzero(ok)
+    tree = cKDTree(xyz(lat[idx], lon[idx]))
+    d_near, _ = tree.query(xyz(lat[idx], lon[idx]), k=2)
+    d0 = km(d_near[:, 1])  # nearest other point
+    far = np.flatnonzero((d0 >= SWAP_FAR_KM) & (np.abs(lon[idx]) <= 90))
+    if not len(far):
+        return
+    d_sw, who = tree.query(xyz(lon[idx][far], lat[idx][far]), k=2)
+    # the swapped point's nearest neighbour other than the point itself (lat == lon maps to itself)
+    ds = km(np.where(who[:, 0] == far, d_sw[:, 1], d_sw[:, 0]))
+    owner = [(file, df, i) for file, df in frames for i in range(len(df))]
+    for j, k_local in enumerate(far):
+        if ds[j] < SWAP_RATIO * d0[k_local]:
+            k = idx[k_local]
+            file, df, i = owner[k]
+            issues.append(Issue(file, _row(df, i), "lat",
+                                f"latitude in lat and longitude in lon (lat {lat[k]:g}, lon {lon[k]:g} is "
+                                f"{d0[k_local]:,.0f} km from every other point; swapped it would be {ds[j]:,.0f} km away)",
+                                "coordinates that look swapped"))
 
 
 def _hub_acceptance(inst: Instance, issues: list[Issue]) -> None:

@@ -165,8 +165,9 @@ def transport_value(inst, open_spokes: dict, open_hubs: dict, single_sourcing: b
             supply = float(regions.at[r, f"{c}_t"])
             A_ub_rows.append(row([(j, 1.0), (a_idx[(r, s)], -supply)]))
             b_ub.append(0.0)
-    if N == 0:
-        return 0.0
+    if N == 0:  # nothing can move: feasible only if nothing has to
+        ok = all(abs(b) < 1e-9 for b in b_eq) and all(b >= -1e-9 for b in b_ub)
+        return 0.0 if ok else None
     A_eq = np.array(A_eq_rows) if A_eq_rows else None
     A_ub = np.array(A_ub_rows) if A_ub_rows else None
     if single_sourcing and a_idx:

@@ -69,7 +69,8 @@ def test_infeasible_exit_3_with_diagnosis(tmp_path, capsys):
 def test_no_solution_exit_4(tmp_path, capsys):
     # Node limit 0 with heuristics off: HiGHS stops after the root LP, whose optimum is fractional,
     # on every machine.
-    assert main(["solve", str(DEMO), "--out", str(tmp_path / "o"), "--node-limit", "0", "--no-heuristics"]) == 4
+    assert main(["solve", str(DEMO), "--out", str(tmp_path / "o"), "--node-limit", "0", "--no-heuristics",
+                 "--warm-start", "off"]) == 4
     assert "no feasible network was found" in capsys.readouterr().out
 
 
@@ -118,13 +119,24 @@ def test_limit_returns_incumbent_with_gap(tmp_path, capsys):
     from .helpers import hard_instance
 
     inst = hard_instance()
-    sol = solve(inst, node_limit=1, heuristics=False, mip_rel_gap=0)
+    sol = solve(inst, node_limit=1, heuristics=False, warm_start="off", mip_rel_gap=0)
     assert sol.status == SolveStatus.FEASIBLE
     assert sol.gap > 0 and sol.best_bound < sol.objective
     assert check_solution(inst, sol) == []
     exact = solve(inst, mip_rel_gap=0)
     assert exact.objective <= sol.objective and exact.objective >= sol.best_bound - 1e-6 * abs(sol.best_bound)
     folder = save_instance(inst, tmp_path / "hard")
-    assert main(["solve", str(folder), "--out", str(tmp_path / "o"), "--node-limit", "1", "--no-heuristics", "--gap", "0"]) == 0
+    assert main(["solve", str(folder), "--out", str(tmp_path / "o"), "--node-limit", "1", "--no-heuristics",
+                 "--warm-start", "off", "--gap", "0"]) == 0
     out = capsys.readouterr().out
     assert "feasible (limit)" in out and "not proven optimal" in out
+
+
+def test_report_command(tmp_path, capsys):
+    out = tmp_path / "o"
+    assert main(["solve", str(DEMO), "--out", str(out), "--quiet", "--no-map"]) == 0
+    capsys.readouterr()
+    assert main(["report", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "net cost per tonne of packs collected" in text and "transport share" in text
+    assert main(["report", str(tmp_path / "nothing")]) == 2

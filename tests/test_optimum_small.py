@@ -52,6 +52,17 @@ def test_hand_worked_spoke_only(tmp_path):
     assert sol.cost("transport_pack") == pytest.approx(300_000)
     assert sol.cost("capex_annualised") == pytest.approx(1_600_000)
 
+    from optimizer.report.tables import key_figures
+
+    from .bruteforce import haversine
+
+    k = key_figures(sol)
+    assert k["cost_per_t"] == pytest.approx(1_900_000 / 9000)
+    assert k["transport_share"] == pytest.approx(300_000 / 1_900_000)
+    # A sits on S1 (0 km); B is one degree of longitude away at the equator (circuity 1)
+    assert k["haul_pack_km"] == pytest.approx(3000 * haversine(0, 1, 0, 0) / 9000)
+    assert k["spoke_utilisation"] == pytest.approx(0.9)
+
 
 def _two_echelon(tmp_path):
     """One region (nmc 1,000 t, lfp 1,000 t), one existing spoke, two hubs, no merchant outlet.

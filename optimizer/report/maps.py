@@ -1,76 +1,383 @@
-"""Folium network map from ``(Instance, Solution)`` only; the one module that imports folium.
+"""Client-ready Folium map from ``(Instance, Solution)`` only; the one module importing folium.
 
-Layers: regions (circles sized by supply), open spokes, open hubs, closed candidates (grey),
-region->spoke flows and spoke->hub flows (width proportional to tonnes).
+Layers the viewer can toggle (``LayerControl``):
+
+* **Boundaries** -- the instance's ``regions.geojson`` outlines (the base map offline);
+* **Supply: all chemistries / <chem>** -- choropleths of supply per administrative region when
+  boundaries exist (one layer per chemistry, the total shown first); otherwise circles sized by
+  supply;
+* **Supply points** -- each row of ``regions.csv`` (circle area ~ supply), tooltip with supply by
+  chemistry, where it ships, road km and transport cost per tonne;
+* **Open spokes** (blue triangles) and **Open hubs** (red squares), inline SVG symbols sized by
+  capacity, popups with size, inbound tonnes, utilisation, annualised capex and cost per tonne
+  handled; **Closed candidates** (grey, hidden at first);
+* **Flows: packs region -> spoke**, **Flows: black mass spoke -> hub** (line width ~ tonnes) and
+  **Merchant sales** (an orange ring at the spoke, area ~ tonnes).
+
+Plus a title block (instance, objective, gap, status) and a legend, fitted to the network.
+
+Aggregation (so a map of thousands of supply points stays small and readable): flows are drawn
+one line per (origin, destination) with chemistries summed (the popup lists them); when there are
+more than ``MapOptions.max_pack_lines`` region->spoke lines, supply points are merged per
+administrative region (``region`` column) and per spoke, drawn from the tonne-weighted centre of
+the region's points.  Boundaries are simplified (``simplify_deg``) and all coordinates rounded to
+five decimals (about 1 m).
+
+``offline=True`` inlines Leaflet and jQuery (vendored from npm, see ``vendor/VENDOR.md``), uses no
+tile layer and no icon fonts, so the HTML opens on a machine with no network at all.
 """
 
 from __future__ import annotations
 
+import copy
+import json
 import math
+import re
+from dataclasses import dataclass
+from html import escape
+from pathlib import Path
 
 import folium
+import numpy as np
+import pandas as pd
 
-from ..instance import Instance
+from ..instance import Instance, geojson_key
 from ..solution import Solution
 
-SPOKE_COLOUR = "#1f77b4"
-HUB_COLOUR = "#d62728"
-PACK_FLOW_COLOUR = "#2ca02c"
-BM_FLOW_COLOUR = "#9467bd"
+VENDOR = Path(__file__).parent / "vendor"
+LEAFLET_JS = VENDOR / "leaflet-1.9.4" / "leaflet.js"
+LEAFLET_CSS = VENDOR / "leaflet-1.9.4" / "leaflet.css"
+JQUERY_JS = VENDOR / "jquery-3.7.1" / "jquery.min.js"
+CDN = {
+    "leaflet": "https://cdn.jsdelivr.net/npm/leaflet@1.9.4/dist/leaflet.js",
+    "jquery": "https://cdn.jsdelivr.net/npm/jquery@3.7.1/dist/jquery.min.js",
+    "leaflet_css": "https://cdn.jsdelivr.net/npm/leaflet@1.9.4/dist/leaflet.css",
+}
+
+SPOKE_COLOUR = "#1f5fbf"
+HUB_COLOUR = "#c8102e"
 CLOSED_COLOUR = "#9e9e9e"
+PACK_COLOUR = "#2e9e44"
+BLACK_MASS_COLOUR = "#7b3fa0"
+MERCHANT_COLOUR = "#f08c00"
+POINT_COLOUR = "#3c3c3c"
+CHOROPLETH = ["#fff5eb", "#fdd0a2", "#fdae6b", "#fd8d3c", "#e6550d", "#a63603"]
+
+#: Leaflet ``className`` of each kind of layer, used by the browser test to count them.
+CLASS = {"spoke": "sh-spoke", "hub": "sh-hub", "closed": "sh-closed", "pack": "sh-flow-pack",
+         "black_mass": "sh-flow-bm", "merchant": "sh-merchant", "point": "sh-point", "region": "sh-region"}
 
 
-def network_map(inst: Instance, sol: Solution) -> folium.Map:
-    """A Folium map of the solved network, fitted to its points."""
+@dataclass
+class MapOptions:
+    offline: bool = False
+    period: str | None = None  # multi-period solutions: the period to draw (default the last)
+    max_pack_lines: int = 3000
+    simplify_deg: float = 0.02
+    title: str | None = None
+
+
+def _r(x: float) -> float:
+    return round(float(x), 5)
+
+
+def _fmt(x: float, unit: str = "") -> str:
+    return f"{x:,.0f}{(' ' + unit) if unit else ''}"
+
+
+def _period(sol: Solution, options: MapOptions) -> str:
+    periods = list(sol.periods) or ["base"]
+    return options.period if options.period in periods else periods[-1]
+
+
+def plan_layers(inst: Instance, sol: Solution, options: MapOptions | None = None) -> dict[str, pd.DataFrame]:
+    """The drawn objects as tables (after aggregation): what the map shows, and what tests count.
+
+    Keys: ``spokes``, ``hubs``, ``closed`` (sites), ``pack_lines``, ``bm_lines`` (one row per
+    line), ``merchant`` (one row per ring), ``points`` (supply points drawn).
+    """
+    options = options or MapOptions()
+    period = _period(sol, options)
+    sites = sol.sites[sol.sites["period"] == period] if len(sol.sites) else sol.sites
+    flows = sol.flows[sol.flows["period"] == period] if len(sol.flows) else sol.flows
+    is_open = sites["open"].astype(bool)
     regions = inst.regions
-    fmap = folium.Map(location=[float(regions["lat"].mean()), float(regions["lon"].mean())], zoom_start=5,
-                      tiles="OpenStreetMap")
-    supply = regions[[f"{c}_t" for c in inst.chem_names]].sum(axis=1)
-    max_supply = max(float(supply.max()), 1.0)
 
-    layer_regions = folium.FeatureGroup(name="Regions (supply)")
-    for (_, r), s in zip(regions.iterrows(), supply, strict=True):
-        folium.CircleMarker(
-            [r["lat"], r["lon"]], radius=3 + 12 * math.sqrt(s / max_supply), color="#555555", weight=1,
-            fill=True, fill_opacity=0.35,
-            tooltip=f"{r['name'] or r['id']}: " + ", ".join(f"{c} {r[f'{c}_t']:,.0f} t" for c in inst.chem_names),
-        ).add_to(layer_regions)
-    layer_regions.add_to(fmap)
-
+    rs = flows[flows["echelon"] == "region_spoke"]
+    pack = rs.groupby(["origin", "destination"], as_index=False).agg(flow_t=("flow_t", "sum"), km=("km", "first"),
+                                                                     transport_cost=("transport_cost", "sum"))
+    aggregated = len(pack) > options.max_pack_lines
     coords = {rid: (lat, lon) for rid, lat, lon in zip(regions["id"], regions["lat"], regions["lon"], strict=True)}
-    for df in (inst.spokes, inst.hubs):
-        coords.update({sid: (lat, lon) for sid, lat, lon in zip(df["id"], df["lat"], df["lon"], strict=True)})
+    if aggregated:
+        group = dict(zip(regions["id"], regions["region"], strict=True))
+        rs2 = rs.assign(origin=rs["origin"].map(group))
+        pack = rs2.groupby(["origin", "destination"], as_index=False).agg(
+            flow_t=("flow_t", "sum"), transport_cost=("transport_cost", "sum"))
+        pack["km"] = np.nan
+        w = regions.assign(total=regions[[f"{c}_t" for c in inst.chem_names]].sum(axis=1) + 1e-9)
+        centre = w.groupby("region").apply(
+            lambda g: (float(np.average(g["lat"], weights=g["total"])), float(np.average(g["lon"], weights=g["total"]))),
+            include_groups=False)
+        coords.update(centre.to_dict())
+    site_xy = {sid: (lat, lon) for sid, lat, lon in zip(sites["site_id"], sites["lat"], sites["lon"], strict=True)}
+    coords.update(site_xy)
+    pack["o_lat"] = pack["origin"].map(lambda k: coords[k][0])
+    pack["o_lon"] = pack["origin"].map(lambda k: coords[k][1])
+    pack["d_lat"] = pack["destination"].map(lambda k: coords[k][0])
+    pack["d_lon"] = pack["destination"].map(lambda k: coords[k][1])
 
-    flows = sol.flows
-    for echelon, name, colour in (("region_spoke", "Flows: packs region to spoke", PACK_FLOW_COLOUR),
-                                  ("spoke_hub", "Flows: black mass spoke to hub", BM_FLOW_COLOUR)):
-        layer = folium.FeatureGroup(name=name)
-        sel = flows[flows["echelon"] == echelon]
-        agg = sel.groupby(["origin", "destination"], as_index=False)["flow_t"].sum()
-        top = max(float(agg["flow_t"].max()) if len(agg) else 1.0, 1.0)
-        for r in agg.itertuples(index=False):
-            folium.PolyLine([coords[r.origin], coords[r.destination]], color=colour, weight=1 + 7 * r.flow_t / top,
-                            opacity=0.7, tooltip=f"{r.origin} → {r.destination}: {r.flow_t:,.0f} t/yr").add_to(layer)
+    sh = flows[flows["echelon"] == "spoke_hub"]
+    bm = sh.groupby(["origin", "destination"], as_index=False).agg(flow_t=("flow_t", "sum"), km=("km", "first"),
+                                                                   transport_cost=("transport_cost", "sum"))
+    for end, col in (("o", "origin"), ("d", "destination")):
+        bm[f"{end}_lat"] = bm[col].map(lambda k: coords[k][0])
+        bm[f"{end}_lon"] = bm[col].map(lambda k: coords[k][1])
+    merchant = flows[flows["echelon"] == "spoke_merchant"].groupby("origin", as_index=False)["flow_t"].sum()
+    return {
+        "spokes": sites[is_open & (sites["kind"] == "spoke")],
+        "hubs": sites[is_open & (sites["kind"] == "hub")],
+        "closed": sites[~is_open],
+        "pack_lines": pack,
+        "bm_lines": bm,
+        "merchant": merchant,
+        "points": regions,
+        "aggregated": pd.DataFrame({"aggregated": [aggregated]}),
+    }
+
+
+def _svg(kind: str, size: int, colour: str) -> str:
+    if kind == "hub":
+        shape = f'<rect x="1.5" y="1.5" width="{size - 3}" height="{size - 3}" fill="{colour}" stroke="white" stroke-width="1.5"/>'
+    else:
+        shape = (f'<polygon points="{size / 2},1.5 {size - 1.5},{size - 1.5} 1.5,{size - 1.5}" fill="{colour}" '
+                 f'stroke="white" stroke-width="1.5"/>')
+    return f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}">{shape}</svg>'
+
+
+def _site_popup(r, sol: Solution, inst: Instance, kind: str) -> str:
+    cur = sol.currency
+    unit = "t packs/yr" if kind == "spoke" else "t black mass/yr"
+    var_cost = inst.params.spoke_cost_per_t if kind == "spoke" else inst.params.hub_cost_per_t
+    annual = r.capex_annualised + r.fixed_opex_per_yr + var_cost * r.inbound_t
+    per_t = annual / r.inbound_t if r.inbound_t > 0 else float("nan")
+    return (f"<b>{escape(str(r.name or r.site_id))}</b> ({kind}, {escape(r.status)})<br>"
+            f"size: {escape(str(r.size))} ({_fmt(r.capacity_t, unit)})<br>"
+            f"inbound: {_fmt(r.inbound_t, unit)}<br>utilisation: {100 * r.utilisation:.1f} %<br>"
+            f"capex annualised: {_fmt(r.capex_annualised, cur + '/yr')}<br>"
+            f"cost per tonne handled: {'-' if math.isnan(per_t) else _fmt(per_t, cur + '/t')}")
+
+
+def _title_html(inst: Instance, sol: Solution, title: str | None, period: str) -> str:
+    cur = sol.currency
+    head = escape(title or inst.name)
+    if sol.objective is None:
+        line = escape(sol.status.value)
+    else:
+        label = "net annual profit" if sol.profit_mode else "net annual cost"
+        value = -sol.objective if sol.profit_mode else sol.objective
+        line = f"{label}: {value / 1e6:,.1f} M {escape(cur)}/yr"
+    gap = "" if sol.gap is None else f" &middot; gap {100 * sol.gap:.2f} %"
+    per = f" &middot; period {escape(period)}" if sol.multi_period else ""
+    return (f'<div id="sh-title" style="position:fixed;top:10px;left:55px;z-index:1000;background:white;'
+            f'padding:6px 10px;border:1px solid #999;border-radius:4px;font:13px sans-serif">'
+            f'<b style="font-size:15px">{head}</b><br>{line}{gap}<br><span style="color:#555">'
+            f'status: {escape(sol.status.value)}{per}</span></div>')
+
+
+def _legend_html(inst: Instance) -> str:
+    def row(symbol: str, text: str) -> str:
+        return f'<div style="display:flex;align-items:center;gap:6px;margin:2px 0">{symbol}<span>{text}</span></div>'
+
+    line = '<svg width="26" height="10"><line x1="0" y1="5" x2="26" y2="5" stroke="{c}" stroke-width="4"/></svg>'
+    circle = '<svg width="14" height="14"><circle cx="7" cy="7" r="5" fill="{f}" stroke="{c}" stroke-width="2"/></svg>'
+    ramp = "".join(f'<span style="display:inline-block;width:14px;height:10px;background:{c}"></span>' for c in CHOROPLETH)
+    rows = [
+        row(_svg("spoke", 14, SPOKE_COLOUR), "open spoke (packs -> black mass)"),
+        row(_svg("hub", 14, HUB_COLOUR), "open hub (refinery)"),
+        row(circle.format(f=CLOSED_COLOUR, c=CLOSED_COLOUR), "candidate not opened"),
+        row(line.format(c=PACK_COLOUR), "packs, region -> spoke (width ~ t/yr)"),
+        row(line.format(c=BLACK_MASS_COLOUR), "black mass, spoke -> hub"),
+        row(circle.format(f="none", c=MERCHANT_COLOUR), "black mass sold at the spoke gate"),
+        row(circle.format(f=POINT_COLOUR, c=POINT_COLOUR), "supply point (area ~ t/yr)"),
+    ]
+    if inst.boundaries:
+        rows.append(row(ramp, "supply per region, low -> high"))
+    return ('<div id="sh-legend" style="position:fixed;bottom:28px;right:10px;z-index:1000;background:white;'
+            'padding:6px 10px;border:1px solid #999;border-radius:4px;font:12px sans-serif">'
+            + "".join(rows) + "</div>")
+
+
+def _simplified(boundaries: dict, tolerance: float) -> dict:
+    from shapely.geometry import mapping, shape
+
+    out = copy.deepcopy(boundaries)
+    for feat in out.get("features", []):
+        geom = shape(feat["geometry"])
+        simple = geom.simplify(tolerance, preserve_topology=True) if tolerance > 0 else geom
+        feat["geometry"] = json.loads(json.dumps(mapping(simple)), parse_float=lambda s: round(float(s), 4))
+    return out
+
+
+def network_map(inst: Instance, sol: Solution, options: MapOptions | None = None) -> folium.Map:
+    """The Folium map (see module docstring)."""
+    options = options or MapOptions()
+    period = _period(sol, options)
+    plan = plan_layers(inst, sol, options)
+    regions = inst.regions
+    cur = sol.currency
+
+    fmap = folium.Map(location=[float(regions["lat"].mean()), float(regions["lon"].mean())], zoom_start=5,
+                      tiles=None if options.offline else "OpenStreetMap", prefer_canvas=True, control_scale=True)
+    fmap.default_js = [("leaflet", CDN["leaflet"]), ("jquery", CDN["jquery"])]
+    fmap.default_css = [("leaflet_css", CDN["leaflet_css"])]
+
+    chem_cols = [f"{c}_t" for c in inst.chem_names]
+    supply = regions[chem_cols].sum(axis=1)
+    if inst.boundaries:
+        geo = _simplified(inst.boundaries, options.simplify_deg)
+        folium.GeoJson(geo, name="Boundaries", style_function=lambda _f: {
+            "color": "#666666", "weight": 0.8, "fillColor": "#f2f2f2", "fillOpacity": 0.6},
+            control=True, show=True).add_to(fmap)
+        by_region = regions.groupby("region")[chem_cols].sum()
+        by_region["all"] = by_region[chem_cols].sum(axis=1)
+        for label, col in [("all chemistries", "all")] + [(c.upper(), f"{c}_t") for c in inst.chem_names]:
+            values = by_region[col]
+            top = max(float(values.max()), 1.0)
+            colour_of = {k: CHOROPLETH[min(len(CHOROPLETH) - 1, int(len(CHOROPLETH) * v / top))] for k, v in values.items()}
+            layer_geo = copy.deepcopy(geo)
+            for feat in layer_geo["features"]:
+                key = geojson_key(feat)
+                row = by_region.loc[key] if key in by_region.index else None
+                feat["properties"] = {"id": key, "name": feat.get("properties", {}).get("name", key),
+                                      "supply": "-" if row is None else " / ".join(
+                                          f"{c}: {_fmt(row[f'{c}_t'])} t" for c in inst.chem_names)}
+            folium.GeoJson(
+                layer_geo, name=f"Supply: {label} (t packs/yr)", show=label == "all chemistries",
+                style_function=lambda f, colour_of=colour_of: {
+                    "color": "#555555", "weight": 0.6, "fillOpacity": 0.55,
+                    "fillColor": colour_of.get(f["properties"]["id"], "#ffffff")},
+                tooltip=folium.GeoJsonTooltip(fields=["name", "supply"], aliases=["region", "supply"]),
+            ).add_to(fmap)
+
+    # Supply points: where each ships, distance, cost per tonne.
+    points = folium.FeatureGroup(name="Supply points", show=True)
+    rs = sol.flows[(sol.flows["echelon"] == "region_spoke") & (sol.flows["period"] == period)]
+    ships = rs.groupby("origin").apply(lambda g: "<br>".join(
+        f"&rarr; {escape(d)}: {_fmt(t)} t {escape(c)}, {k:,.0f} km, {cpt:,.0f} {escape(cur)}/t"
+        for d, t, c, k, cpt in zip(g["destination"], g["flow_t"], g["chemistry"], g["km"], g["cost_per_t"], strict=True)),
+        include_groups=False) if len(rs) else pd.Series(dtype=object)
+    top = max(float(supply.max()), 1.0)
+    for (r, s) in zip(regions.itertuples(index=False), supply, strict=True):
+        text = (f"<b>{escape(str(r.name or r.id))}</b> ({escape(str(r.region))})<br>"
+                + "<br>".join(f"{c}: {_fmt(getattr(r, f'{c}_t'))} t/yr" for c in inst.chem_names)
+                + ("<br>" + ships.get(r.id, "not collected") if len(rs) else ""))
+        folium.CircleMarker([_r(r.lat), _r(r.lon)], radius=2 + 9 * math.sqrt(s / top), color=POINT_COLOUR, weight=1,
+                            fill=True, fill_opacity=0.6, class_name=CLASS["point"],
+                            popup=folium.Popup(text, max_width=360)).add_to(points)
+    points.add_to(fmap)
+
+    for key, name, colour in (("pack_lines", "Flows: packs region -> spoke", PACK_COLOUR),
+                              ("bm_lines", "Flows: black mass spoke -> hub", BLACK_MASS_COLOUR)):
+        layer = folium.FeatureGroup(name=name, show=True)
+        df = plan[key]
+        top = max(float(df["flow_t"].max()) if len(df) else 1.0, 1.0)
+        flows = sol.flows[(sol.flows["period"] == period)]
+        for r in df.itertuples(index=False):
+            km = "" if (isinstance(r.km, float) and math.isnan(r.km)) else f", {r.km:,.0f} km"
+            tip = f"{escape(str(r.origin))} &rarr; {escape(str(r.destination))}: {_fmt(r.flow_t)} t/yr{km}"
+            detail = flows[(flows["origin"] == r.origin) & (flows["destination"] == r.destination)]
+            if len(detail) > 1:
+                tip += "<br>" + ", ".join(f"{escape(c)} {_fmt(t)} t" for c, t in zip(detail["chemistry"], detail["flow_t"], strict=True))
+            folium.PolyLine([[_r(r.o_lat), _r(r.o_lon)], [_r(r.d_lat), _r(r.d_lon)]], color=colour,
+                            weight=round(1.5 + 8 * r.flow_t / top, 2), opacity=0.75,
+                            class_name=CLASS["pack" if key == "pack_lines" else "black_mass"],
+                            tooltip=tip).add_to(layer)
         layer.add_to(fmap)
 
-    sites = sol.sites
-    for kind, colour, label in (("spoke", SPOKE_COLOUR, "Open spokes"), ("hub", HUB_COLOUR, "Open hubs")):
-        layer = folium.FeatureGroup(name=label)
-        for r in sites[(sites["kind"] == kind) & sites["open"].astype(bool)].itertuples(index=False):
-            folium.RegularPolygonMarker(
-                [r.lat, r.lon], number_of_sides=4 if kind == "hub" else 3, radius=9 if kind == "hub" else 7,
-                color=colour, fill=True, fill_color=colour, fill_opacity=0.9,
-                tooltip=f"{kind} {r.name or r.site_id}: size {r.size}, {r.inbound_t:,.0f} t/yr in, "
-                        f"{100 * r.utilisation:.0f} % used",
-            ).add_to(layer)
-        layer.add_to(fmap)
+    merchant = folium.FeatureGroup(name="Merchant sales (black mass at the spoke gate)", show=True)
+    sites_xy = dict(zip(plan["spokes"]["site_id"], zip(plan["spokes"]["lat"], plan["spokes"]["lon"], strict=True), strict=True))
+    top = max(float(plan["merchant"]["flow_t"].max()) if len(plan["merchant"]) else 1.0, 1.0)
+    for r in plan["merchant"].itertuples(index=False):
+        lat, lon = sites_xy[r.origin]
+        folium.CircleMarker([_r(lat), _r(lon)], radius=8 + 14 * math.sqrt(r.flow_t / top), color=MERCHANT_COLOUR, weight=3,
+                            fill=False, class_name=CLASS["merchant"],
+                            tooltip=f"{escape(str(r.origin))} sells {_fmt(r.flow_t)} t black mass/yr").add_to(merchant)
+    merchant.add_to(fmap)
+
     closed = folium.FeatureGroup(name="Closed candidates", show=False)
-    for r in sites[~sites["open"].astype(bool)].drop_duplicates("site_id").itertuples(index=False):
-        folium.CircleMarker([r.lat, r.lon], radius=4, color=CLOSED_COLOUR, fill=True,
-                            tooltip=f"{r.kind} candidate {r.name or r.site_id} (not opened)").add_to(closed)
+    for r in plan["closed"].itertuples(index=False):
+        folium.CircleMarker([_r(r.lat), _r(r.lon)], radius=4, color=CLOSED_COLOUR, fill=True, fill_opacity=0.7,
+                            class_name=CLASS["closed"],
+                            tooltip=f"{r.kind} candidate {escape(str(r.name or r.site_id))} (not opened)").add_to(closed)
     closed.add_to(fmap)
+
+    for kind, colour, label in (("hub", HUB_COLOUR, "Open hubs"), ("spoke", SPOKE_COLOUR, "Open spokes")):
+        layer = folium.FeatureGroup(name=label, show=True)
+        df = plan["spokes" if kind == "spoke" else "hubs"]
+        top = max(float(df["capacity_t"].max()) if len(df) else 1.0, 1.0)
+        for r in df.itertuples(index=False):
+            # hubs larger and below, so a spoke on the same site stays visible on top
+            size = int((24 if kind == "hub" else 14) + 12 * math.sqrt(r.capacity_t / top))
+            icon = folium.DivIcon(html=_svg(kind, size, colour), icon_size=(size, size), icon_anchor=(size // 2, size // 2),
+                                  class_name=CLASS[kind])
+            folium.Marker([_r(r.lat), _r(r.lon)], icon=icon, z_index_offset=1000 if kind == "spoke" else 500, tooltip=f"{kind} {escape(str(r.name or r.site_id))}",
+                          popup=folium.Popup(_site_popup(r, sol, inst, kind), max_width=320)).add_to(layer)
+        layer.add_to(fmap)
+
     folium.LayerControl(collapsed=False).add_to(fmap)
-    lats = [c[0] for c in coords.values()]
-    lons = [c[1] for c in coords.values()]
+    fmap.get_root().html.add_child(folium.Element(_title_html(inst, sol, options.title, period)))
+    fmap.get_root().html.add_child(folium.Element(_legend_html(inst)))
+    lats = list(regions["lat"]) + list(sol.sites["lat"])
+    lons = list(regions["lon"]) + list(sol.sites["lon"])
     fmap.fit_bounds([[min(lats), min(lons)], [max(lats), max(lons)]])
     return fmap
+
+
+def _data_uri(path: Path) -> str:
+    import base64
+
+    return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode()
+
+
+def inline_assets(html: str) -> str:
+    """Replace the CDN script and stylesheet tags by the vendored files' contents."""
+    css = LEAFLET_CSS.read_text(encoding="utf-8")
+    css = re.sub(r"url\(images/([\w\-.]+\.png)\)", lambda m: f"url({_data_uri(LEAFLET_CSS.parent / 'images' / m.group(1))})", css)
+    replacements = {
+        f'<script src="{CDN["leaflet"]}"></script>': f"<script>{LEAFLET_JS.read_text(encoding='utf-8')}</script>",
+        f'<script src="{CDN["jquery"]}"></script>': f"<script>{JQUERY_JS.read_text(encoding='utf-8')}</script>",
+        f'<link rel="stylesheet" href="{CDN["leaflet_css"]}"/>': f"<style>{css}</style>",
+    }
+    for old, new in replacements.items():
+        if old not in html:
+            raise RuntimeError(f"offline map: expected asset tag not found: {old}")
+        html = html.replace(old, new)
+    leftover = re.findall(r'<(?:script|link|img)[^>]+(?:src|href)="(https?://[^"]+)"', html)
+    if leftover:
+        raise RuntimeError(f"offline map still references remote assets: {leftover[:3]}")
+    return html
+
+
+def map_html(inst: Instance, sol: Solution, options: MapOptions | None = None) -> str:
+    options = options or MapOptions()
+    html = network_map(inst, sol, options).get_root().render()
+    return inline_assets(html) if options.offline else html
+
+
+def write_map(inst: Instance, sol: Solution, path: str | Path, options: MapOptions | None = None, force: bool = True) -> Path:
+    from .files import write_text_atomic
+
+    return write_text_atomic(path, map_html(inst, sol, options), force=force)
+
+
+def normalise_ids(html: str) -> str:
+    """Folium names elements ``<kind>_<32 hex>`` at random; number them in order of appearance."""
+    seen: dict[str, str] = {}
+
+    def sub(m: re.Match) -> str:
+        key = m.group(0)
+        if key not in seen:
+            seen[key] = f"{m.group(1)}_{len(seen)}"
+        return seen[key]
+
+    return re.sub(r"\b([a-z_]+)_([0-9a-f]{32})\b", sub, html)

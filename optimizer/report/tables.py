@@ -91,8 +91,65 @@ def summary_text(sol: Solution, inst: Instance | None = None) -> str:
     merchant = fl.loc[fl["echelon"] == "spoke_merchant", "flow_t"].sum()
     w(f"black mass: {to_hub + merchant:,.0f} t/yr, {to_hub:,.0f} to hubs, {merchant:,.0f} sold at spoke gates\n")
     if collected > 0:
-        w(f"cost per tonne of packs collected: {costs.sum() / collected:,.0f} {cur}/t\n")
+        w("\n" + key_figures_text(sol))
     return buf.getvalue()
+
+
+def key_figures(sol: Solution) -> dict[str, float]:
+    """The per-tonne figures a domain reader checks first (all periods together).
+
+    ``cost_per_t`` (net cost per tonne of packs collected, currency/t), ``gross_cost_per_t``
+    (before merchant and hub revenue), ``transport_share`` (transport over gross cost),
+    ``haul_pack_km`` / ``haul_black_mass_km`` (tonne-weighted average haul per echelon),
+    ``spoke_utilisation`` / ``hub_utilisation`` (inbound over capacity of the open sites),
+    ``collected_t``, ``collection_rate``, ``black_mass_t``.
+    """
+    costs = sol.costs.groupby("component")["value"].sum()
+    gross = float(costs[costs > 0].sum())
+    transport = float(costs.get("transport_pack", 0.0) + costs.get("transport_black_mass", 0.0))
+    reg = sol.regions
+    collected = float(reg["collected_t"].sum())
+    supply = float(reg["supply_t"].sum())
+    fl = sol.flows
+
+    def haul(echelon: str) -> float:
+        sel = fl[fl["echelon"] == echelon]
+        t = float(sel["flow_t"].sum())
+        return float((sel["flow_t"] * sel["km"]).sum() / t) if t > 0 else 0.0
+
+    def util(kind: str) -> float:
+        o = sol.sites[(sol.sites["kind"] == kind) & sol.sites["open"].astype(bool)]
+        cap = float(o["capacity_t"].sum())
+        return float(o["inbound_t"].sum() / cap) if cap > 0 else 0.0
+
+    net = float(costs.sum())
+    return {
+        "collected_t": collected,
+        "collection_rate": collected / supply if supply > 0 else 0.0,
+        "black_mass_t": float(fl.loc[fl["material"] == "black_mass", "flow_t"].sum()),
+        "cost_per_t": net / collected if collected > 0 else 0.0,
+        "gross_cost_per_t": gross / collected if collected > 0 else 0.0,
+        "transport_share": transport / gross if gross > 0 else 0.0,
+        "haul_pack_km": haul("region_spoke"),
+        "haul_black_mass_km": haul("spoke_hub"),
+        "spoke_utilisation": util("spoke"),
+        "hub_utilisation": util("hub"),
+    }
+
+
+def key_figures_text(sol: Solution) -> str:
+    k = key_figures(sol)
+    cur = sol.currency
+    return (
+        "key figures:\n"
+        f"  net cost per tonne of packs collected   {k['cost_per_t']:>12,.0f} {cur}/t ({k['cost_per_t'] / 1000:.2f} {cur}/kg)\n"
+        f"  gross cost per tonne (before revenues)  {k['gross_cost_per_t']:>12,.0f} {cur}/t\n"
+        f"  transport share of gross cost           {100 * k['transport_share']:>11.1f} %\n"
+        f"  average haul, packs region->spoke       {k['haul_pack_km']:>12,.0f} km\n"
+        f"  average haul, black mass spoke->hub     {k['haul_black_mass_km']:>12,.0f} km\n"
+        f"  spoke utilisation (open capacity)       {100 * k['spoke_utilisation']:>11.1f} %\n"
+        f"  hub utilisation (open capacity)         {100 * k['hub_utilisation']:>11.1f} %\n"
+    )
 
 
 def _sorted(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
@@ -118,7 +175,7 @@ def write_solution(sol: Solution, inst: Instance, out: str | Path, force: bool =
             (tmp / name).write_text(text, encoding="utf-8")
         (tmp / "summary.txt").write_text(summary_text(sol, inst), encoding="utf-8")
         if with_map and sol.status.has_solution:
-            from .maps import network_map
+            from .maps import MapOptions, map_html
 
-            network_map(inst, sol).save(str(tmp / "map.html"))
+            (tmp / "map.html").write_text(map_html(inst, sol, MapOptions(offline=True)), encoding="utf-8")
     return Path(out)

@@ -1,0 +1,137 @@
+"""Static network figure for slides: geopandas/matplotlib over the bundled boundaries.
+
+Same content as the map's default view: boundaries shaded by supply, supply points, pack and
+black-mass flows (line width ~ tonnes, same aggregation as the map), merchant sales rings, open
+spokes (triangles) and hubs (squares), closed candidates, a legend and a title block.  Written
+as PNG (150 dpi at 13.33 x 7.5 in = a 16:9 slide), SVG or PDF by the file suffix.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+
+from ..instance import Instance  # noqa: E402
+from ..solution import Solution  # noqa: E402
+from .maps import (  # noqa: E402
+    BLACK_MASS_COLOUR,
+    CHOROPLETH,
+    CLOSED_COLOUR,
+    HUB_COLOUR,
+    MERCHANT_COLOUR,
+    PACK_COLOUR,
+    POINT_COLOUR,
+    SPOKE_COLOUR,
+    MapOptions,
+    plan_layers,
+)
+
+SLIDE_IN = (13.333, 7.5)
+DPI = 150
+
+
+def network_figure(inst: Instance, sol: Solution, options: MapOptions | None = None):
+    """A matplotlib Figure of the solved network."""
+    from matplotlib.colors import ListedColormap
+
+    options = options or MapOptions()
+    plan = plan_layers(inst, sol, options)
+    fig, ax = plt.subplots(figsize=SLIDE_IN, dpi=DPI)
+    regions = inst.regions
+    chem_cols = [f"{c}_t" for c in inst.chem_names]
+    if inst.boundaries:
+        import geopandas as gpd
+
+        from ..instance import geojson_key
+
+        gdf = gpd.GeoDataFrame.from_features(inst.boundaries["features"], crs="EPSG:4326")
+        gdf["key"] = [geojson_key(f) for f in inst.boundaries["features"]]
+        supply = regions.groupby("region")[chem_cols].sum().sum(axis=1)
+        gdf["supply"] = gdf["key"].map(supply).fillna(0.0)
+        gdf.plot(ax=ax, column="supply", cmap=ListedColormap(CHOROPLETH), edgecolor="#777777", linewidth=0.4,
+                 legend=True, legend_kwds={"label": "supply per region [t packs/yr]", "shrink": 0.6})
+    total = regions[chem_cols].sum(axis=1).to_numpy()
+    ax.scatter(regions["lon"], regions["lat"], s=4 + 60 * np.sqrt(total / max(total.max(), 1.0)), c=POINT_COLOUR,
+               alpha=0.55, linewidths=0, zorder=3)
+    for key, colour in (("pack_lines", PACK_COLOUR), ("bm_lines", BLACK_MASS_COLOUR)):
+        df = plan[key]
+        top = max(float(df["flow_t"].max()) if len(df) else 1.0, 1.0)
+        for r in df.itertuples(index=False):
+            ax.plot([r.o_lon, r.d_lon], [r.o_lat, r.d_lat], color=colour, alpha=0.75,
+                    linewidth=0.6 + 4.5 * r.flow_t / top, zorder=4, solid_capstyle="round")
+    closed = plan["closed"].drop_duplicates("site_id")
+    ax.scatter(closed["lon"], closed["lat"], s=14, c=CLOSED_COLOUR, zorder=5, linewidths=0)
+    spokes, hubs = plan["spokes"], plan["hubs"]
+    m = plan["merchant"].merge(spokes[["site_id", "lat", "lon"]], left_on="origin", right_on="site_id")
+    if len(m):
+        top = max(float(m["flow_t"].max()), 1.0)
+        ax.scatter(m["lon"], m["lat"], s=120 + 500 * np.sqrt(m["flow_t"] / top), facecolors="none",
+                   edgecolors=MERCHANT_COLOUR, linewidths=2, zorder=6)
+    # hubs first and larger, so a spoke on the same site stays visible on top
+    ax.scatter(hubs["lon"], hubs["lat"], s=260, marker="s", c=HUB_COLOUR, edgecolors="white", zorder=7)
+    ax.scatter(spokes["lon"], spokes["lat"], s=90, marker="^", c=SPOKE_COLOUR, edgecolors="white", zorder=8)
+    for r in pd.concat([hubs, spokes]).drop_duplicates("site_id").itertuples(index=False):
+        ax.annotate(str(r.name or r.site_id), (r.lon, r.lat), xytext=(6, 6), textcoords="offset points", fontsize=8,
+                    zorder=9, bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.7})
+    lats = np.concatenate([regions["lat"].to_numpy(), sol.sites["lat"].to_numpy(dtype=float)])
+    lons = np.concatenate([regions["lon"].to_numpy(), sol.sites["lon"].to_numpy(dtype=float)])
+    pad_lat = max(0.5, 0.06 * (lats.max() - lats.min()))
+    pad_lon = max(0.5, 0.06 * (lons.max() - lons.min()))
+    ax.set_xlim(lons.min() - pad_lon, lons.max() + pad_lon)
+    ax.set_ylim(lats.min() - pad_lat, lats.max() + pad_lat)
+    ax.set_aspect(1 / np.cos(np.radians(np.mean(lats))))
+    ax.set_xlabel("longitude")
+    ax.set_ylabel("latitude")
+    handles = [
+        Line2D([], [], marker="^", linestyle="", color=SPOKE_COLOUR, markersize=10, label=f"open spoke ({len(spokes)})"),
+        Line2D([], [], marker="s", linestyle="", color=HUB_COLOUR, markersize=10, label=f"open hub ({len(hubs)})"),
+        Line2D([], [], marker="o", linestyle="", color=CLOSED_COLOUR, markersize=6, label="candidate not opened"),
+        Line2D([], [], color=PACK_COLOUR, linewidth=3, label="packs, region -> spoke"),
+        Line2D([], [], color=BLACK_MASS_COLOUR, linewidth=3, label="black mass, spoke -> hub"),
+        Line2D([], [], marker="o", linestyle="", markerfacecolor="none", markeredgecolor=MERCHANT_COLOUR,
+               markeredgewidth=2, markersize=12, label="black mass sold at the spoke"),
+        Line2D([], [], marker="o", linestyle="", color=POINT_COLOUR, alpha=0.6, markersize=6, label="supply point"),
+    ]
+    ax.legend(handles=handles, loc="lower left", fontsize=10, framealpha=0.9)
+    cur = sol.currency
+    if sol.objective is not None:
+        value = -sol.objective if sol.profit_mode else sol.objective
+        label = "net annual profit" if sol.profit_mode else "net annual cost"
+        sub = f"{label} {value / 1e6:,.1f} M {cur}/yr" + ("" if sol.gap is None else f", gap {100 * sol.gap:.2f} %")
+    else:
+        sub = sol.status.value
+    ax.set_title(f"{options.title or inst.name}\n{sub}", fontsize=15, loc="left")
+    fig.tight_layout()
+    return fig
+
+
+def write_figure(inst: Instance, sol: Solution, path: str | Path, options: MapOptions | None = None) -> Path:
+    """Save as PNG/SVG/PDF (by suffix), atomically."""
+    path = Path(path)
+    fmt = path.suffix.lower().lstrip(".")
+    if fmt not in ("png", "svg", "pdf"):
+        raise ValueError(f"figure format must be .png, .svg or .pdf, got '{path.suffix}'")
+    fig = network_figure(inst, sol, options)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".{fmt}", dir=path.parent)
+    os.close(fd)
+    try:
+        meta = {"Software": None} if fmt == "png" else ({"Date": None} if fmt == "svg" else {"CreationDate": None})
+        fig.savefig(tmp, format=fmt, dpi=DPI, metadata=meta)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    finally:
+        plt.close(fig)
+    return path

@@ -1,0 +1,135 @@
+"""The three market instances (instances/north-america, europe, china).
+
+1. instances/build.py regenerates them byte for byte from instances/data;
+2. each one loads and validates;
+3. each market's total supply by chemistry equals a recomputation from the raw files in
+   instances/data done here with independent, short arithmetic (build.py is not used for it).
+
+No solve here: solving the instances is benchmarked elsewhere.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from optimizer import load_instance
+
+ROOT = Path(__file__).resolve().parents[1]
+INSTANCES = ROOT / "instances"
+DATA = INSTANCES / "data"
+MARKETS = ("north-america", "europe", "china")
+FILES = ("instance.toml", "regions.csv", "spokes.csv", "spoke_sizes.csv", "hubs.csv", "hub_sizes.csv",
+         "regions.geojson")
+
+
+@pytest.fixture(scope="module")
+def rebuilt(tmp_path_factory) -> Path:
+    spec = importlib.util.spec_from_file_location("instances_build", INSTANCES / "build.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod  # dataclasses look their module up here
+    spec.loader.exec_module(mod)
+    out = tmp_path_factory.mktemp("instances")
+    mod.build_all(out)
+    return out
+
+
+@pytest.mark.parametrize("market", MARKETS)
+def test_build_reproduces_committed_files(rebuilt: Path, market: str) -> None:
+    committed = sorted(p.name for p in (INSTANCES / market).iterdir())
+    assert committed == sorted(p.name for p in (rebuilt / market).iterdir())
+    assert set(FILES) <= set(committed)
+    for name in committed:
+        assert (rebuilt / market / name).read_bytes() == (INSTANCES / market / name).read_bytes(), name
+
+
+@pytest.mark.parametrize("market", MARKETS)
+def test_instance_validates(market: str) -> None:
+    inst = load_instance(INSTANCES / market)
+    assert inst.chem_names == ("nmc", "lfp")
+    assert 150 <= len(inst.regions) <= 400
+    assert 40 <= len(inst.spokes) <= 120
+    assert 10 <= len(inst.hubs) <= 25
+    assert inst.hubs["accepts_lfp"].any()
+    assert inst.profit_mode
+    ids = pd.concat([inst.regions["id"], inst.spokes["id"], inst.hubs["id"]])
+    assert ids.str.upper().is_unique
+    # proxies are flagged: every Chinese end-of-life row, the suppressed Canadian provinces
+    flagged = set(inst.regions.loc[inst.regions["estimate"], "region"])
+    assert flagged == {"north-america": {"CA-AB", "CA-NL", "CA-NU"}, "europe": set(),
+                       "china": set(inst.regions.loc[~inst.regions["id"].str.contains("-P"), "region"])}[market]
+    # every region value has a boundary feature
+    keys = {f["properties"]["id"] for f in inst.boundaries["features"]}
+    assert set(inst.regions["region"]) <= keys
+
+
+# --- independent recomputation of the market totals ------------------------------------------
+
+YEAR, MEAN, SD = 2030, 10.0, 4.0  # planning year; logistic battery life [G14] "Short"
+KG = {"north-america": (436.0, 164.0), "europe": (334.0, 148.0), "china": (0.67 * 351 + 0.33 * 276, 214.0)}
+LFP = {"north-america": ([2020, 2021, 2022, 2024], [0.0, 0.03, 0.053, 0.102]),
+       "europe": ([2022, 2024], [0.028, 0.10]),
+       "china": ([2019, 2022, 2023], [0.048, 0.46, 0.67])}
+UNITS = {"north-america": ["US", "CA"], "china": ["CN"],
+         "europe": ["AT", "BE", "CH", "DE", "DK", "ES", "FI", "FR", "GB", "GR", "IT", "NL", "NO", "PL", "PT", "SE"]}
+EUROSTAT = ["BG", "CY", "CZ", "EE", "HR", "HU", "IE", "LT", "LU", "LV", "MT", "RO", "SI", "SK"]
+DATASET = {"north-america": "north_america", "europe": "europe", "china": "china"}
+
+
+def retiring(age: int) -> float:
+    s = SD * math.sqrt(3) / math.pi
+    return 1 / (1 + math.exp(-(age - MEAN) / s)) - 1 / (1 + math.exp(-(age - 1 - MEAN) / s))
+
+
+def sales_by_year(df: pd.DataFrame, unit: str, metric: str) -> dict[int, float]:
+    sel = df[(df["region_id"] == unit) & (df["metric"] == metric)].dropna(subset=["value"])
+    return dict(zip(sel["year"].astype(int), sel["value"].astype(float), strict=True))
+
+
+def expected_totals(market: str) -> dict[str, float]:
+    iea = pd.read_csv(DATA / "ev_supply_countries_iea.csv")
+    cohorts: dict[str, list[dict[int, float]]] = {"bev": [], "phev": []}
+    for kind in cohorts:
+        for u in UNITS[market]:
+            cohorts[kind].append(sales_by_year(iea, u, f"sales_{kind}"))
+        if market == "europe":  # Eurostat countries; gaps = nearest year scaled by IEA EU27
+            est = pd.read_csv(DATA / "ev_supply_eu_countries_eurostat.csv")
+            eu27 = sales_by_year(iea, "EU27", f"sales_{kind}")
+            for c in EUROSTAT:
+                rep = {y: v for y, v in sales_by_year(est, c, f"new_reg_{kind}").items() if y <= 2024}
+                cohorts[kind].append({y: rep[y] if y in rep else
+                                      rep[min(rep, key=lambda r: (abs(r - y), r))] * eu27.get(y, 0.0)
+                                      / eu27[min(rep, key=lambda r: (abs(r - y), r))] for y in range(2010, 2025)})
+    tot = {"nmc": 0.0, "lfp": 0.0}
+    for y in range(2010, YEAR):
+        sold = [sum(s.get(min(y, 2024), 0.0) for s in cohorts[k]) for k in ("bev", "phev")]
+        t = retiring(YEAR - y) * (sold[0] * KG[market][0] + sold[1] * KG[market][1]) / 1000
+        share = float(np.interp(y, *LFP[market]))
+        tot["lfp"] += t * share
+        tot["nmc"] += t * (1 - share)
+    # cell-plant scrap: capacity x 0.6 x (5 % operating, 8 % under construction) x t/GWh
+    plants = pd.read_csv(DATA / "battery_plants.csv", dtype={"chemistry": str}).fillna({"chemistry": ""})
+    plants = plants[(plants["market"] == DATASET[market])
+                    & ~plants["plant"].isin(["Northvolt Ett", "HL-GA Battery Company", "AESC Florence"])]
+    for p in plants.itertuples():
+        rate = {"operating": 0.05, "under construction": 0.08}.get(p.status, 0.0)
+        chem = p.chemistry.upper()
+        share = 1.0 if chem.startswith("LFP") else 0.0 if ("NMC" in chem or "NCA" in chem) else LFP[market][1][-1]
+        gwh = p.capacity_gwh * 0.6 * rate
+        tot["lfp"] += gwh * share * 6660
+        tot["nmc"] += gwh * (1 - share) * 4990
+    return tot
+
+
+@pytest.mark.parametrize("market", MARKETS)
+def test_total_supply_matches_raw_data(market: str) -> None:
+    regions = pd.read_csv(INSTANCES / market / "regions.csv")
+    expected = expected_totals(market)
+    for chem, value in expected.items():
+        assert regions[f"{chem}_t"].sum() == pytest.approx(value, rel=1e-6), chem
