@@ -3,7 +3,7 @@
 Same content as the map's default view: boundaries shaded by supply, supply points, pack and
 black-mass flows (line width ~ tonnes, same aggregation as the map), merchant sales rings, open
 spokes (triangles) and hubs (squares), closed candidates, a legend and a title block.  Written
-as PNG (150 dpi at 13.33 x 7.5 in = a 16:9 slide), SVG or PDF by the file suffix.
+as PNG (2000 x 1125 px, 16:9), SVG or PDF by the file suffix.
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ from .maps import (  # noqa: E402
     plan_layers,
 )
 
-SLIDE_IN = (13.333, 7.5)
-DPI = 150
+SLIDE_IN = (12.5, 7.03125)  # exactly 2000 x 1125 px (16:9) at 160 dpi
+DPI = 160
 
 
 def network_figure(inst: Instance, sol: Solution, options: MapOptions | None = None):

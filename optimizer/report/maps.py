@@ -273,7 +273,7 @@ def network_map(inst: Instance, sol: Solution, options: MapOptions | None = None
                 + ("<br>" + ships.get(r.id, "not collected") if len(rs) else ""))
         folium.CircleMarker([_r(r.lat), _r(r.lon)], radius=2 + 9 * math.sqrt(s / top), color=POINT_COLOUR, weight=1,
                             fill=True, fill_opacity=0.6, class_name=CLASS["point"],
-                            popup=folium.Popup(text, max_width=360)).add_to(points)
+                            tooltip=text).add_to(points)
     points.add_to(fmap)
 
     for key, name, colour in (("pack_lines", "Flows: packs region -> spoke", PACK_COLOUR),
@@ -282,12 +282,15 @@ def network_map(inst: Instance, sol: Solution, options: MapOptions | None = None
         df = plan[key]
         top = max(float(df["flow_t"].max()) if len(df) else 1.0, 1.0)
         flows = sol.flows[(sol.flows["period"] == period)]
+        by_chem: dict = {}
+        for o, d, c, t in zip(flows["origin"], flows["destination"], flows["chemistry"], flows["flow_t"], strict=True):
+            by_chem.setdefault((o, d), []).append(f"{escape(str(c))} {_fmt(t)} t")
         for r in df.itertuples(index=False):
             km = "" if (isinstance(r.km, float) and math.isnan(r.km)) else f", {r.km:,.0f} km"
             tip = f"{escape(str(r.origin))} &rarr; {escape(str(r.destination))}: {_fmt(r.flow_t)} t/yr{km}"
-            detail = flows[(flows["origin"] == r.origin) & (flows["destination"] == r.destination)]
+            detail = by_chem.get((r.origin, r.destination), [])
             if len(detail) > 1:
-                tip += "<br>" + ", ".join(f"{escape(c)} {_fmt(t)} t" for c, t in zip(detail["chemistry"], detail["flow_t"], strict=True))
+                tip += "<br>" + ", ".join(detail)
             folium.PolyLine([[_r(r.o_lat), _r(r.o_lon)], [_r(r.d_lat), _r(r.d_lon)]], color=colour,
                             weight=round(1.5 + 8 * r.flow_t / top, 2), opacity=0.75,
                             class_name=CLASS["pack" if key == "pack_lines" else "black_mass"],

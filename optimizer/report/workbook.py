@@ -112,5 +112,11 @@ def read_workbook(path: str | Path) -> dict[str, pd.DataFrame]:
     summary = pd.read_excel(path, sheet_name="summary")
     cur = str(summary.loc[summary["item"] == "currency", "value"].iat[0])
     back = {_header(col, cur): col for col in UNITS}
-    return {name: pd.read_excel(path, sheet_name=name, keep_default_na=False, na_values=[""]).rename(columns=back)
-            for name in TABLES}
+    out = {}
+    for name in TABLES:
+        df = pd.read_excel(path, sheet_name=name).rename(columns=back)
+        for col in df.columns:
+            if not pd.api.types.is_numeric_dtype(df[col]) and not pd.api.types.is_bool_dtype(df[col]):
+                df[col] = df[col].fillna("").astype(object)  # Excel keeps no difference between "" and empty
+        out[name] = df
+    return out

@@ -1,0 +1,136 @@
+"""Deliverables other than the interactive map: workbook, slide figure, map sizes, maps/ folder."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from optimizer import load_instance, solve
+from optimizer.cli import main
+from optimizer.report.figures import DPI, SLIDE_IN, write_figure
+from optimizer.report.maps import MapOptions, map_html, normalise_ids, plan_layers
+from optimizer.report.workbook import read_workbook, write_workbook
+from optimizer.solution import Solution
+
+from .helpers import DEMO, ROOT
+
+
+@pytest.fixture(scope="module")
+def demo():
+    inst = load_instance(DEMO)
+    return inst, solve(inst, mip_rel_gap=0)
+
+
+def test_workbook_round_trips(demo, tmp_path):
+    inst, sol = demo
+    path = write_workbook(sol, tmp_path / "results.xlsx", inst)
+    back = read_workbook(path)
+    for name in ("sites", "flows", "costs"):
+        mine = getattr(sol, name)
+        got = back[name][list(mine.columns)]
+        pd.testing.assert_frame_equal(got.reset_index(drop=True), mine.reset_index(drop=True), check_dtype=False,
+                                      check_exact=False, rtol=1e-12)
+    regions = back["regions"]
+    pd.testing.assert_frame_equal(regions[list(sol.regions.columns)], sol.regions, check_dtype=False)
+    assert "ships_to" in regions.columns and (regions["ships_to"] != "").any()
+    sheets = pd.ExcelFile(path).sheet_names
+    assert sheets == ["summary", "sites", "flows", "costs", "regions", "parameters"]
+    header = pd.read_excel(path, sheet_name="flows", nrows=0).columns
+    assert "flow [t/yr]" in header and "transport cost [USD/yr]" in header
+
+
+def test_export_command(demo, tmp_path):
+    out = tmp_path / "sol"
+    assert main(["solve", str(DEMO), "--out", str(out), "--quiet", "--no-map"]) == 0
+    assert main(["export", str(out), "--xlsx", str(tmp_path / "r.xlsx")]) == 0
+    assert main(["export", str(out), "--xlsx", str(tmp_path / "r.xlsx")]) == 2  # exists, no --force
+    assert main(["figure", str(out), "--out", str(tmp_path / "n.svg")]) == 0
+    assert (tmp_path / "n.svg").read_text().lstrip().startswith("<?xml")
+    assert main(["map", str(out), "--out", str(tmp_path / "m.html"), "--offline"]) == 0
+    assert "<script>" in (tmp_path / "m.html").read_text()
+
+
+def test_figure_png_has_slide_size_and_content(demo, tmp_path):
+    inst, sol = demo
+    path = write_figure(inst, sol, tmp_path / "network.png")
+    img = np.asarray(Image.open(path).convert("RGB"))
+    assert img.shape[:2] == (round(SLIDE_IN[1] * DPI), round(SLIDE_IN[0] * DPI))
+    assert len(np.unique(img.reshape(-1, 3)[::5], axis=0)) > 50  # not a uniform image
+    assert img.std() > 10
+
+
+def _fake_solution(inst, net_sites=None):
+    """A cheap feasible-looking solution for size tests: each region to its nearest spoke."""
+    from optimizer.extract import extract_tables
+    from optimizer.model.network import build_network
+
+    net = build_network(inst)
+    rs = net.arcs_rs.assign(i=np.arange(len(net.arcs_rs)))
+    best = rs.sort_values("km").groupby(["region_id", "chemistry"]).head(1)
+    x = np.zeros(len(rs))
+    x[best["i"].to_numpy()] = best["ub_t"].to_numpy()
+    y = np.zeros(len(net.spoke_options))
+    used = set(best["spoke_id"])
+    first = net.spoke_options.groupby("site_id").head(1)
+    y[first.index[first["site_id"].isin(used)].to_numpy()] = 1
+    values = {"open_spoke": y, "open_hub": np.zeros(len(net.hub_options)), "flow_pack_t": x,
+              "flow_black_mass_t": np.zeros(len(net.arcs_sh)), "merchant_t": np.zeros(len(net.merchant))}
+    tables = extract_tables(inst, net, values)
+    from optimizer.solution import SolveStatus
+
+    return Solution(inst.name, inst.currency, SolveStatus.FEASIBLE, 1.0, 0.0, 1.0, "synthetic", periods=("base",), **tables)
+
+
+def test_offline_html_size_for_2000_regions():
+    """Documented aggregation keeps a 2,000-region map under 20 MB."""
+    from optimizer.bench.synthetic import synthetic_instance
+
+    inst = synthetic_instance(2000, 300, 20, 2)
+    sol = _fake_solution(inst)
+    html = map_html(inst, sol, MapOptions(offline=True))
+    assert len(html.encode()) < 20e6
+    plan = plan_layers(inst, sol, MapOptions(offline=True))
+    assert len(plan["pack_lines"]) <= len(sol.flows)
+
+
+def test_aggregation_kicks_in_above_the_line_limit(demo):
+    inst, sol = demo
+    plan = plan_layers(inst, sol, MapOptions(max_pack_lines=3))
+    assert bool(plan["aggregated"]["aggregated"].iat[0])
+    assert plan["pack_lines"]["flow_t"].sum() == pytest.approx(
+        sol.flows.loc[sol.flows["echelon"] == "region_spoke", "flow_t"].sum())
+
+
+MAPS = ROOT / "maps"
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in (MAPS / "solutions").glob("*.json")) if (MAPS / "solutions").exists() else [])
+def test_maps_folder_matches_code(name, tmp_path):
+    """maps/<name>.html and .png are what the current code draws from maps/solutions/<name>.json."""
+    inst = load_instance(ROOT / "instances" / name)
+    sol = Solution.load(MAPS / "solutions" / f"{name}.json")
+    html = map_html(inst, sol, MapOptions(offline=True))
+    committed = (MAPS / f"{name}.html").read_text(encoding="utf-8")
+    assert normalise_ids(html) == normalise_ids(committed), f"run: python scripts/render_maps.py --from-solutions {name}"
+    size_mb = len(committed.encode()) / 1e6
+    assert size_mb < 5.0, size_mb
+    write_figure(inst, sol, tmp_path / "f.png")
+    a = np.asarray(Image.open(tmp_path / "f.png").convert("RGB"), dtype=float)
+    b = np.asarray(Image.open(io.BytesIO((MAPS / f"{name}.png").read_bytes())).convert("RGB"), dtype=float)
+    assert a.shape == b.shape
+    assert np.abs(a - b).mean() < 1.0  # same drawing (font rasterisation may differ by a few pixels)
+
+
+def test_demo_solution_in_maps_folder_is_current():
+    """The stored demo solution is what solving the demo gives today."""
+    stored = MAPS / "solutions" / "demo.json"
+    if not stored.exists():
+        pytest.skip("maps/ not rendered yet")
+    sol = Solution.load(stored)
+    fresh = solve(load_instance(DEMO), threads=1, seed=0)
+    assert fresh.objective == pytest.approx(sol.objective, rel=1e-9)
+    assert list(fresh.sites.loc[fresh.sites["open"], "site_id"]) == list(sol.sites.loc[sol.sites["open"].astype(bool), "site_id"])
