@@ -10,7 +10,9 @@ Violation families (``Violation.rule``): ``unknown_id``, ``excluded_site``, ``se
 ``collection_rate``, ``spoke_capacity``, ``spoke_mass_balance``, ``hub_capacity``, ``one_size``,
 ``unknown_size``, ``existing_open``, ``merchant_outlet``, ``merchant_cap``, ``max_spokes``,
 ``max_hubs``, ``capex_budget``, ``single_sourcing``, ``site_report`` (a sites-table figure that
-does not match the flows), ``cost:<component>`` and ``objective``.
+does not match the flows), ``cost:<component>`` and ``objective``; multi-period adds
+``schedule`` (capacity shrinking, a candidate closing, a closed site reopening) and
+``earliest_year``, and checks the objective as a net present value.
 """
 
 from __future__ import annotations
@@ -50,8 +52,71 @@ def check_solution(inst: Instance, sol: Solution) -> list[Violation]:
     periods = list(sol.periods) or ["base"]
     for period in periods:
         out += _check_period(inst, sol, period)
+    if inst.multi_period:
+        _check_schedule(inst, sol, periods, out)
     _check_objective(inst, sol, out)
     return out
+
+
+def _site_states(inst: Instance, sol: Solution, periods: list[str]) -> dict[str, list[tuple[bool, float, str]]]:
+    """Per site, per period: (open, capacity, size)."""
+    states: dict[str, list] = {}
+    s = sol.sites
+    for sid, g in s.groupby("site_id"):
+        by_p = {r.period: (bool(r.open), float(r.capacity_t) if r.open else 0.0, str(r.size)) for r in g.itertuples(index=False)}
+        states[sid] = [by_p.get(t, (False, 0.0, "")) for t in periods]
+    return states
+
+
+def _check_schedule(inst: Instance, sol: Solution, periods: list[str], out: list[Violation]) -> None:
+    """Capacity never shrinks; candidates never close; closed sites never reopen; budgets."""
+    sites = pd.concat([inst.spokes.assign(kind="spoke"), inst.hubs.assign(kind="hub")]).set_index("id")
+    sizes = pd.concat([inst.spoke_sizes, inst.hub_sizes])
+    for sid, seq in _site_states(inst, sol, periods).items():
+        if sid not in sites.index:
+            continue
+        status, cc = sites.at[sid, "status"], sites.at[sid, "closure_cost"]
+        for k in range(1, len(seq)):
+            (was_open, was_cap, _), (is_open, cap, _) = seq[k - 1], seq[k]
+            if was_open and is_open and cap < was_cap - 1e-9:
+                out.append(Violation("schedule", f"{sid} shrinks from {was_cap:g} to {cap:g} t in {periods[k]}"))
+            if was_open and not is_open and not (status == "existing" and cc == cc):
+                out.append(Violation("schedule", f"{sid} closes in {periods[k]} but only existing sites with a closure cost may close"))
+            if is_open and not was_open and any(o for o, _c, _s in seq[:k]):
+                out.append(Violation("schedule", f"{sid} reopens in {periods[k]} after closing"))
+    # capex spent: building a size, or the capex difference when expanding
+    budget = inst.periods.capex_budget
+    spent = {t: 0.0 for t in periods}
+    for sid, seq in _site_states(inst, sol, periods).items():
+        if sid not in sites.index:
+            continue
+        opts = sizes[sizes["site_id"] == sid].set_index("size")["capex"]
+        base = 0.0
+        if sites.at[sid, "status"] == "existing":
+            base = float(opts.get(sites.at[sid, "existing_size"], 0.0))
+        prev = base
+        for k, (is_open, _cap, size) in enumerate(seq):
+            now = float(opts.get(size, 0.0)) if is_open else prev  # a closure refunds nothing
+            spent[periods[k]] += max(0.0, now - prev)
+            prev = max(prev, now) if is_open else prev
+    if budget is not None:
+        for t, b in zip(periods, budget, strict=True):
+            if b is not None and spent[t] > b + _tol(b):
+                out.append(Violation("capex_budget", f"capex spent in {t} {spent[t]:,.2f} over its budget {b:,.2f}", spent[t] - b))
+    total = inst.params.max_capex
+    if total is not None and sum(spent.values()) > total + _tol(total):
+        out.append(Violation("capex_budget", f"capex spent {sum(spent.values()):,.2f} over the budget {total:,.2f}"))
+    # closure costs, one-off in the period a site closes
+    costs = sol.costs
+    for k, t in enumerate(periods):
+        expected = 0.0
+        for sid, seq in _site_states(inst, sol, periods).items():
+            if k > 0 and seq[k - 1][0] and not seq[k][0] and sid in sites.index:
+                cc = sites.at[sid, "closure_cost"]
+                expected += float(cc) if cc == cc else 0.0
+        got = float(costs.loc[(costs["component"] == "closure") & (costs["period"] == t), "value"].sum())
+        if abs(got - expected) > 1e-6 * max(1.0, expected) + 1e-6:
+            out.append(Violation("cost:closure", f"{t}: reported {got:,.4f}, recomputed {expected:,.4f}", got - expected))
 
 
 def _check_period(inst: Instance, sol: Solution, period: str) -> list[Violation]:
@@ -64,7 +129,7 @@ def _check_period(inst: Instance, sol: Solution, period: str) -> list[Violation]
 
     spokes = inst.spokes.set_index("id")
     hubs = inst.hubs.set_index("id")
-    regions = inst.regions.set_index("id")
+    regions = _supply_table(inst, period)
 
     # --- chosen sizes -------------------------------------------------------------------------
     chosen: dict[str, tuple[str, float, float, float]] = {}  # site -> (size, cap, capex_charged, opex)
@@ -97,8 +162,13 @@ def _check_period(inst: Instance, sol: Solution, period: str) -> list[Violation]
                 capex = max(0.0, capex - inst_capex)
             chosen[r.site_id] = (r.size, cap, capex, float(opts["fixed_opex_per_yr"].iloc[0]))
         for sid in table.index[table["status"] == "existing"]:
-            if sid not in chosen:
+            closable = inst.multi_period and table.at[sid, "closure_cost"] == table.at[sid, "closure_cost"]
+            if sid not in chosen and not closable:
                 out.append(Violation("existing_open", f"existing {kind} {sid} is not open in period {period}"))
+        if inst.multi_period:
+            early = open_rows[open_rows["site_id"].map(table["earliest_year"]).fillna(-1).to_numpy() > int(period)] if len(open_rows) else open_rows
+            for sid in early["site_id"] if len(early) else ():
+                out.append(Violation("earliest_year", f"{kind} {sid} open in {period}, before its earliest year {table.at[sid, 'earliest_year']:g}"))
 
     # --- flows --------------------------------------------------------------------------------
     if len(flows) and (flows["flow_t"].to_numpy(dtype=float) < -ABS_TOL_T).any():
@@ -184,7 +254,7 @@ def _check_period(inst: Instance, sol: Solution, period: str) -> list[Violation]
     if p.max_hubs is not None and n_hubs > p.max_hubs:
         out.append(Violation("max_hubs", f"{n_hubs} hubs open, at most {p.max_hubs}"))
     capex_total = sum(v[2] for v in chosen.values())
-    if p.max_capex is not None and capex_total > p.max_capex + _tol(p.max_capex):
+    if p.max_capex is not None and not inst.multi_period and capex_total > p.max_capex + _tol(p.max_capex):
         out.append(Violation("capex_budget", f"capex charged {capex_total:,.2f} over budget {p.max_capex:,.2f}", capex_total - p.max_capex))
     if p.single_sourcing and len(rs):
         n_dest = rs.groupby("origin")["destination"].nunique()
@@ -229,6 +299,18 @@ def _check_period(inst: Instance, sol: Solution, period: str) -> list[Violation]
     return out
 
 
+def _supply_table(inst: Instance, period: str) -> pd.DataFrame:
+    """Supply of ``period`` as regions.csv-shaped rows (id index, ``<chem>_t`` columns)."""
+    if not inst.multi_period:
+        return inst.regions.set_index("id")
+    sup = inst.supply_by_period
+    wide = sup[sup["period"] == period].pivot(index="region_id", columns="chemistry", values="supply_t")
+    out = inst.regions.set_index("id")[["name", "lat", "lon", "region"]].copy()
+    for c in inst.chem_names:
+        out[f"{c}_t"] = wide[c].reindex(out.index).to_numpy() if c in wide.columns else 0.0
+    return out
+
+
 def _lane_costs(inst: Instance, flows: pd.DataFrame, origins: pd.DataFrame, dests: pd.DataFrame, rate: float):
     """Cost per tonne and road km of each flow row, from coordinates and lanes.csv."""
     if not len(flows):
@@ -254,9 +336,20 @@ def _lane_costs(inst: Instance, flows: pd.DataFrame, origins: pd.DataFrame, dest
 
 
 def _check_objective(inst: Instance, sol: Solution, out: list[Violation]) -> None:
+    """Single period: the components sum to the objective.  Multi-period: the objective is the
+    NPV -- each period's annual components weighted by the discount factors of its years, plus
+    one-off closure costs discounted to the period's first year (weights recomputed here)."""
     total = float(sol.costs["value"].sum()) if len(sol.costs) else 0.0
-    if sol.multi_period:
-        return  # NPV weighting is checked with the periods extension
+    if inst.multi_period:
+        rate = inst.params.discount_rate
+        y0 = inst.periods.years[0]
+        total = 0.0
+        for y, n in zip(inst.periods.years, inst.periods.lengths, strict=True):
+            weight = sum((1 + rate) ** -(y + j - y0) for j in range(n))
+            c = sol.costs[sol.costs["period"] == str(y)]
+            annual = float(c.loc[c["component"] != "closure", "value"].sum())
+            one_off = float(c.loc[c["component"] == "closure", "value"].sum())
+            total += weight * annual + (1 + rate) ** -(y - y0) * one_off
     if sol.objective is None:
         out.append(Violation("objective", "a solution without an objective value"))
         return

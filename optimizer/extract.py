@@ -31,12 +31,20 @@ def extract_tables(inst: Instance, net: Network, values: dict[str, np.ndarray]) 
     w = clean_flows(values.get("merchant_t", np.zeros(len(net.merchant))))
 
     flows = _flows(net, x, z, w)
+    closed = {}
+    if "closed_site" in values and len(values["closed_site"]):
+        from .model.build import closable_periods
+
+        cp = closable_periods(net)
+        closed = {key: v > 0.5 for key, v in zip(zip(cp["site_id"], cp["period"], strict=True), values["closed_site"], strict=True)}
     sites = pd.concat([
         _sites(inst, net, "spoke", net.spoke_sites, net.spoke_options, y_s, inst.spokes,
                net.arcs_rs.assign(flow_t=x).groupby(["spoke_id", "period"])["flow_t"].sum()),
         _sites(inst, net, "hub", net.hub_sites, net.hub_options, y_h, inst.hubs,
                net.arcs_sh.assign(flow_t=z).groupby(["hub_id", "period"])["flow_t"].sum()),
-    ], ignore_index=True)[SITE_COLUMNS]
+    ], ignore_index=True)
+    sites["closed"] = [closed.get(k, False) for k in zip(sites["site_id"], sites["period"], strict=True)]
+    sites = sites[SITE_COLUMNS]
 
     collected = net.arcs_rs.assign(flow_t=x).groupby(["region_id", "chemistry", "period"])["flow_t"].sum()
     reg = net.supply[["region_id", "chemistry", "period", "supply_t", "required_t"]].copy()
@@ -45,7 +53,7 @@ def extract_tables(inst: Instance, net: Network, values: dict[str, np.ndarray]) 
     reg["uncollected_t"] = clean_flows(reg["supply_t"].to_numpy() - reg["collected_t"].to_numpy())
     regions = reg[REGION_COLUMNS].reset_index(drop=True)
 
-    costs = cost_table(inst, net, y_s, y_h, x, z, w, regions)
+    costs = cost_table(inst, net, y_s, y_h, x, z, w, regions, closed)
     return {"sites": sites, "flows": flows, "regions": regions, "costs": costs}
 
 
@@ -106,11 +114,19 @@ def _sites(inst, net, kind, sites, options, chosen, raw_sites, inbound) -> pd.Da
     out["name"] = out["site_id"].map(meta["name"]).astype(object)
     out["lat"] = out["site_id"].map(meta["lat"]).astype(float)
     out["lon"] = out["site_id"].map(meta["lon"]).astype(float)
+    out["closed"] = False
     return out[SITE_COLUMNS]
 
 
-def cost_table(inst: Instance, net: Network, y_s, y_h, x, z, w, regions: pd.DataFrame) -> pd.DataFrame:
-    """Cost components per period (currency/yr; revenues negative), from the model's tables."""
+def cost_table(inst: Instance, net: Network, y_s, y_h, x, z, w, regions: pd.DataFrame,
+               closed: dict | None = None) -> pd.DataFrame:
+    """Cost components per period (currency/yr; revenues negative), from the model's tables.
+
+    Multi-period instances add ``closure``: the one-off cost of sites closing in that period
+    (not per year).
+    """
+    closed = closed or {}
+    closure_cost = dict(zip(pd.concat([inst.spokes, inst.hubs])["id"], pd.concat([inst.spokes, inst.hubs])["closure_cost"], strict=True))
     p = inst.params
     rev = {c.name: c.hub_revenue_per_t or 0.0 for c in inst.chemistries}
     rows = []
@@ -136,6 +152,11 @@ def cost_table(inst: Instance, net: Network, y_s, y_h, x, z, w, regions: pd.Data
             "merchant_revenue": -(net.merchant["price_per_t"].to_numpy(float)[mw] @ w[mw]),
             "hub_revenue": -(net.arcs_sh["chemistry"].map(rev).to_numpy(float)[sh] @ z[sh]),
         }
+        if not net.single_period:
+            k = net.periods.index(period)
+            prev = net.periods[k - 1] if k > 0 else None
+            values["closure"] = sum(closure_cost[sid] for (sid, t), c in closed.items()
+                                    if t == period and c and not closed.get((sid, prev), False))
         for name, value in values.items():
             rows.append((name, period, float(value)))
     return pd.DataFrame(rows, columns=COST_COLUMNS)

@@ -20,6 +20,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from . import schema
@@ -66,6 +67,41 @@ class Parameters:
         return capital_recovery_factor(self.discount_rate, self.lifetime_years)
 
 
+@dataclass(frozen=True)
+class Periods:
+    """Planning periods of a multi-period instance (``[periods]`` in instance.toml).
+
+    Period ``t`` starts in ``years[t]`` and lasts ``lengths[t]`` years; its label is the year as
+    text.  A period's annual figures are weighted in the objective by the sum of the discount
+    factors of its years, counted from the first year, so the objective is a net present value.
+    """
+
+    years: tuple[int, ...]
+    lengths: tuple[int, ...]
+    base_year: int
+    growth: dict = field(default_factory=dict)  # chemistry -> yearly growth ("*" = default)
+    capex_budget: tuple[float | None, ...] | None = None  # per period
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return tuple(str(y) for y in self.years)
+
+    def weights(self, rate: float) -> dict[str, float]:
+        """Sum of discount factors of each period's years (the NPV weight of its annual costs)."""
+        y0 = self.years[0]
+        return {str(y): float(sum((1 + rate) ** -(y + j - y0) for j in range(n)))
+                for y, n in zip(self.years, self.lengths, strict=True)}
+
+    def start_discount(self, rate: float) -> dict[str, float]:
+        """Discount factor of each period's first year (for one-off costs such as closures)."""
+        return {str(y): float((1 + rate) ** -(y - self.years[0])) for y in self.years}
+
+    def growth_factor(self, rate_per_year: float, period_index: int) -> float:
+        """Average over the period's years of (1 + g)^(year - base_year)."""
+        y, n = self.years[period_index], self.lengths[period_index]
+        return float(np.mean([(1 + rate_per_year) ** (y + j - self.base_year) for j in range(n)]))
+
+
 def capital_recovery_factor(rate: float, years: float) -> float:
     if rate == 0:
         return 1.0 / years
@@ -106,6 +142,14 @@ class Instance:
     source: str = ""
     input_hash: str = ""
     raw_toml: dict = field(default_factory=dict)
+    periods: Periods | None = None
+    #: multi-period supply, rows ``region_id, chemistry, period, supply_t`` (t packs/yr in each
+    #: year of the period); ``None`` for a single-period instance (supply = regions.csv)
+    supply_by_period: pd.DataFrame | None = None
+
+    @property
+    def multi_period(self) -> bool:
+        return self.periods is not None
 
     @property
     def chem_names(self) -> tuple[str, ...]:
@@ -155,6 +199,8 @@ def make_instance(
     currency: str = "USD",
     description: str = "",
     validate: bool = True,
+    periods: Periods | None = None,
+    supply_by_period: pd.DataFrame | None = None,
 ) -> Instance:
     """Build an instance from DataFrames (benchmark importers, generators, notebooks).
 
@@ -188,14 +234,22 @@ def make_instance(
         name=name, currency=currency, chemistries=chemistries, params=params,
         regions=reg, spokes=frames["spokes.csv"], hubs=frames["hubs.csv"],
         spoke_sizes=frames["spoke_sizes.csv"], hub_sizes=frames["hub_sizes.csv"], lanes=frames["lanes.csv"],
-        description=description,
+        description=description, periods=periods,
     )
+    issues: list[Issue] = []
     if validate:
         from .validate import validate_instance
 
         issues = validate_instance(inst)
-        if any(i.severity == "error" for i in issues):
-            raise InstanceError(issues, name)
+    if periods is not None:
+        if supply_by_period is None:
+            empty = _empty_frame(schema.GROWTH.columns_for(chem_names))
+            supply_by_period = _supply_by_period(inst, None, empty, False, issues)
+        else:
+            supply_by_period = supply_by_period.assign(period=supply_by_period["period"].astype(str))
+        inst = dataclasses.replace(inst, supply_by_period=supply_by_period.reset_index(drop=True))
+    if any(i.severity == "error" for i in issues):
+        raise InstanceError(issues, name)
     return inst
 
 
@@ -217,8 +271,12 @@ def load_instance(path: str | Path) -> Instance:
         issues[n_before:] = _with_toml_lines(folder / TOML_FILE, issues[n_before:])
     chem_names = tuple(c.name for c in chemistries)
 
+    periods = _parse_periods(toml_data.get("periods"), chem_names, issues) if toml_data else None
+    if len(issues) > n_before:
+        issues[n_before:] = _with_toml_lines(folder / TOML_FILE, issues[n_before:])
+
     frames: dict[str, pd.DataFrame] = {}
-    for spec in schema.TABLES:
+    for spec in schema.TABLES + schema.PERIOD_TABLES:
         file_path = folder / spec.file
         if not file_path.exists():
             if spec.required_file:
@@ -238,6 +296,10 @@ def load_instance(path: str | Path) -> Instance:
     reg = frames["regions.csv"]
     if len(reg):
         reg["region"] = reg["region"].where(reg["region"] != "", reg["id"])
+    for spec in schema.PERIOD_TABLES:
+        if (folder / spec.file).exists() and periods is None and toml_data:
+            issues.append(Issue(spec.file, None, None, f"a [periods] table in instance.toml ({spec.file} is for multi-period instances)",
+                                "no [periods] table"))
 
     boundaries = None
     gj = folder / GEOJSON_FILE
@@ -260,11 +322,15 @@ def load_instance(path: str | Path) -> Instance:
         source=str(folder.resolve()),
         input_hash=hash_inputs(folder),
         raw_toml=toml_data,
+        periods=periods,
     )
     if not any(i.severity == "error" for i in issues):
         from .validate import validate_instance
 
         issues += validate_instance(inst)
+    if periods is not None and not any(i.severity == "error" for i in issues):
+        supply = _supply_by_period(inst, frames["supply.csv"], frames["growth.csv"], (folder / "supply.csv").exists(), issues)
+        inst = dataclasses.replace(inst, supply_by_period=supply)
     errors = [i for i in issues if i.severity == "error"]
     if errors:
         raise InstanceError(issues, str(folder))
@@ -442,7 +508,7 @@ def _parse_section(table, fields, prefix: str, issues: list[Issue]) -> dict:
 
 def _parse_toml(data: dict, issues: list[Issue]) -> tuple[tuple[Chemistry, ...], Parameters, dict]:
     sections = list(schema.TOML_SECTIONS)
-    top_known = [f.name for f in schema.TOML_TOP] + ["chemistries", "sources"] + sections
+    top_known = [f.name for f in schema.TOML_TOP] + ["chemistries", "sources", "periods"] + sections
     _unknown_keys({k: v for k, v in data.items()}, top_known, "", issues)
     meta = _parse_section({k: v for k, v in data.items() if k in [f.name for f in schema.TOML_TOP]}, schema.TOML_TOP, "", issues) if data else {}
 
@@ -477,6 +543,106 @@ def _parse_toml(data: dict, issues: list[Issue]) -> tuple[tuple[Chemistry, ...],
         values["min_collection_rate"] = float(rate)
         params = Parameters(**values)
     return tuple(chemistries), params, meta
+
+
+def _parse_periods(table, chem_names: tuple[str, ...], issues: list[Issue]) -> Periods | None:
+    """``[periods]``: years, end_year, base_year, growth (number or per-chemistry table), capex_budget."""
+    if table is None:
+        return None
+    if not isinstance(table, dict):
+        issues.append(Issue(TOML_FILE, None, "periods", "a [periods] table", repr(table)))
+        return None
+    known = [f.name for f in schema.TOML_PERIODS]
+    _unknown_keys(table, known, "periods.", issues)
+    years = table.get("years")
+    if (not isinstance(years, list) or len(years) < 1 or not all(isinstance(y, int) and not isinstance(y, bool) for y in years)
+            or any(b <= a for a, b in zip(years, years[1:], strict=False))):
+        issues.append(Issue(TOML_FILE, None, "periods.years", "a list of period start years, ascending (e.g. [2025, 2027, 2029])",
+                            repr(years)))
+        return None
+    steps = [b - a for a, b in zip(years, years[1:], strict=False)]
+    end = table.get("end_year", years[-1] + (steps[-1] if steps else 1))
+    if not isinstance(end, int) or end <= years[-1]:
+        issues.append(Issue(TOML_FILE, None, "periods.end_year", f"a year after the last period start {years[-1]}", repr(end)))
+        return None
+    lengths = tuple(steps + [end - years[-1]])
+    base = table.get("base_year", years[0])
+    if not isinstance(base, int):
+        issues.append(Issue(TOML_FILE, None, "periods.base_year", "a year (integer)", repr(base)))
+        return None
+    growth_in = table.get("growth", 0.0)
+    growth: dict = {}
+    if isinstance(growth_in, (int, float)) and not isinstance(growth_in, bool):
+        growth["*"] = float(growth_in)
+    elif isinstance(growth_in, dict):
+        for k, v in growth_in.items():
+            if k not in chem_names and k != "default":
+                issues.append(Issue(TOML_FILE, None, f"periods.growth.{k}", "a declared chemistry (" + ", ".join(chem_names) + ") or default", repr(k)))
+            elif isinstance(v, bool) or not isinstance(v, (int, float)) or not -1 < v <= 5:
+                issues.append(Issue(TOML_FILE, None, f"periods.growth.{k}", "a yearly growth fraction in (-1, 5], e.g. 0.4", repr(v)))
+            else:
+                growth["*" if k == "default" else k] = float(v)
+    else:
+        issues.append(Issue(TOML_FILE, None, "periods.growth", "a number or a table of numbers per chemistry", repr(growth_in)))
+    if isinstance(growth.get("*"), float) and not -1 < growth["*"] <= 5:
+        issues.append(Issue(TOML_FILE, None, "periods.growth", "a yearly growth fraction in (-1, 5] (0.4 = +40 %/yr)", repr(growth["*"])))
+    budget_in = table.get("capex_budget")
+    budget = None
+    if budget_in is not None:
+        values = budget_in if isinstance(budget_in, list) else [budget_in] * len(years)
+        if len(values) != len(years) or any(isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0 for v in values):
+            issues.append(Issue(TOML_FILE, None, "periods.capex_budget",
+                                f"a non-negative number or a list of {len(years)} (one per period)", repr(budget_in)))
+        else:
+            budget = tuple(float(v) for v in values)
+    return Periods(tuple(years), lengths, base, growth, budget)
+
+
+def _supply_by_period(inst: Instance, supply: pd.DataFrame, growth: pd.DataFrame, explicit: bool,
+                      issues: list[Issue]) -> pd.DataFrame:
+    """Supply per region, chemistry and period: from supply.csv, or base supply x growth path."""
+    per = inst.periods
+    chems = list(inst.chem_names)
+    regions = list(inst.regions["id"])
+    if explicit:
+        known_r, known_c, known_p = set(regions), set(chems), set(per.years)
+        seen = {}
+        for row in supply.itertuples(index=False):
+            r = int(row.source_row) if row.source_row >= 0 else None
+            if row.region_id not in known_r:
+                issues.append(Issue("supply.csv", r, "region_id", "a region id from regions.csv", f"unknown id '{row.region_id}'"))
+            if row.chemistry not in known_c:
+                issues.append(Issue("supply.csv", r, "chemistry", "a declared chemistry (" + ", ".join(chems) + ")", f"'{row.chemistry}'"))
+            if row.period not in known_p:
+                issues.append(Issue("supply.csv", r, "period", "a period start year from [periods] years " + str(list(per.years)), f"{row.period}"))
+            key = (row.region_id, row.chemistry, row.period)
+            if key in seen:
+                issues.append(Issue("supply.csv", r, "region_id", "each region, chemistry and period once", f"again (first on row {seen[key]})"))
+            seen[key] = r
+        missing = [(rg, c, y) for rg in regions for c in chems for y in per.years if (rg, c, y) not in seen]
+        if missing:
+            shown = ", ".join(f"{a}/{b}/{c}" for a, b, c in missing[:8])
+            issues.append(Issue("supply.csv", None, None, "a row for every region x chemistry x period (missing values are never taken as 0)",
+                                f"{len(missing)} missing, e.g. {shown}"))
+        out = supply[["region_id", "chemistry", "period", "supply_t"]].copy()
+        out["period"] = out["period"].astype(int).astype(str)
+        return out.reset_index(drop=True)
+    rates = {}
+    for row in growth.itertuples(index=False):
+        r = int(row.source_row) if row.source_row >= 0 else None
+        if row.region_id not in set(regions):
+            issues.append(Issue("growth.csv", r, "region_id", "a region id from regions.csv", f"unknown id '{row.region_id}'"))
+        if row.chemistry not in chems:
+            issues.append(Issue("growth.csv", r, "chemistry", "a declared chemistry", f"'{row.chemistry}'"))
+        rates[(row.region_id, row.chemistry)] = float(row.growth)
+    rows = []
+    for c in chems:
+        default = per.growth.get(c, per.growth.get("*", 0.0))
+        base = inst.regions[f"{c}_t"].to_numpy(dtype=float)
+        for t, label in enumerate(per.labels):
+            factors = np.array([per.growth_factor(rates.get((rid, c), default), t) for rid in regions])
+            rows.append(pd.DataFrame({"region_id": regions, "chemistry": c, "period": label, "supply_t": base * factors}))
+    return pd.concat(rows, ignore_index=True)
 
 
 def _check_chem_columns(raw, spec: schema.TableSpec, chem_names: tuple[str, ...]) -> None:

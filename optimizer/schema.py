@@ -144,6 +144,17 @@ SITE_FIELDS = (
         "For status=existing: the size (from the sizes file) that is installed; blank otherwise",
         required=False, default="",
     ),
+    FieldSpec(
+        "earliest_year", "int",
+        "Multi-period: first year the site may operate (permits, build time); blank = from the first period",
+        required=False, lo=1900, hi=2200,
+    ),
+    FieldSpec(
+        "closure_cost", "float",
+        "Multi-period, existing sites only: one-off cost of closing (pausing) the site for good; "
+        "blank = the site may not close",
+        unit="currency", required=False, lo=0,
+    ),
 )
 
 SPOKES = TableSpec(
@@ -208,7 +219,48 @@ LANES = TableSpec(
     required_file=False,
 )
 
+SUPPLY = TableSpec(
+    file="supply.csv",
+    description=(
+        "Optional, multi-period instances: supply per region, period and chemistry, replacing the "
+        "growth path. Every region x period x chemistry must be present once."
+    ),
+    fields=(
+        FieldSpec("region_id", "id", "A region id from regions.csv"),
+        FieldSpec("period", "int", "First year of a period declared in [periods] years", lo=1900, hi=2200),
+        FieldSpec("chemistry", "id", "A chemistry declared in instance.toml"),
+        FieldSpec("supply_t", "float", "Packs released in a year of that period", unit="t packs/yr", lo=0),
+    ),
+    required_file=False,
+)
+
+GROWTH = TableSpec(
+    file="growth.csv",
+    description="Optional, multi-period: yearly supply growth per region and chemistry, overriding [periods] growth.",
+    fields=(
+        FieldSpec("region_id", "id", "A region id from regions.csv"),
+        FieldSpec("chemistry", "id", "A chemistry declared in instance.toml"),
+        FieldSpec("growth", "float", "Yearly growth of supply as a fraction (0.4 = +40 %/yr)", unit="1/yr", lo=-1, lo_open=True, hi=5),
+    ),
+    required_file=False,
+)
+
 TABLES = (REGIONS, SPOKES, HUBS, SPOKE_SIZES, HUB_SIZES, LANES)
+PERIOD_TABLES = (SUPPLY, GROWTH)
+
+#: [periods] keys (parsed by optimizer.instance._parse_periods; listed here for the README).
+TOML_PERIODS = (
+    FieldSpec("years", "list of int", "First year of each period, ascending (e.g. [2025, 2027, 2029])"),
+    FieldSpec("end_year", "int", "Year after the last period ends (default: the last year plus the previous step)",
+              required=False),
+    FieldSpec("base_year", "int", "Year the regions.csv supply figures refer to (default: the first period)",
+              required=False),
+    FieldSpec("growth", "float or table", "Yearly supply growth: one fraction, or one per chemistry "
+              "({nmc = 0.35, lfp = 0.5}); growth.csv overrides per region; ignored when supply.csv is given",
+              unit="1/yr", required=False, default=0.0),
+    FieldSpec("capex_budget", "float or list", "Capex that may be spent in each period (one value for all, or "
+              "one per period); omit for none", unit="currency", required=False),
+)
 
 
 # --- instance.toml ------------------------------------------------------------------------------
@@ -291,7 +343,9 @@ def markdown_tables() -> str:
     for section, fields in TOML_SECTIONS.items():
         out.append(f"#### `instance.toml` `[{section}]`\n")
         table(fields)
-    for spec in TABLES:
+    out.append("#### `instance.toml` `[periods]` (optional: multi-period planning)\n")
+    table(TOML_PERIODS)
+    for spec in TABLES + PERIOD_TABLES:
         req = "" if spec.required_file else " (optional file)"
         out.append(f"#### `{spec.file}`{req}\n\n{spec.description}\n")
         table(spec.fields + spec.chem_fields)

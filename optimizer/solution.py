@@ -49,7 +49,8 @@ class SolveStatus(StrEnum):
 
 
 SITE_COLUMNS = ["site_id", "kind", "name", "status", "period", "open", "size", "capacity_t", "inbound_t",
-                "utilisation", "capex_charged", "capex_annualised", "fixed_opex_per_yr", "lat", "lon"]
+                "utilisation", "capex_charged", "capex_annualised", "fixed_opex_per_yr", "closed", "lat", "lon"]
+SCHEDULE_COLUMNS = ["site_id", "kind", "name", "period", "event", "size", "capacity_t"]
 FLOW_COLUMNS = ["echelon", "origin", "destination", "chemistry", "period", "material", "flow_t", "km",
                 "cost_per_t", "transport_cost"]
 REGION_COLUMNS = ["region_id", "chemistry", "period", "supply_t", "required_t", "collected_t", "uncollected_t"]
@@ -76,10 +77,40 @@ class Solution:
     provenance: dict = field(default_factory=dict)
     diagnosis: InfeasibilityDiagnosis | None = None
     periods: tuple[str, ...] = ()
+    #: NPV weight of each period's annual costs (sum of its years' discount factors; 1 for a
+    #: single period) and the discount factor of its first year (for one-off closure costs)
+    period_weights: dict[str, float] = field(default_factory=dict)
+    period_discount: dict[str, float] = field(default_factory=dict)
 
     @property
     def multi_period(self) -> bool:
         return len(self.periods) > 1
+
+    def schedule(self) -> pd.DataFrame:
+        """Build schedule: one row per site event -- open, expand (to a larger size), close --
+        in the period it happens (existing sites appear only when they change)."""
+        rows = []
+        s = self.sites
+        order = {p: k for k, p in enumerate(self.periods)}
+        for sid, g in s.sort_values("period", key=lambda c: c.map(order)).groupby("site_id", sort=True):
+            prev_open, prev_cap = None, 0.0
+            for r in g.itertuples(index=False):
+                is_open = bool(r.open)
+                if prev_open is None:  # first period of the horizon
+                    if is_open and r.status != "existing":
+                        rows.append((sid, r.kind, r.name, r.period, "open", r.size, r.capacity_t))
+                    elif is_open and r.status == "existing" and r.size and r.capacity_t > 0:
+                        rows.append((sid, r.kind, r.name, r.period, "existing", r.size, r.capacity_t))
+                elif is_open and not prev_open:
+                    rows.append((sid, r.kind, r.name, r.period, "open", r.size, r.capacity_t))
+                elif is_open and r.capacity_t > prev_cap + 1e-9:
+                    rows.append((sid, r.kind, r.name, r.period, "expand", r.size, r.capacity_t))
+                elif prev_open and not is_open:
+                    rows.append((sid, r.kind, r.name, r.period, "close", "", 0.0))
+                prev_open, prev_cap = is_open, float(r.capacity_t) if is_open else 0.0
+        out = pd.DataFrame(rows, columns=SCHEDULE_COLUMNS)
+        return out.sort_values(["period", "kind", "site_id"], key=lambda c: c.map(order) if c.name == "period" else c,
+                               kind="stable").reset_index(drop=True)
 
     def open_sites(self, kind: str | None = None) -> pd.DataFrame:
         df = self.sites[self.sites["open"]]
@@ -113,6 +144,8 @@ class Solution:
             "gap": _num(self.gap),
             "profit_mode": self.profit_mode,
             "periods": list(self.periods),
+            "period_weights": self.period_weights,
+            "period_discount": self.period_discount,
             "timings_s": {k: round(v, 6) for k, v in self.timings.items()},
             "provenance": self.provenance,
             "diagnosis": diag,
@@ -138,6 +171,7 @@ class Solution:
             regions=_frame(d["regions"], REGION_COLUMNS), costs=_frame(d["costs"], COST_COLUMNS),
             profit_mode=d.get("profit_mode", False), timings=d.get("timings_s", {}),
             provenance=d.get("provenance", {}), diagnosis=diag, periods=tuple(d.get("periods", ())),
+            period_weights=dict(d.get("period_weights", {})), period_discount=dict(d.get("period_discount", {})),
         )
 
     @staticmethod

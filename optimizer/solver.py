@@ -124,7 +124,10 @@ def solve(instance: Instance | str | Path, options: SolveOptions | None = None, 
     with PauseGC():
         built, run, tables, diagnosis = _pipeline(instance, options, timings)
         periods = tuple(built.net.periods)
+        weights = dict(built.net.period_weight)
         del built
+    discount = (instance.periods.start_discount(instance.params.discount_rate) if instance.periods is not None
+                else {p: 1.0 for p in periods})
     return Solution(
         instance_name=instance.name,
         currency=instance.currency,
@@ -138,6 +141,8 @@ def solve(instance: Instance | str | Path, options: SolveOptions | None = None, 
         provenance=provenance(instance, options),
         diagnosis=diagnosis,
         periods=periods,
+        period_weights=weights,
+        period_discount=discount,
         **tables,
     )
 

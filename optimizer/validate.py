@@ -31,6 +31,7 @@ def validate_instance(inst: Instance) -> list[Issue]:
     _coordinates(inst, issues)
     _swapped_coordinates(inst, issues)
     _hub_acceptance(inst, issues)
+    _periods(inst, issues)
     if inst.boundaries:
         _boundaries(inst, issues)
     return issues
@@ -82,6 +83,11 @@ def _sites_and_sizes(inst, site_file, sites: pd.DataFrame, size_file, sizes: pd.
                 issues.append(Issue(site_file, _row(sites, i), "existing_size", f"a size listed for '{row.id}' in {size_file}" + (f" ({', '.join(sorted(sized))})" if sized else ""), f"'{existing}'"))
         elif existing:
             issues.append(Issue(site_file, _row(sites, i), "existing_size", f"a blank cell: only status=existing names an installed size (this site is '{status}')", f"'{existing}'"))
+        cc = getattr(row, "closure_cost", float("nan"))
+        if cc == cc and status != "existing":  # not NaN
+            issues.append(Issue(site_file, _row(sites, i), "closure_cost",
+                                f"a blank cell: only existing sites may close (candidate sites never close; this site is '{status}')",
+                                f"{cc:g}"))
         if status != "excluded" and not sized:
             issues.append(Issue(site_file, _row(sites, i), "id", f"at least one size option in {size_file} for a {status} site", f"none for '{row.id}'"))
 
@@ -183,6 +189,27 @@ def _swapped_coordinates(inst: Instance, issues: list[Issue]) -> None:
                                 f"latitude in lat and longitude in lon (lat {lat[k]:g}, lon {lon[k]:g} is "
                                 f"{d0[k_local]:,.0f} km from every other point; swapped it would be {ds[j]:,.0f} km away)",
                                 "coordinates that look swapped"))
+
+
+def _periods(inst: Instance, issues: list[Issue]) -> None:
+    """Multi-period columns: earliest years inside the horizon, closure only with periods."""
+    per = inst.periods
+    for file, df in (("spokes.csv", inst.spokes), ("hubs.csv", inst.hubs)):
+        for i, row in enumerate(df.itertuples(index=False)):
+            ey = getattr(row, "earliest_year", float("nan"))
+            if ey == ey and per is None:
+                issues.append(Issue(file, _row(df, i), "earliest_year", "a blank cell: earliest_year needs a [periods] table",
+                                    f"{ey:g}", severity="warning"))
+            elif ey == ey and ey > per.years[-1]:
+                issues.append(Issue(file, _row(df, i), "earliest_year",
+                                    f"a year up to the last period start {per.years[-1]}", f"{ey:g}", severity="warning"))
+            if ey == ey and row.status == "existing":
+                issues.append(Issue(file, _row(df, i), "earliest_year", "a blank cell: an existing site operates from the first period",
+                                    f"{ey:g}"))
+            cc = getattr(row, "closure_cost", float("nan"))
+            if cc == cc and per is None:
+                issues.append(Issue(file, _row(df, i), "closure_cost", "a blank cell: closures need a [periods] table",
+                                    f"{cc:g}", severity="warning"))
 
 
 def _hub_acceptance(inst: Instance, issues: list[Issue]) -> None:

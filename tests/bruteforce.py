@@ -214,3 +214,112 @@ def brute_force(inst, single_sourcing: bool | None = None) -> list[Config]:
             results.append(Config({**{k: v for k, v in open_s.items()}, **open_h}, fixed, fixed + var))
     results.sort(key=lambda c: c.objective)
     return results
+
+
+def _sequences(site, sizes, periods, multi_years):
+    """Every allowed state sequence of one site over the periods: None = not operating, else the
+    (size, cap, capex_charged, opex) option; capacity never shrinks, candidates never close,
+    closable existing sites may close for good from the second period on."""
+    opts = _options_one(site, sizes)
+    by_cap = sorted(opts, key=lambda o: o[1])
+    earliest = site.earliest_year if site.earliest_year == site.earliest_year else None
+    closable = site.status == "existing" and site.closure_cost == site.closure_cost
+    out = []
+
+    def extend(seq, k):
+        if k == len(periods):
+            out.append(tuple(seq))
+            return
+        prev = seq[-1] if seq else None
+        closed_before = site.status == "existing" and any(s is None for s in seq)
+        choices = []
+        if site.status == "existing":
+            if closed_before:
+                choices = [None]
+            else:
+                choices = [o for o in by_cap if prev is None or o[1] >= prev[1]]
+                if closable and k > 0:
+                    choices.append(None)
+        else:
+            if earliest is not None and multi_years[k] < earliest:
+                choices = [None]
+            elif prev is None:
+                choices = [None] + by_cap
+            else:
+                choices = [o for o in by_cap if o[1] >= prev[1]]
+        for c in choices:
+            extend(seq + [c], k + 1)
+
+    extend([], 0)
+    return out
+
+
+def _options_one(site, sizes):
+    rows = sizes[sizes["site_id"] == site.id]
+    if site.status == "existing":
+        inst_row = rows[rows["size"] == site.existing_size].iloc[0]
+        return [(r.size, r.capacity_t, max(0.0, r.capex - inst_row.capex), r.fixed_opex_per_yr)
+                for r in rows.itertuples(index=False) if r.capacity_t >= inst_row.capacity_t]
+    return [(r.size, r.capacity_t, r.capex, r.fixed_opex_per_yr) for r in rows.itertuples(index=False)]
+
+
+def brute_force_schedules(inst) -> list[tuple[float, dict]]:
+    """Every feasible build schedule of a multi-period instance with its NPV, best first."""
+    p = inst.params
+    per = inst.periods
+    r = p.discount_rate
+    crf = r * (1 + r) ** p.lifetime_years / ((1 + r) ** p.lifetime_years - 1) if r > 0 else 1.0 / p.lifetime_years
+    y0 = per.years[0]
+    weight = [sum((1 + r) ** -(y + j - y0) for j in range(n)) for y, n in zip(per.years, per.lengths, strict=True)]
+    start = [(1 + r) ** -(y - y0) for y in per.years]
+    sites = [(s, "spoke") for s in inst.spokes.itertuples(index=False) if s.status != "excluded"]
+    sites += [(h, "hub") for h in inst.hubs.itertuples(index=False) if h.status != "excluded"]
+    seqs = [_sequences(s, inst.spoke_sizes if kind == "spoke" else inst.hub_sizes, per.labels, per.years)
+            for s, kind in sites]
+    sup = inst.supply_by_period
+    views = []
+    for label in per.labels:
+        regions = inst.regions.copy()
+        for c in inst.chem_names:
+            vals = sup[(sup["period"] == label) & (sup["chemistry"] == c)].set_index("region_id")["supply_t"]
+            regions[f"{c}_t"] = regions["id"].map(vals).to_numpy(dtype=float)
+        views.append(inst.replace(regions=regions, periods=None, supply_by_period=None))
+    cache: dict = {}
+    results = []
+    for combo in itertools.product(*seqs):
+        total = 0.0
+        spent = [0.0] * len(per.labels)
+        ok = True
+        for (site, _kind), seq in zip(sites, combo, strict=True):
+            prev_capex = 0.0  # capex charged is already relative to an existing site's installed size
+            for k, state in enumerate(seq):
+                if state is None:
+                    if k > 0 and seq[k - 1] is not None and site.status == "existing":
+                        total += start[k] * float(site.closure_cost)
+                    continue
+                spent[k] += max(0.0, state[2] - prev_capex)
+                prev_capex = max(prev_capex, state[2])
+                total += weight[k] * (crf * state[2] + state[3])
+        if per.capex_budget is not None and any(s > b + 1e-6 for s, b in zip(spent, per.capex_budget, strict=True)):
+            continue
+        if p.max_capex is not None and sum(spent) > p.max_capex + 1e-6:
+            continue
+        for k in range(len(per.labels)):
+            open_s = {s.id: seq[k] for (s, kind), seq in zip(sites, combo, strict=True) if kind == "spoke" and seq[k] is not None}
+            open_h = {s.id: seq[k] for (s, kind), seq in zip(sites, combo, strict=True) if kind == "hub" and seq[k] is not None}
+            if p.max_spokes is not None and len(open_s) > p.max_spokes or p.max_hubs is not None and len(open_h) > p.max_hubs:
+                ok = False
+                break
+            key = (k, tuple(sorted((a, b[0]) for a, b in open_s.items())), tuple(sorted((a, b[0]) for a, b in open_h.items())))
+            if key not in cache:
+                cache[key] = transport_value(views[k], open_s, open_h, p.single_sourcing)
+            var = cache[key]
+            if var is None:
+                ok = False
+                break
+            total += weight[k] * var
+        if ok:
+            results.append((total, {s.id: tuple(None if x is None else x[0] for x in seq)
+                                    for (s, _k), seq in zip(sites, combo, strict=True)}))
+    results.sort(key=lambda t: t[0])
+    return results

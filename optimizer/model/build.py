@@ -72,7 +72,11 @@ def build_model(inst: Instance, options: ModelOptions | None = None, net: Networ
             add_single_sourcing(m, net)
         add_merchant_cap(m, inst, net)
         add_site_count_caps(m, inst, net)
-        add_capex_budget(m, inst, net)
+        if net.single_period:
+            add_capex_budget(m, inst, net)
+        else:
+            add_build_schedule(m, net)
+            add_capex_budgets(m, inst, net)
         add_objective(m, inst, net, options)
     return BuiltModel(m, net, inst, options)
 
@@ -133,6 +137,10 @@ def add_variables(m: pyo.ConcreteModel, inst: Instance, net: Network, options: M
                     (m.merchant_t, net.merchant["ub_t"]), (m.uncollected_t, unc["supply_t"] - unc["required_t"])):
         for v, u in zip(var_array(var).tolist(), ub.tolist(), strict=True):
             v.setub(u)
+    if not net.single_period:
+        closable = closable_periods(net)
+        m.CLOSABLE = pyo.Set(initialize=_index(closable, ["site_id", "period"]), ordered=True, dimen=2)
+        m.closed_site = pyo.Var(m.CLOSABLE, within=pyo.Binary, doc="existing site i is closed from period t on")
     if options.elastic:
         m.SUPPLY = pyo.Set(initialize=_index(net.supply, ["region_id", "chemistry", "period"]), ordered=True, dimen=3)
         m.shortfall_t = pyo.Var(m.SUPPLY, within=pyo.NonNegativeReals,
@@ -163,11 +171,24 @@ def add_supply_balance(m: pyo.ConcreteModel, net: Network, options: ModelOptions
              doc="supply collected + uncollected = supply")
 
 
-def add_one_size(m: pyo.ConcreteModel, net: Network) -> None:
-    r"""At most one size per site; existing sites stay open.
+def closable_periods(net: Network) -> pd.DataFrame:
+    """(site, period) pairs where a closable existing site may be closed: every period but the first."""
+    sites = pd.concat([net.spoke_sites, net.hub_sites], ignore_index=True)
+    ids = sites.loc[sites["closable"].astype(bool), "id"].tolist()
+    rows = [(i, t) for i in ids for t in net.periods[1:]]
+    return pd.DataFrame(rows, columns=["site_id", "period"])
 
-    .. math:: \sum_k y_{s,k,t} \le 1 \quad (= 1 \text{ for existing sites})
+
+def add_one_size(m: pyo.ConcreteModel, net: Network) -> None:
+    r"""At most one size per site; existing sites stay open (unless closed, multi-period).
+
+    .. math:: \sum_k y_{s,k,t} \le 1, \qquad \sum_k y_{s,k,t} + \text{closed}_{s,t} = 1
+       \text{ for existing sites}
+
+    (:math:`\text{closed}` exists only for existing sites with a closure cost, from the second
+    period on; it is 0 otherwise).
     """
+    closable = closable_periods(net) if not net.single_period else pd.DataFrame(columns=["site_id", "period"])
     for kind, opts, sites, var in (("spoke", net.spoke_options, net.spoke_sites, m.open_spoke),
                                    ("hub", net.hub_options, net.hub_sites, m.open_hub)):
         rows = opts[["site_id", "period"]].drop_duplicates().reset_index(drop=True)
@@ -187,9 +208,160 @@ def add_one_size(m: pyo.ConcreteModel, net: Network) -> None:
             remap = -np.ones(len(rows), dtype=np.int64)
             remap[keep] = np.arange(len(keep))
             sel = remap[pos] >= 0
-            add_rows(m, f"{kind}_existing_open", _index(rows.iloc[keep], ["site_id", "period"]),
-                     [Terms.of(remap[pos][sel], var, pos=np.flatnonzero(sel))], "==", 1.0,
-                     doc=f"existing {kind}s operate one size at least as large as installed")
+            parts = [Terms.of(remap[pos][sel], var, pos=np.flatnonzero(sel))]
+            ex_rows = rows.iloc[keep].reset_index(drop=True)
+            if len(closable):
+                mine = closable[closable["site_id"].isin(set(ex_rows["site_id"]))].reset_index()
+                if len(mine):
+                    parts.append(Terms.of(_positions(mine, ex_rows, ["site_id", "period"]), m.closed_site,
+                                          pos=mine["index"].to_numpy()))
+            add_rows(m, f"{kind}_existing_open", _index(ex_rows, ["site_id", "period"]), parts, "==", 1.0,
+                     doc=f"existing {kind}s operate one size at least as large as installed, unless closed")
+
+
+def _size_ranks(opts: pd.DataFrame) -> np.ndarray:
+    """Rank of each option's size within its site, by capacity (0 = smallest offered)."""
+    sizes = opts[["site_id", "size", "capacity_t"]].drop_duplicates(["site_id", "size"])
+    sizes = sizes.sort_values(["site_id", "capacity_t", "size"], kind="stable")
+    sizes["rank"] = sizes.groupby("site_id").cumcount()
+    return opts.merge(sizes[["site_id", "size", "rank"]], on=["site_id", "size"], how="left")["rank"].to_numpy()
+
+
+def _threshold_terms(opts: pd.DataFrame, rows: pd.DataFrame, period_col: str) -> tuple[np.ndarray, np.ndarray]:
+    """(row, option) pairs with the option at the row's site, in ``rows[period_col]``, and of
+    rank >= the row's threshold ``q`` -- the terms of the cumulative size indicator Y(q)."""
+    o = opts[["site_id", "period"]].assign(rank=_size_ranks(opts), _opt=np.arange(len(opts)))
+    r = rows[["site_id", period_col, "q"]].rename(columns={period_col: "period"}).assign(_row=np.arange(len(rows)))
+    i, j = _pairs(r, o, ["site_id", "period"])
+    keep = o["rank"].to_numpy()[j] >= r["q"].to_numpy()[i]
+    return r["_row"].to_numpy()[i][keep], o["_opt"].to_numpy()[j][keep]
+
+
+def _schedule_rows(opts: pd.DataFrame, periods: list[str]) -> pd.DataFrame:
+    """(site, q, period, prev) for every size threshold q of a site and every period it may
+    operate in after its first one (``prev`` = the period before)."""
+    ranks = _size_ranks(opts)
+    n_sizes = pd.Series(ranks).groupby(opts["site_id"].to_numpy()).max() + 1
+    site_periods = opts[["site_id", "period"]].drop_duplicates()
+    order = {p: k for k, p in enumerate(periods)}
+    site_periods = site_periods.assign(k=site_periods["period"].map(order)).sort_values(["site_id", "k"])
+    site_periods["prev"] = site_periods.groupby("site_id")["period"].shift(1)
+    out = []
+    for site, n in n_sizes.items():
+        sp = site_periods[site_periods["site_id"] == site]
+        for q in range(int(n)):
+            out.append(sp.assign(q=q))
+    if not out:
+        return pd.DataFrame(columns=["site_id", "period", "prev", "q"])
+    return pd.concat(out, ignore_index=True)[["site_id", "period", "prev", "q"]]
+
+
+def add_build_schedule(m: pyo.ConcreteModel, net: Network) -> None:
+    r"""Multi-period: sites only grow, candidates never close, closed sites never reopen.
+
+    With :math:`Y_{i,q,t} = \sum_{k:\,\text{rank}(k) \ge q} y_{i,k,t}` (site :math:`i` runs a size
+    of rank :math:`q` or larger; :math:`Y_{i,0,t}` = open):
+
+    .. math:: Y_{i,q,t} - Y_{i,q,t-1} + \text{closed}_{i,t} \ge 0, \qquad
+       \text{closed}_{i,t} \ge \text{closed}_{i,t-1}
+
+    for every size threshold :math:`q` and consecutive periods the site may operate in (before its
+    earliest year it has no variables).  Cumulative indicators give these rows the tightest LP
+    relaxation of "capacity never shrinks".
+    """
+    for kind, opts, var in (("spoke", net.spoke_options, m.open_spoke), ("hub", net.hub_options, m.open_hub)):
+        rows = _schedule_rows(opts, net.periods)
+        rows = rows[rows["prev"].notna()].reset_index(drop=True)
+        if rows.empty:
+            continue
+        r_now, o_now = _threshold_terms(opts, rows, "period")
+        r_prev, o_prev = _threshold_terms(opts, rows, "prev")
+        parts = [Terms.of(r_now, var, pos=o_now, coef=1.0), Terms.of(r_prev, var, pos=o_prev, coef=-1.0)]
+        if hasattr(m, "closed_site"):
+            closable = closable_periods(net).reset_index()
+            hit = rows.reset_index().merge(closable, on=["site_id", "period"], suffixes=("", "_c"))
+            if len(hit):
+                parts.append(Terms.of(hit["index"].to_numpy(), m.closed_site, pos=hit["index_c"].to_numpy()))
+        add_rows(m, f"{kind}_grow_only", _index(rows, ["site_id", "q", "period"]), parts, ">=", 0.0,
+                 doc=f"{kind} capacity never shrinks, except by closing for good")
+    if hasattr(m, "closed_site"):
+        closable = closable_periods(net)
+        pairs = closable.assign(_pos=np.arange(len(closable)))
+        prev = pairs.groupby("site_id")["_pos"].shift(1)
+        sel = prev.notna().to_numpy()
+        if sel.any():
+            n = int(sel.sum())
+            add_rows(m, "closed_for_good", _index(closable[sel], ["site_id", "period"]),
+                     [Terms.of(np.arange(n), m.closed_site, pos=np.flatnonzero(sel)),
+                      Terms.of(np.arange(n), m.closed_site, pos=prev[sel].to_numpy().astype(np.int64), coef=-1.0)],
+                     ">=", 0.0, doc="closed sites do not reopen")
+
+
+def add_capex_budgets(m: pyo.ConcreteModel, inst: Instance, net: Network) -> None:
+    r"""Multi-period capex budgets on what is *spent*: building a size or expanding to a larger one.
+
+    .. math:: \text{inc}_{i,q,t} \ge Y_{i,q,t} - Y_{i,q,t-1}, \qquad
+       \sum_{i,q} \Delta\text{capex}_{i,q}\, \text{inc}_{i,q,t} \le B_t, \qquad
+       \sum_t \sum_{i,q} \Delta\text{capex}_{i,q}\, \text{inc}_{i,q,t} \le B
+
+    with :math:`\Delta\text{capex}_{i,q}` the capex charged of size rank :math:`q` minus that of rank
+    :math:`q-1` (never negative), :math:`Y_{i,q,t_0-1}` = 1 for the installed size of an existing
+    site and 0 otherwise.
+    """
+    per = inst.periods
+    budget = per.capex_budget if per is not None else None
+    total = inst.params.max_capex
+    if budget is None and total is None:
+        return
+    all_rows = []
+    for kind, opts, var in (("spoke", net.spoke_options, m.open_spoke), ("hub", net.hub_options, m.open_hub)):
+        rows = _schedule_rows(opts, net.periods).reset_index(drop=True)
+        if rows.empty:
+            continue
+        rows["kind"] = kind
+        all_rows.append((kind, opts, var, rows))
+    if not all_rows:
+        return
+    index = pd.concat([r for *_x, r in all_rows], ignore_index=True)
+    m.CAPEX_STEPS = pyo.Set(initialize=_index(index, ["site_id", "q", "period"]), ordered=True, dimen=3)
+    m.capex_step = pyo.Var(m.CAPEX_STEPS, within=pyo.NonNegativeReals, doc="size threshold q newly reached in period t")
+    offset = 0
+    inc_rows, spend_terms = [], []
+    for kind, opts, var, rows in all_rows:
+        n = len(rows)
+        r_now, o_now = _threshold_terms(opts, rows, "period")
+        has_prev = rows["prev"].notna().to_numpy()
+        prev_rows = rows[has_prev]
+        r_prev, o_prev = _threshold_terms(opts, prev_rows.reset_index(drop=True), "prev")
+        r_prev = np.flatnonzero(has_prev)[r_prev]
+        # Y before the first period: the installed size of an existing site (rank 0 after filtering)
+        sites = net.spoke_sites if kind == "spoke" else net.hub_sites
+        status = rows["site_id"].map(dict(zip(sites["id"], sites["status"], strict=True)))
+        installed = ((~has_prev) & (status.to_numpy() == "existing") & (rows["q"].to_numpy() == 0)).astype(float)
+        parts = [Terms.of(np.arange(n), m.capex_step, pos=offset + np.arange(n)),
+                 Terms.of(r_now, var, pos=o_now, coef=-1.0), Terms.of(r_prev, var, pos=o_prev, coef=1.0)]
+        inc_rows.append((kind, rows, parts, -installed))
+        # spend coefficient per step: capex charged of rank q minus rank q-1
+        ranked = opts.assign(rank=_size_ranks(opts))[["site_id", "rank", "capex_charged"]].drop_duplicates(["site_id", "rank"])
+        cap = dict(zip(zip(ranked["site_id"], ranked["rank"], strict=True), ranked["capex_charged"], strict=True))
+        delta = np.array([max(0.0, cap[(s, q)] - (cap[(s, q - 1)] if q > 0 else 0.0))
+                          for s, q in zip(rows["site_id"], rows["q"], strict=True)])
+        spend_terms.append((rows["period"].to_numpy(), offset + np.arange(n), delta))
+        offset += n
+    for kind, rows, parts, rhs in inc_rows:
+        add_rows(m, f"{kind}_capex_step", _index(rows, ["site_id", "q", "period"]), parts, ">=", rhs,
+                 doc="a size threshold reached in a period is a capex step")
+    period_of = np.concatenate([t[0] for t in spend_terms])
+    pos = np.concatenate([t[1] for t in spend_terms])
+    delta = np.concatenate([t[2] for t in spend_terms])
+    if budget is not None:
+        row = np.array([net.periods.index(p) for p in period_of])
+        add_rows(m, "capex_budget_period", list(net.periods),
+                 [Terms.of(row, m.capex_step, pos=pos, coef=delta)], "<=", np.asarray(budget, dtype=float),
+                 doc="capex spent per period within its budget")
+    if total is not None:
+        add_rows(m, "capex_budget", ["total"], [Terms.of(np.zeros(len(pos), dtype=np.int64), m.capex_step, pos=pos, coef=delta)],
+                 "<=", float(total), doc="capex spent over the horizon within the budget")
 
 
 def add_spoke_capacity(m: pyo.ConcreteModel, net: Network) -> None:
@@ -330,8 +502,10 @@ def add_capacity_cover(m: pyo.ConcreteModel, inst: Instance, net: Network) -> No
     if rows_s:
         index = [p for p, _ in rows_s]
         rows = pd.DataFrame({"period": index})
+        sel = np.flatnonzero(so["period"].isin(index).to_numpy())
         add_rows(m, "cover_spoke", index,
-                 [Terms.of(_positions(so, rows, ["period"]), m.open_spoke, coef=so["capacity_t"].to_numpy(float))],
+                 [Terms.of(_positions(so.iloc[sel], rows, ["period"]), m.open_spoke, pos=sel,
+                           coef=so["capacity_t"].to_numpy(float)[sel])],
                  ">=", np.array([v for _, v in rows_s]), doc="spoke capacity opened covers required collection")
     if ho.empty:
         return
@@ -467,6 +641,15 @@ def add_objective(m: pyo.ConcreteModel, inst: Instance, net: Network, options: M
         (-1, "revenue_merchant", [per_t(net.merchant, m.merchant_t, net.merchant["price_per_t"].to_numpy(float))]),
         (-1, "revenue_hub", [per_t(net.arcs_sh, m.flow_black_mass_t, net.arcs_sh["chemistry"].map(rev).to_numpy(float))]),
     ]
+    if hasattr(m, "closed_site"):
+        # closed[t] - closed[t-1] = 1 in the closure period: a one-off cost, discounted to its start
+        closable = closable_periods(net)
+        start = inst.periods.start_discount(p.discount_rate)
+        nxt = {t: (start[net.periods[k + 1]] if k + 1 < len(net.periods) else 0.0) for k, t in enumerate(net.periods)}
+        cost = closable["site_id"].map(dict(zip(
+            pd.concat([inst.spokes, inst.hubs])["id"], pd.concat([inst.spokes, inst.hubs])["closure_cost"], strict=True)))
+        coef = cost.to_numpy(float) * (closable["period"].map(start) - closable["period"].map(nxt)).to_numpy(float)
+        components.insert(7, (+1, "cost_closure", [Terms.of(np.zeros(len(closable), dtype=np.int64), m.closed_site, coef=coef)]))
     for _sign, name, parts in components:
         add_linear_expression(m, name, parts)
 

@@ -59,7 +59,8 @@ class Network:
 
 def site_options(sites: pd.DataFrame, sizes: pd.DataFrame, periods: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Open sites with their size options; existing sites only at or above the installed size."""
-    open_sites = sites[sites["status"] != "excluded"][["id", "status", "existing_size"]].reset_index(drop=True)
+    open_sites = sites[sites["status"] != "excluded"][["id", "status", "existing_size", "earliest_year", "closure_cost"]].reset_index(drop=True)
+    open_sites["closable"] = (open_sites["status"] == "existing") & open_sites["closure_cost"].notna()
     opts = sizes.merge(open_sites, left_on="site_id", right_on="id", how="inner", validate="many_to_one")
     installed = opts[(opts["status"] == "existing") & (opts["size"] == opts["existing_size"])]
     inst_cap = dict(zip(installed["site_id"], installed["capacity_t"], strict=True))
@@ -81,6 +82,10 @@ def site_options(sites: pd.DataFrame, sizes: pd.DataFrame, periods: list[str]) -
     cols = ["site_id", "size", "capacity_t", "capex", "capex_charged", "fixed_opex_per_yr", "installed"]
     opts = opts[cols].reset_index(drop=True)
     per = _by_period(opts, periods)
+    if len(periods) > 1:
+        earliest = per["site_id"].map(dict(zip(open_sites["id"], open_sites["earliest_year"], strict=True)))
+        year = per["period"].astype(int)
+        per = per[earliest.isna() | (year >= earliest)].reset_index(drop=True)
     return open_sites, per
 
 
@@ -101,16 +106,25 @@ def _by_period(df: pd.DataFrame, periods: list[str]) -> pd.DataFrame:
 def build_network(inst: Instance) -> Network:
     """Compute every index table of the model for ``inst``."""
     p = inst.params
-    periods = [SINGLE_PERIOD]
-    weight = {SINGLE_PERIOD: 1.0}
+    if inst.periods is not None:
+        periods = list(inst.periods.labels)
+        weight = inst.periods.weights(p.discount_rate)
+    else:
+        periods = [SINGLE_PERIOD]
+        weight = {SINGLE_PERIOD: 1.0}
     chems = list(inst.chem_names)
     yields = {c.name: c.black_mass_yield for c in inst.chemistries}
 
     spoke_sites, spoke_options = site_options(inst.spokes, inst.spoke_sizes, periods)
     hub_sites, hub_options = site_options(inst.hubs, inst.hub_sizes, periods)
 
-    sup = inst.supply_long()
-    sup["period"] = SINGLE_PERIOD
+    if inst.periods is not None:
+        sup = inst.supply_by_period
+        sup = sup[sup["supply_t"] > 0][["region_id", "chemistry", "period", "supply_t"]].copy()
+        sup = sup.sort_values(["period"], kind="stable").reset_index(drop=True)
+    else:
+        sup = inst.supply_long()
+        sup["period"] = SINGLE_PERIOD
     sup["required_t"] = sup["supply_t"] * p.min_collection_rate
 
     # Region -> spoke lanes within the service radius.
@@ -124,6 +138,9 @@ def build_network(inst: Instance) -> Network:
     })
     arcs_rs = pair_rs.merge(sup[["region_id", "chemistry", "period", "supply_t"]], on="region_id", how="inner")
     arcs_rs = arcs_rs.merge(spoke_sites[["id", "max_capacity_t"]], left_on="spoke_id", right_on="id").drop(columns="id")
+    if len(periods) > 1:  # a spoke carries flow only in periods it may operate
+        avail = spoke_options[["site_id", "period"]].drop_duplicates().rename(columns={"site_id": "spoke_id"})
+        arcs_rs = arcs_rs.merge(avail, on=["spoke_id", "period"])
     arcs_rs["ub_t"] = np.minimum(arcs_rs["supply_t"], arcs_rs["max_capacity_t"])
     arcs_rs = arcs_rs.sort_values(["period", "region_id", "chemistry", "spoke_id"], kind="stable").reset_index(drop=True)
     arcs_rs = arcs_rs[["region_id", "spoke_id", "chemistry", "period", "km", "cost_per_t", "quoted", "ub_t"]]
@@ -134,7 +151,7 @@ def build_network(inst: Instance) -> Network:
     reach["ub_t"] = np.minimum(reach["reach_t"], reach["max_capacity_t"]) * reach["chemistry"].map(yields)
 
     # Spoke -> hub lanes for accepted chemistries (no radius on this echelon).
-    hub_geo = hub_sites.merge(inst.hubs, on=["id", "status", "existing_size"])
+    hub_geo = hub_sites[["id"]].merge(inst.hubs, on="id")
     lanes_sh = lanes_between(spoke_sites.merge(inst.spokes[["id", "lat", "lon"]], on="id"), hub_geo,
                              p.circuity, p.black_mass_cost_per_t_km, inst.lanes, None)
     pair_sh = pd.DataFrame({
@@ -148,6 +165,9 @@ def build_network(inst: Instance) -> Network:
     accepts = accepts[accepts["accepts"].astype(bool)][["id", "chemistry"]].rename(columns={"id": "hub_id"})
     arcs_sh = pair_sh.merge(accepts, on="hub_id").merge(reach[["spoke_id", "chemistry", "period", "ub_t"]],
                                                        on=["spoke_id", "chemistry"])
+    if len(periods) > 1:
+        avail = hub_options[["site_id", "period"]].drop_duplicates().rename(columns={"site_id": "hub_id"})
+        arcs_sh = arcs_sh.merge(avail, on=["hub_id", "period"])
     arcs_sh = arcs_sh.sort_values(["period", "spoke_id", "chemistry", "hub_id"], kind="stable").reset_index(drop=True)
     arcs_sh = arcs_sh[["spoke_id", "hub_id", "chemistry", "period", "km", "cost_per_t", "quoted", "ub_t"]]
 

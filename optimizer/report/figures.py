@@ -104,7 +104,13 @@ def network_figure(inst: Instance, sol: Solution, options: MapOptions | None = N
     ]
     ax.legend(handles=handles, loc="lower left", fontsize=10, framealpha=0.9)
     cur = sol.currency
-    if sol.objective is not None:
+    if sol.objective is not None and sol.multi_period:
+        value = -sol.objective if sol.profit_mode else sol.objective
+        label = "net present profit" if sol.profit_mode else "net present cost"
+        period = options.period or sol.periods[-1]
+        sub = (f"{label} {sol.periods[0]}-{sol.periods[-1]}: {value / 1e6:,.1f} M {cur}"
+               + ("" if sol.gap is None else f", gap {100 * sol.gap:.2f} %") + f" -- network in {period}")
+    elif sol.objective is not None:
         value = -sol.objective if sol.profit_mode else sol.objective
         label = "net annual profit" if sol.profit_mode else "net annual cost"
         sub = f"{label} {value / 1e6:,.1f} M {cur}/yr" + ("" if sol.gap is None else f", gap {100 * sol.gap:.2f} %")

@@ -172,12 +172,16 @@ def _title_html(inst: Instance, sol: Solution, title: str | None, period: str) -
     head = escape(title or inst.name)
     if sol.objective is None:
         line = escape(sol.status.value)
+    elif sol.multi_period:
+        label = "net present profit" if sol.profit_mode else "net present cost"
+        value = -sol.objective if sol.profit_mode else sol.objective
+        line = f"{label} {sol.periods[0]}-{sol.periods[-1]}: {value / 1e6:,.1f} M {escape(cur)}"
     else:
         label = "net annual profit" if sol.profit_mode else "net annual cost"
         value = -sol.objective if sol.profit_mode else sol.objective
         line = f"{label}: {value / 1e6:,.1f} M {escape(cur)}/yr"
     gap = "" if sol.gap is None else f" &middot; gap {100 * sol.gap:.2f} %"
-    per = f" &middot; period {escape(period)}" if sol.multi_period else ""
+    per = " &middot; choose the period at the top right" if sol.multi_period else ""
     return (f'<div id="sh-title" style="position:fixed;top:10px;left:55px;z-index:1000;background:white;'
             f'padding:6px 10px;border:1px solid #999;border-radius:4px;font:13px sans-serif">'
             f'<b style="font-size:15px">{head}</b><br>{line}{gap}<br><span style="color:#555">'
@@ -276,9 +280,39 @@ def network_map(inst: Instance, sol: Solution, options: MapOptions | None = None
                             tooltip=text).add_to(points)
     points.add_to(fmap)
 
-    for key, name, colour in (("pack_lines", "Flows: packs region -> spoke", PACK_COLOUR),
-                              ("bm_lines", "Flows: black mass spoke -> hub", BLACK_MASS_COLOUR)):
-        layer = folium.FeatureGroup(name=name, show=True)
+    if sol.multi_period and options.period is None:
+        # one base layer per period: the layer control's radio buttons step through the build-out
+        for p in sol.periods:
+            group = folium.FeatureGroup(name=f"Build-out {p}", overlay=False, show=p == sol.periods[-1])
+            _draw_network({k: group for k in ("pack", "bm", "merchant", "closed", "hub", "spoke")}, inst, sol,
+                          plan_layers(inst, sol, MapOptions(**{**options.__dict__, "period": p})), p)
+            group.add_to(fmap)
+    else:
+        groups = {
+            "pack": folium.FeatureGroup(name="Flows: packs region -> spoke", show=True),
+            "bm": folium.FeatureGroup(name="Flows: black mass spoke -> hub", show=True),
+            "merchant": folium.FeatureGroup(name="Merchant sales (black mass at the spoke gate)", show=True),
+            "closed": folium.FeatureGroup(name="Closed candidates", show=False),
+            "hub": folium.FeatureGroup(name="Open hubs", show=True),
+            "spoke": folium.FeatureGroup(name="Open spokes", show=True),
+        }
+        _draw_network(groups, inst, sol, plan, period)
+        for g in groups.values():
+            g.add_to(fmap)
+
+    folium.LayerControl(collapsed=False).add_to(fmap)
+    fmap.get_root().html.add_child(folium.Element(_title_html(inst, sol, options.title, period)))
+    fmap.get_root().html.add_child(folium.Element(_legend_html(inst)))
+    lats = list(regions["lat"]) + list(sol.sites["lat"])
+    lons = list(regions["lon"]) + list(sol.sites["lon"])
+    fmap.fit_bounds([[min(lats), min(lons)], [max(lats), max(lons)]])
+    return fmap
+
+
+def _draw_network(groups: dict, inst: Instance, sol: Solution, plan: dict, period: str) -> None:
+    """Flows, merchant rings, closed candidates and open sites of one period into ``groups``."""
+    for key, group, colour in (("pack_lines", "pack", PACK_COLOUR), ("bm_lines", "bm", BLACK_MASS_COLOUR)):
+        layer = groups[group]
         df = plan[key]
         top = max(float(df["flow_t"].max()) if len(df) else 1.0, 1.0)
         flows = sol.flows[(sol.flows["period"] == period)]
@@ -295,9 +329,8 @@ def network_map(inst: Instance, sol: Solution, options: MapOptions | None = None
                             weight=round(1.5 + 8 * r.flow_t / top, 2), opacity=0.75,
                             class_name=CLASS["pack" if key == "pack_lines" else "black_mass"],
                             tooltip=tip).add_to(layer)
-        layer.add_to(fmap)
 
-    merchant = folium.FeatureGroup(name="Merchant sales (black mass at the spoke gate)", show=True)
+    merchant = groups["merchant"]
     sites_xy = dict(zip(plan["spokes"]["site_id"], zip(plan["spokes"]["lat"], plan["spokes"]["lon"], strict=True), strict=True))
     top = max(float(plan["merchant"]["flow_t"].max()) if len(plan["merchant"]) else 1.0, 1.0)
     for r in plan["merchant"].itertuples(index=False):
@@ -305,17 +338,15 @@ def network_map(inst: Instance, sol: Solution, options: MapOptions | None = None
         folium.CircleMarker([_r(lat), _r(lon)], radius=8 + 14 * math.sqrt(r.flow_t / top), color=MERCHANT_COLOUR, weight=3,
                             fill=False, class_name=CLASS["merchant"],
                             tooltip=f"{escape(str(r.origin))} sells {_fmt(r.flow_t)} t black mass/yr").add_to(merchant)
-    merchant.add_to(fmap)
 
-    closed = folium.FeatureGroup(name="Closed candidates", show=False)
+    closed = groups["closed"]
     for r in plan["closed"].itertuples(index=False):
         folium.CircleMarker([_r(r.lat), _r(r.lon)], radius=4, color=CLOSED_COLOUR, fill=True, fill_opacity=0.7,
                             class_name=CLASS["closed"],
                             tooltip=f"{r.kind} candidate {escape(str(r.name or r.site_id))} (not opened)").add_to(closed)
-    closed.add_to(fmap)
 
-    for kind, colour, label in (("hub", HUB_COLOUR, "Open hubs"), ("spoke", SPOKE_COLOUR, "Open spokes")):
-        layer = folium.FeatureGroup(name=label, show=True)
+    for kind, colour in (("hub", HUB_COLOUR), ("spoke", SPOKE_COLOUR)):
+        layer = groups[kind]
         df = plan["spokes" if kind == "spoke" else "hubs"]
         top = max(float(df["capacity_t"].max()) if len(df) else 1.0, 1.0)
         for r in df.itertuples(index=False):
@@ -325,15 +356,7 @@ def network_map(inst: Instance, sol: Solution, options: MapOptions | None = None
                                   class_name=CLASS[kind])
             folium.Marker([_r(r.lat), _r(r.lon)], icon=icon, z_index_offset=1000 if kind == "spoke" else 500, tooltip=f"{kind} {escape(str(r.name or r.site_id))}",
                           popup=folium.Popup(_site_popup(r, sol, inst, kind), max_width=320)).add_to(layer)
-        layer.add_to(fmap)
 
-    folium.LayerControl(collapsed=False).add_to(fmap)
-    fmap.get_root().html.add_child(folium.Element(_title_html(inst, sol, options.title, period)))
-    fmap.get_root().html.add_child(folium.Element(_legend_html(inst)))
-    lats = list(regions["lat"]) + list(sol.sites["lat"])
-    lons = list(regions["lon"]) + list(sol.sites["lon"])
-    fmap.fit_bounds([[min(lats), min(lons)], [max(lats), max(lons)]])
-    return fmap
 
 
 def _data_uri(path: Path) -> str:

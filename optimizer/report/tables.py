@@ -27,6 +27,7 @@ COMPONENT_LABELS = {
     "uncollected_penalty": "uncollected penalty",
     "merchant_revenue": "merchant sales (revenue)",
     "hub_revenue": "hub revenue",
+    "closure": "site closures (one-off)",
 }
 
 
@@ -48,9 +49,14 @@ def summary_text(sol: Solution, inst: Instance | None = None) -> str:
     if not sol.status.has_solution:
         w("no feasible network was found within the limits.\n")
         return buf.getvalue()
-    label = "net annual profit" if sol.profit_mode else "net annual cost"
-    value = -sol.objective if sol.profit_mode else sol.objective
-    w(f"{label}: {_money(value)} {cur}/yr\n")
+    if sol.multi_period:
+        label = "net present value of profit" if sol.profit_mode else "net present cost"
+        value = -sol.objective if sol.profit_mode else sol.objective
+        w(f"{label} over {sol.periods[0]}-{sol.periods[-1]}: {_money(value)} {cur}\n")
+    else:
+        label = "net annual profit" if sol.profit_mode else "net annual cost"
+        value = -sol.objective if sol.profit_mode else sol.objective
+        w(f"{label}: {_money(value)} {cur}/yr\n")
     if sol.gap is not None:
         bound = "" if sol.best_bound is None else f", best bound {_money(sol.best_bound)}"
         w(f"MIP gap: {100 * sol.gap:.4f} %{bound}"
@@ -58,41 +64,78 @@ def summary_text(sol: Solution, inst: Instance | None = None) -> str:
     t = sol.timings
     w("time: " + ", ".join(f"{k} {t[k]:.2f} s" for k in ("read", "build", "handoff", "solve", "extract") if k in t) + "\n")
 
+    if sol.multi_period:
+        w("\n" + timeline_text(sol))
+        last = sol.periods[-1]
+        w(f"\n(sites and costs below: {last}, the last period)\n")
     for kind, unit in (("spoke", "t packs/yr"), ("hub", "t black mass/yr")):
         all_sites = sol.sites[sol.sites["kind"] == kind]
+        if sol.multi_period:
+            all_sites = all_sites[all_sites["period"] == sol.periods[-1]]
         open_sites = all_sites[all_sites["open"].astype(bool)]
         n_sites = all_sites["site_id"].nunique()
         w(f"\nopen {kind}s: {open_sites['site_id'].nunique()} of {n_sites} ({unit})\n")
         if len(open_sites):
             cols = ["site_id", "name", "status", "size", "capacity_t", "inbound_t", "utilisation"]
-            if sol.multi_period:
-                cols.insert(2, "period")
             df = open_sites[cols].copy()
             df["capacity_t"] = df["capacity_t"].map(lambda v: f"{v:,.0f}")
             df["inbound_t"] = df["inbound_t"].map(lambda v: f"{v:,.0f}")
             df["utilisation"] = df["utilisation"].map(lambda v: f"{100 * v:.1f} %")
             w(df.to_string(index=False) + "\n")
 
+    cost_rows = sol.costs[sol.costs["period"] == sol.periods[-1]] if sol.multi_period else sol.costs
     w(f"\ncosts ({cur}/yr):\n")
-    costs = sol.costs.groupby("component", sort=False)["value"].sum()
+    costs = cost_rows.groupby("component", sort=False)["value"].sum()
     for comp, val in costs.items():
-        if abs(val) < 0.5 and comp in ("uncollected_penalty", "merchant_revenue", "hub_revenue"):
+        if abs(val) < 0.5 and comp in ("uncollected_penalty", "merchant_revenue", "hub_revenue", "closure"):
             continue
         w(f"  {COMPONENT_LABELS.get(comp, comp):<28} {_money(val):>18}\n")
     w(f"  {'total':<28} {_money(costs.sum()):>18}\n")
 
-    reg = sol.regions
+    reg = sol.regions[sol.regions["period"] == sol.periods[-1]] if sol.multi_period else sol.regions
     supply = reg["supply_t"].sum()
     collected = reg["collected_t"].sum()
     if supply > 0:
         w(f"\ncollection: {collected:,.0f} of {supply:,.0f} t packs/yr ({100 * collected / supply:.1f} %)\n")
-    fl = sol.flows
+    fl = sol.flows[sol.flows["period"] == sol.periods[-1]] if sol.multi_period else sol.flows
     to_hub = fl.loc[fl["echelon"] == "spoke_hub", "flow_t"].sum()
     merchant = fl.loc[fl["echelon"] == "spoke_merchant", "flow_t"].sum()
     w(f"black mass: {to_hub + merchant:,.0f} t/yr, {to_hub:,.0f} to hubs, {merchant:,.0f} sold at spoke gates\n")
-    if collected > 0:
+    if collected > 0 and not sol.multi_period:
         w("\n" + key_figures_text(sol))
     return buf.getvalue()
+
+
+def timeline_text(sol: Solution) -> str:
+    """The build schedule as a compact timeline: one line per site, one column per period."""
+    s = sol.sites
+    changed = set(sol.schedule()["site_id"])
+    ever_open = set(s.loc[s["open"].astype(bool), "site_id"])
+    ids = sorted(ever_open, key=lambda i: (s.loc[s["site_id"] == i, "kind"].iat[0] != "hub", i))
+    width = max(8, *(len(str(x)) for x in s["size"])) + 1
+    head = f"  {'build schedule':<24}" + "".join(f"{p:>{width}}" for p in sol.periods)
+    lines = [head]
+    for sid in ids:
+        g = s[s["site_id"] == sid].set_index("period")
+        cells = []
+        prev = None
+        for p in sol.periods:
+            if p not in g.index:
+                cells.append("")
+                continue
+            r = g.loc[p]
+            if bool(r["open"]):
+                txt = str(r["size"]) if prev != r["size"] else "|"
+                prev = r["size"]
+            else:
+                txt = "closed" if prev is not None else "."
+                prev = None if not bool(r.get("closed", False)) else prev
+            cells.append(txt)
+        tag = "" if sid in changed else " (no change)"
+        kind = s.loc[s["site_id"] == sid, "kind"].iat[0]
+        lines.append(f"  {kind[0].upper()} {sid[:21]:<22}" + "".join(f"{c:>{width}}" for c in cells) + tag)
+    lines.append("  (size = opened/expanded, | = unchanged, . = not built)")
+    return "\n".join(lines) + "\n"
 
 
 def key_figures(sol: Solution) -> dict[str, float]:
@@ -164,6 +207,7 @@ def solution_csvs(sol: Solution) -> dict[str, str]:
         "flows.csv": _sorted(sol.flows, ["period", "echelon", "origin", "destination", "chemistry"]).to_csv(index=False, float_format="%.6f"),
         "regions.csv": _sorted(sol.regions, ["period", "region_id", "chemistry"]).to_csv(index=False, float_format="%.6f"),
         "costs.csv": sol.costs.to_csv(index=False, float_format="%.6f"),
+        **({"schedule.csv": sol.schedule().to_csv(index=False, float_format="%.6f")} if sol.multi_period else {}),
     }
 
 
