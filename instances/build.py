@@ -93,7 +93,10 @@ HUB_REF = (35000.0, 850e6)  # [D1] 35,000 t BM/yr; [D4][D5] Nov 2023 estimate US
 SCALE_EXPONENT = 0.6  # [est.] six-tenths rule for capex vs capacity
 SPOKE_FIXED_OPEX_SHARE = 0.10  # [est.] fixed opex per yr as share of capex (labour-heavy)
 HUB_FIXED_OPEX_SHARE = 0.05  # [est.] fixed opex per yr as share of capex
-SPOKE_SIZES_T = (("5kt", 5000.0), ("10kt", 10000.0), ("20kt", 20000.0), ("30kt", 30000.0))  # [E1]-[E6]; 30 kt [E5]
+# Spoke sizes, t packs/yr: Li-Cycle 5 kt lines and 10 kt two-line spokes [E1]-[E4], 20 kt; China
+# (three times the volume, Brunp >30 kt per site [E16]) 10/20/30 kt = 1-3 lines of 10 kt [E5].
+SPOKE_SIZES_T = (("5kt", 5000.0), ("10kt", 10000.0), ("20kt", 20000.0))
+SPOKE_SIZES_CN_T = (("10kt", 10000.0), ("20kt", 20000.0), ("30kt", 30000.0))
 HUB_SIZES_T = (("15kt", 15000.0), ("35kt", 35000.0), ("70kt", 70000.0))  # [D1] 35 kt; [D6] 50-70 kt
 SPOKE_COST_USD_PER_T = 250.0  # [est.] variable spoke cost per t packs
 HUB_COST_USD_PER_T = 1800.0  # [est.] variable hub cost per t black mass
@@ -101,7 +104,7 @@ DISCOUNT_RATE = 0.08  # [est.]
 LIFETIME_YEARS = 20  # [est.]
 CIRCUITY = 1.25  # [est.]
 PACK_RATE_USD = 0.30  # [est.] USD per t-km, class-9 packs in crates (~10 t payload)
-PACK_RATE_CNY_BYD = 0.49  # [24] BYD Guangdong reverse-logistics model, CNY per t-km
+BM_RATE_CNY_BYD = 0.49  # [24] BYD Guangdong reverse-logistics model, CNY per t-km (read as bulk freight)
 BM_TO_PACK_RATE = 0.40  # [est.] bulk black mass in big bags at full payload vs crated packs
 
 
@@ -157,6 +160,7 @@ class RealSite:
     capacity_t: float  # installed (existing) or announced capacity; spokes t packs, hubs t BM
     note: str
     accepts_lfp: bool = True
+    expansion_t: float = 0.0  # announced build-out, offered as an extra size
 
 
 @dataclass(frozen=True)
@@ -175,6 +179,7 @@ class Market:
     hub_max: int
     service_radius_km: float
     real_sites: tuple[RealSite, ...] = field(default_factory=tuple)
+    spoke_sizes: tuple[tuple[str, float], ...] = SPOKE_SIZES_T
 
 
 NA_SITES = (
@@ -208,7 +213,8 @@ NA_SITES = (
 )
 EU_SITES = (
     RealSite("S-LICYCLE-MAGDEBURG", "spoke", "Li-Cycle Suelzetal/Magdeburg", 52.13129, 11.63189, "existing", 10000,
-             "[E5] 10,000 t per line, up to 30,000 t; started Aug 2023; Magdeburg GeoNames 2874545"),
+             "[E5] 10,000 t per line, up to 30,000 t; started Aug 2023; Magdeburg GeoNames 2874545",
+             expansion_t=30000),
     RealSite("S-HYDROVOLT-FREDRIKSTAD", "spoke", "Hydrovolt Fredrikstad", 59.2181, 10.9298, "existing", 12000,
              "[D7] 12,000 t packs/yr, operating; GeoNames 3156529"),
     RealSite("S-BASF-SCHWARZHEIDE", "spoke", "BASF black-mass plant Schwarzheide", 51.47671, 13.85559, "existing",
@@ -235,18 +241,19 @@ MARKET_CFG = {
     "north-america": Market(
         "north-america", "north_america", "regions_north_america.geojson", "USD",
         "United States (50 states + DC) and Canada (13 provinces/territories)",
-        cluster_km=40, points_target=260, spoke_min_pop=200_000, spoke_sep_km=100,
-        hub_min_pop=500_000, hub_sep_km=400, hub_max=16, service_radius_km=900, real_sites=NA_SITES),
+        cluster_km=40, points_target=150, spoke_min_pop=400_000, spoke_sep_km=150,
+        hub_min_pop=500_000, hub_sep_km=400, hub_max=8, service_radius_km=900, real_sites=NA_SITES),
     "europe": Market(
         "europe", "europe", "regions_europe.geojson", "EUR",
         "EU-27, United Kingdom, Norway and Switzerland (country level)",
-        cluster_km=35, points_target=260, spoke_min_pop=250_000, spoke_sep_km=120,
-        hub_min_pop=700_000, hub_sep_km=300, hub_max=19, service_radius_km=800, real_sites=EU_SITES),
+        cluster_km=35, points_target=150, spoke_min_pop=400_000, spoke_sep_km=180,
+        hub_min_pop=700_000, hub_sep_km=400, hub_max=9, service_radius_km=800, real_sites=EU_SITES),
     "china": Market(
         "china", "china", "regions_china.geojson", "CNY",
         "Mainland China (31 provinces, autonomous regions and municipalities)",
-        cluster_km=40, points_target=300, spoke_min_pop=800_000, spoke_sep_km=120,
-        hub_min_pop=2_500_000, hub_sep_km=400, hub_max=16, service_radius_km=800, real_sites=CN_SITES),
+        cluster_km=40, points_target=130, spoke_min_pop=1_500_000, spoke_sep_km=150,
+        hub_min_pop=2_500_000, hub_sep_km=400, hub_max=9, service_radius_km=800, real_sites=CN_SITES,
+        spoke_sizes=SPOKE_SIZES_CN_T),
 }
 
 # --------------------------------------------------------------------------------------------
@@ -606,7 +613,8 @@ def build_market(market: str) -> Built:
     hub_cities = thin(cities, cfg.hub_min_pop, cfg.hub_sep_km, real_hub_xy).head(cfg.hub_max)
 
     spokes = [{"id": s.id, "name": s.name, "lat": s.lat, "lon": s.lon, "status": s.status,
-               "capacity_t": s.capacity_t, "note": s.note, "origin": "real"} for s in real if s.kind == "spoke"]
+               "capacity_t": s.capacity_t, "expansion_t": s.expansion_t, "note": s.note, "origin": "real"}
+              for s in real if s.kind == "spoke"]
     used_ids = {s.id for s in real}
 
     def city_site(prefix: str, c, why: str) -> dict:
@@ -615,7 +623,7 @@ def build_market(market: str) -> Built:
             sid = f"{sid}-{c.geonameid}"
         used_ids.add(sid)
         return {"id": sid, "name": f"{c.name}, {c.region}", "lat": float(c.lat), "lon": float(c.lon),
-                "status": "candidate", "capacity_t": 0.0, "note": why, "origin": "city"}
+                "status": "candidate", "capacity_t": 0.0, "expansion_t": 0.0, "note": why, "origin": "city"}
 
     for c in spoke_cities.itertuples(index=False):
         spokes.append(city_site("S", c, f"GeoNames {c.geonameid}, population {c.population:,}"))
@@ -645,9 +653,10 @@ def build_market(market: str) -> Built:
     # ---- sizes ----------------------------------------------------------------------------------
     spoke_sizes, hub_sizes = [], []
     for s in spokes:
-        opts = list(SPOKE_SIZES_T)
-        if s["capacity_t"] and s["capacity_t"] not in [c for _, c in opts]:
-            opts.append((f"{s['capacity_t'] / 1000:g}kt", s["capacity_t"]))
+        opts = list(cfg.spoke_sizes)
+        for extra in (s["capacity_t"], s["expansion_t"]):
+            if extra and extra not in [c for _, c in opts]:
+                opts.append((f"{extra / 1000:g}kt", extra))
         s["existing_size"] = ""
         if s["status"] == "existing":  # sizes below the installed one cannot be chosen: left out
             s["existing_size"] = next(n for n, c in opts if c == s["capacity_t"])
@@ -744,13 +753,17 @@ def instance_toml(market: str, s: dict) -> str:
     nmc_merchant = fx(UK_PACK_VALUE_GBP_PER_T / BM_YIELD["nmc"], "GBP", cur)
     lfp_merchant = fx(lfp_merchant_usd(), "USD", cur)
     if market == "china":
-        pack_rate = PACK_RATE_CNY_BYD
-        pack_src = "[24] BYD Guangdong reverse-logistics model input: 0.49 CNY per t-km (currency inferred)"
+        bm_rate = BM_RATE_CNY_BYD
+        pack_rate = bm_rate / BM_TO_PACK_RATE
+        pack_src = ("[24] 0.49 CNY per t-km (BYD Guangdong reverse-logistics model input, currency inferred) read as "
+                    "the bulk (black-mass) rate; crated class-9 packs 1/0.4 = 2.5 times that [est.]")
+        bm_src = "[24] 0.49 CNY per t-km, BYD Guangdong reverse-logistics model input (currency inferred)"
     else:
         pack_rate = fx(PACK_RATE_USD, "USD", cur)
+        bm_rate = pack_rate * BM_TO_PACK_RATE
         pack_src = ("[est.] no ADR rate found ([24][23] are the only model inputs seen): US$0.30 per t-km = about "
                     "US$3 per truck-km for ~10 t of crated class-9 packs" + ("" if cur == "USD" else ", converted at ECB 2024"))
-    bm_rate = pack_rate * BM_TO_PACK_RATE
+        bm_src = "[est.] 0.4 x pack rate (black mass in big bags at ~22 t payload vs ~10 t of crated packs)"
     penalty = fx(UK_TOTAL_COST_HIGH_GBP_PER_T, "GBP", cur)
     fxnote = {"USD": "", "EUR": " (USD figures / 1.0824 USD per EUR, ECB 2024 average)",
               "CNY": " (USD figures x 7.7875/1.0824 = 7.1947 CNY per USD, ECB 2024 averages)"}[cur]
@@ -786,8 +799,12 @@ def instance_toml(market: str, s: dict) -> str:
         f"hub_revenue_per_t = {num(lfp_rev)}  # seed report: 1,441 USD recovered per t LFP battery / 0.45",
         "",
         "[transport]",
-        f"pack_cost_per_t_km = {num(pack_rate, 4)}  # {pack_src.split(':')[0]}",
-        f"black_mass_cost_per_t_km = {num(bm_rate, 4)}  # [est.] 0.4 x pack rate: bulk bags at full payload",
+        f"pack_cost_per_t_km = {num(pack_rate, 4)}  # " + ("[24] 0.49 bulk rate / 0.4 [est.]: crated class-9 packs"
+                                                         if market == "china" else
+                                                         "[est.] ~US$3 per truck-km, ~10 t of crated class-9 packs"),
+        f"black_mass_cost_per_t_km = {num(bm_rate, 4)}  # " + ("[24] BYD Guangdong reverse-logistics model input"
+                                                             if market == "china" else
+                                                             "[est.] 0.4 x pack rate: bulk bags at full payload"),
         f"circuity = {CIRCUITY}  # [est.] road km over great-circle km",
         f"service_radius_km = {cfg.service_radius_km:g}  # model-size choice: longest pack haul considered",
         "",
@@ -824,7 +841,8 @@ def instance_toml(market: str, s: dict) -> str:
         "spokes.csv": (f"Real recyclers from PARAMETERS.md (note column) plus GeoNames cities >= "
                        f"{cfg.spoke_min_pop:,} at least {cfg.spoke_sep_km:g} km apart, plus the city of any supply point "
                        "that had no candidate within the service radius"),
-        "spoke_sizes.csv": ("5/10/20 kt packs/yr [E1]-[E6] plus installed/announced sizes of real sites; capex = "
+        "spoke_sizes.csv": (("10/20/30 kt packs/yr (1-3 lines of 10 kt [E5]; Brunp >30 kt [E16])" if market == "china"
+                             else "5/10/20 kt packs/yr [E1]-[E4]") + " plus installed/announced sizes of real sites; capex = "
                             "US$13.9 M x (capacity/12,000 t)^0.6 [D7] + six-tenths rule [est.]; fixed opex 10 % of "
                             "capex per yr [est.]"),
         "hubs.csv": (f"Real refiners from PARAMETERS.md plus GeoNames cities >= {cfg.hub_min_pop:,} at least "
@@ -843,8 +861,7 @@ def instance_toml(market: str, s: dict) -> str:
                                                 "fixed opex per t of a full 35 kt hub",
         "chemistries.lfp.hub_revenue_per_t": "seed report (Deloitte 2022): 1,441 USD/t LFP battery, per t BM (/0.45)",
         "transport.pack_cost_per_t_km": pack_src,
-        "transport.black_mass_cost_per_t_km": "[est.] 0.4 x pack rate (black mass in big bags at ~22 t payload vs "
-                                              "~10 t of crated packs)",
+        "transport.black_mass_cost_per_t_km": bm_src,
         "transport.circuity": "[est.] typical road-network circuity 1.2-1.3",
         "transport.service_radius_km": "model-size choice: prunes region->spoke arcs; every supply point keeps "
                                        "several candidates (instances/README.md)",
