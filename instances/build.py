@@ -29,6 +29,12 @@ import pandas as pd
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
 MARKETS = ("north-america", "europe", "china")
+#: The phased build-out instance: north-america over 2025-2035 in four periods (issue "Phased
+#: build-out"); supply per period from the same lifetime model evaluated year by year.
+HORIZON = "north-america-2035"
+HORIZON_YEARS = (2025, 2028, 2031, 2034)  # period start years; the last period covers 2034-2035
+HORIZON_END = 2036
+HUB_BUILD_YEARS = 3  # [est.] permits + construction of a new hub (Li-Cycle Rochester: 2021 start, unfinished 2023)
 
 # --------------------------------------------------------------------------------------------
 # Supply model (t of packs per year in the planning year)
@@ -329,12 +335,15 @@ def national_sales(market: str) -> dict[str, dict[str, dict[int, float]]]:
     return units
 
 
-def eol_tonnes(market: str, sales: dict[str, dict[int, float]]) -> dict[str, float]:
-    """End-of-life packs in PLANNING_YEAR (t) by chemistry from one unit's sales by cohort."""
+def eol_tonnes(market: str, sales: dict[str, dict[int, float]], year: int = PLANNING_YEAR) -> dict[str, float]:
+    """End-of-life packs in ``year`` (t) by chemistry from one unit's sales by cohort (cohorts
+    after the sales series hold its last level, as for the planning year)."""
     kg = PACK_KG[market]
     out = {"nmc": 0.0, "lfp": 0.0}
-    for y in cohort_years():
-        mass_t = retire_share(PLANNING_YEAR - y) * (sales["bev"][y] * kg["bev"] + sales["phev"][y] * kg["phev"]) / 1000
+    for y in range(FIRST_COHORT, year):
+        bev = sales["bev"].get(y, hold(sales["bev"], y))
+        phev = sales["phev"].get(y, hold(sales["phev"], y))
+        mass_t = retire_share(year - y) * (bev * kg["bev"] + phev * kg["phev"]) / 1000
         s = lfp_share(market, y)
         out["lfp"] += mass_t * s
         out["nmc"] += mass_t * (1 - s)
@@ -570,6 +579,7 @@ def thin(cities: pd.DataFrame, min_pop: int, sep_km: float, avoid: list[tuple[fl
 class Built:
     files: dict[str, str]
     summary: dict
+    points: pd.DataFrame | None = None
 
 
 def build_market(market: str) -> Built:
@@ -721,7 +731,7 @@ def build_market(market: str) -> Built:
                                   [[i, n, f"{c:.0f}", f"{x:.0f}", f"{o:.0f}"] for i, n, c, x, o in hub_sizes]),
         "regions.geojson": regions_geojson(market),
     }
-    return Built(files, summary)
+    return Built(files, summary, points)
 
 
 def csv_text(header: list[str], rows: list[list[str]]) -> str:
@@ -888,18 +898,99 @@ def instance_toml(market: str, s: dict) -> str:
 # --------------------------------------------------------------------------------------------
 
 
+def horizon_ratios(market: str) -> dict[tuple[str, str], dict[int, float]]:
+    """(sales unit, chemistry) -> year -> end-of-life tonnes relative to PLANNING_YEAR."""
+    out = {}
+    for unit, sales in national_sales_any_year(market).items():
+        base = eol_tonnes(market, sales, PLANNING_YEAR)
+        for year in range(HORIZON_YEARS[0], HORIZON_END):
+            e = eol_tonnes(market, sales, year)
+            for c in ("nmc", "lfp"):
+                out.setdefault((unit, c), {})[year] = e[c] / base[c] if base[c] > 0 else 0.0
+    return out
+
+
+def national_sales_any_year(market: str) -> dict[str, dict[str, dict[int, float]]]:
+    """Sales by unit with cohorts up to the horizon (held at the last data year after it)."""
+    sales = national_sales(market)
+    for unit in sales:
+        for k in ("bev", "phev"):
+            for y in range(FIRST_COHORT, HORIZON_END):
+                sales[unit][k].setdefault(y, hold(sales[unit][k], y))
+    return sales
+
+
+def build_horizon(base: Built) -> Built:
+    """north-america-2035: the north-america instance with [periods] and a supply.csv.
+
+    End-of-life supply of each point follows its country's end-of-life curve year by year (the
+    same lifetime model, cohorts after 2024 held at the 2024 level [est.]); a period's supply is
+    the mean of its years.  Cell-plant scrap stays at its 2030 level [est.: plants named in
+    battery_plants.csv, utilisation and scrap rate as for 2030].  New hubs may operate from
+    HORIZON_YEARS[0] + HUB_BUILD_YEARS; existing spokes may close (pause) at a cost of half a
+    year of their fixed opex [est.].
+    """
+    ratios = horizon_ratios("north-america")
+    pts = base.points
+    lengths = [b - a for a, b in zip(HORIZON_YEARS, HORIZON_YEARS[1:], strict=False)] + [HORIZON_END - HORIZON_YEARS[-1]]
+    rows = []
+    for p in pts.itertuples(index=False):
+        unit = p.region.split("-")[0]  # US-.. states use the US curve, CA-.. provinces Canada's
+        for y0, n in zip(HORIZON_YEARS, lengths, strict=True):
+            for c in ("nmc", "lfp"):
+                v = getattr(p, f"{c}_t")
+                if p.kind == "eol":
+                    v *= float(np.mean([ratios[(unit, c)][y] for y in range(y0, y0 + n)]))
+                rows.append([p.id, str(y0), c, f"{v:.3f}"])
+    files = dict(base.files)
+    files["supply.csv"] = csv_text(["region_id", "period", "chemistry", "supply_t"], rows)
+    toml = files["instance.toml"].replace('name = "north-america"', f'name = "{HORIZON}"', 1)
+    toml += (
+        "\n# Phased build-out 2025-2035 (issue: multi-period planning). Supply per period is in supply.csv:\n"
+        "# end-of-life packs from the same logistic lifetime model (mean 10 yr, sd 4 [G14]) applied year by\n"
+        "# year to the IEA sales series (cohorts after 2024 held at the 2024 level [est.]), mean over each\n"
+        "# period's years; cell-plant scrap held at its 2030 level [est.]. regions.csv holds 2030 supply.\n"
+        "[periods]\n"
+        f"years = [{', '.join(str(y) for y in HORIZON_YEARS)}]\n"
+        f"end_year = {HORIZON_END}\n"
+        f"base_year = {PLANNING_YEAR}\n"
+    )
+    files["instance.toml"] = toml
+    for name in ("spokes.csv", "hubs.csv"):
+        df = pd.read_csv(io.StringIO(files[name]), dtype=str, keep_default_na=False)
+        sizes = pd.read_csv(io.StringIO(files["spoke_sizes.csv" if name == "spokes.csv" else "hub_sizes.csv"]))
+        opex = {(r.site_id, r.size): r.fixed_opex_per_yr for r in sizes.itertuples(index=False)}
+        if name == "hubs.csv":
+            df["earliest_year"] = ["" if st == "existing" else str(HORIZON_YEARS[0] + HUB_BUILD_YEARS) for st in df["status"]]
+            df["closure_cost"] = ""
+        else:
+            df["earliest_year"] = ""
+            df["closure_cost"] = [f"{0.5 * opex[(i, z)]:.0f}" if st == "existing" else ""
+                                  for i, st, z in zip(df["id"], df["status"], df["existing_size"], strict=True)]
+        files[name] = df.to_csv(index=False, lineterminator="\n")
+    summary = dict(base.summary, market=HORIZON, periods=list(HORIZON_YEARS))
+    return Built(files, summary, pts)
+
+
 def build_all(out_dir: str | Path) -> dict[str, dict]:
-    """Write the three instance folders under ``out_dir``; return each market's summary."""
+    """Write the instance folders under ``out_dir``; return each one's summary."""
     out = Path(out_dir)
     summaries = {}
     for market in MARKETS:
         built = build_market(market)
-        folder = out / market
-        folder.mkdir(parents=True, exist_ok=True)
-        for name, text in built.files.items():
-            (folder / name).write_bytes(text.encode("utf-8"))
+        _write(out / market, built)
         summaries[market] = built.summary
+        if market == "north-america":
+            horizon = build_horizon(built)
+            _write(out / HORIZON, horizon)
+            summaries[HORIZON] = horizon.summary
     return summaries
+
+
+def _write(folder: Path, built: Built) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in built.files.items():
+        (folder / name).write_bytes(text.encode("utf-8"))
 
 
 # Files copied from the shared data folder; CSVs trimmed to the rows and columns used.

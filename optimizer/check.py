@@ -165,6 +165,9 @@ def _check_period(inst: Instance, sol: Solution, period: str) -> list[Violation]
             closable = inst.multi_period and table.at[sid, "closure_cost"] == table.at[sid, "closure_cost"]
             if sid not in chosen and not closable:
                 out.append(Violation("existing_open", f"existing {kind} {sid} is not open in period {period}"))
+        for sid in inst.forced_open:
+            if sid in table.index and sid not in chosen and (not inst.multi_period or table.at[sid, "earliest_year"] != table.at[sid, "earliest_year"] or int(period) >= table.at[sid, "earliest_year"]):
+                out.append(Violation("forced_open", f"{kind} {sid} is forced open but closed in period {period}"))
         if inst.multi_period:
             early = open_rows[open_rows["site_id"].map(table["earliest_year"]).fillna(-1).to_numpy() > int(period)] if len(open_rows) else open_rows
             for sid in early["site_id"] if len(early) else ():

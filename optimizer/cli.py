@@ -6,7 +6,9 @@ Exit codes (also in the README):
 * 1 -- unexpected internal error (a bug: rerun with ``--debug`` and report the traceback);
 * 2 -- invalid input or usage (including an existing output folder without ``--force``);
 * 3 -- the instance is infeasible (the diagnosis is printed and written);
-* 4 -- no solution within the limits.
+* 4 -- no solution within the limits;
+* 5 -- ``sweep`` only: some scenarios failed (their reasons are printed and in ``sweep.json``;
+  every finished scenario's result is on disk).
 
 Tracebacks are shown only with ``--debug``.
 """
@@ -54,6 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--handoff", choices=["direct", "pyomo"], default="direct",
                    help="how the Pyomo model reaches HiGHS (default direct)")
     s.add_argument("--no-map", action="store_true", help="skip map.html")
+    s.add_argument("--scenario", type=Path, help="a scenario file (TOML overrides of the instance)")
     s.add_argument("--save-lp", type=Path, help="also write the model as an LP file (Pyomo writer)")
     s.add_argument("--log", action="store_true", help="show the HiGHS log")
     s.add_argument("--quiet", action="store_true", help="print only the output folder")
@@ -81,6 +84,22 @@ def _parser() -> argparse.ArgumentParser:
     ex.add_argument("--xlsx", type=Path, required=True, help="workbook to write")
     ex.add_argument("--instance", type=Path)
     ex.add_argument("--force", action="store_true")
+
+    sw = sub.add_parser("sweep", help="solve many scenarios of one instance (grid, list or Latin hypercube)")
+    sw.add_argument("instance", type=Path, help="the base instance folder")
+    sw.add_argument("--grid", type=Path, required=True, help="grid file: [grid], [[scenarios]] or [lhs]")
+    sw.add_argument("--out", type=Path, required=True, help="output folder (one subfolder per scenario)")
+    sw.add_argument("--resume", action="store_true", help="skip scenarios already solved with the same inputs")
+    sw.add_argument("--force", action="store_true", help="write into an existing output folder")
+    sw.add_argument("--backend", choices=["inprocess", "processes", "dask"],
+                    help="default: inprocess; dask with --scheduler or --workers")
+    sw.add_argument("--workers", type=int, help="worker processes (with no --scheduler: a local Dask cluster)")
+    sw.add_argument("--scheduler", help="address of an existing Dask scheduler, e.g. tcp://host:8786")
+    sw.add_argument("--time-limit", type=float, help="HiGHS time limit per scenario (s)")
+    sw.add_argument("--gap", type=float, default=1e-4)
+    sw.add_argument("--retries", type=int, default=2, help="retries of a scenario whose worker died (default 2)")
+    sw.add_argument("--maps", action="store_true", help="also write map.html in every scenario folder")
+    sw.add_argument("--quiet", action="store_true")
 
     b = sub.add_parser("bench", help="solve published benchmark instances and compare with published values")
     b.add_argument("set", help="orlib (multi-source CFLP), orlib-ss (single-source), tscflp (two-stage)")
@@ -134,6 +153,8 @@ def _dispatch(args) -> int:
         return _report(args)
     if args.command in ("map", "figure", "export"):
         return _render(args)
+    if args.command == "sweep":
+        return _sweep(args)
     if args.command == "bench":
         from .bench.runner import main_bench
 
@@ -212,6 +233,30 @@ def _render(args) -> int:
     return EXIT_OK
 
 
+def _sweep(args) -> int:
+    from .instance import load_instance
+    from .scenarios.sweep import EXIT_SOME_FAILED, load_grid, sweep
+
+    if args.out.exists() and not (args.resume or args.force):
+        raise UsageError(f"{args.out} already exists; pass --resume to continue it or --force to write into it")
+    base = load_instance(args.instance)
+    plan = load_grid(args.grid, base)  # every scenario is checked before any solve
+    backend = args.backend or ("dask" if (args.scheduler or args.workers) else "inprocess")
+    options = {"time_limit_s": args.time_limit, "mip_rel_gap": args.gap}
+    res = sweep(base, plan, args.out, options=options, backend=backend, workers=args.workers,
+                scheduler=args.scheduler, resume=args.resume, force=True, retries=args.retries,
+                quiet=args.quiet, write_maps=args.maps)
+    if not args.quiet:
+        cols = ["scenario", *plan.factors, "status", "objective", "gap", "spokes_open", "hubs_open"]
+        cols = [c for c in cols if c in res.comparison.columns]
+        print(res.comparison[cols].to_string(index=False))
+        print(f"{len(plan.scenarios)} scenarios ({len(res.skipped)} already done, {len(res.failed)} failed) "
+              f"in {res.wall_s:.1f} s with backend {backend}; results in {args.out}")
+    for name, reason in res.failed:
+        print(f"failed: {name}: {reason}", file=sys.stderr)
+    return EXIT_SOME_FAILED if res.failed else EXIT_OK
+
+
 def _solve(args) -> int:
     from .instance import instance_warnings, load_instance
     from .report.files import check_target
@@ -226,6 +271,12 @@ def _solve(args) -> int:
     read_s = time.perf_counter() - t
     for w in instance_warnings(inst):
         print(f"warning: {w}", file=sys.stderr)
+    scenario = None
+    if args.scenario:
+        from .scenarios.overrides import apply, load_scenario
+
+        scenario = load_scenario(args.scenario, inst)
+        inst = apply(inst, scenario)
     options = SolveOptions(
         time_limit_s=args.time_limit, mip_rel_gap=args.gap, threads=args.threads, seed=args.seed,
         node_limit=args.node_limit, heuristics=not args.no_heuristics, warm_start=args.warm_start,
@@ -239,6 +290,8 @@ def _solve(args) -> int:
         built.model.write(str(args.save_lp), io_options={"symbolic_solver_labels": True})
     sol = solve(inst, options)
     sol.timings["read"] = read_s
+    if scenario is not None:
+        sol.provenance["scenario"] = {"name": scenario.name, "overrides": scenario.overrides}
     write_solution(sol, inst, out, force=args.force, with_map=not args.no_map)
     if args.quiet:
         print(out)

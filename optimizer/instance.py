@@ -146,6 +146,8 @@ class Instance:
     #: multi-period supply, rows ``region_id, chemistry, period, supply_t`` (t packs/yr in each
     #: year of the period); ``None`` for a single-period instance (supply = regions.csv)
     supply_by_period: pd.DataFrame | None = None
+    #: sites a scenario forces open (every period they may operate in)
+    forced_open: tuple[str, ...] = ()
 
     @property
     def multi_period(self) -> bool:

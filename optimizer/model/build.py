@@ -72,6 +72,8 @@ def build_model(inst: Instance, options: ModelOptions | None = None, net: Networ
             add_single_sourcing(m, net)
         add_merchant_cap(m, inst, net)
         add_site_count_caps(m, inst, net)
+        if inst.forced_open:
+            add_forced_open(m, inst, net)
         if net.single_period:
             add_capex_budget(m, inst, net)
         else:
@@ -555,6 +557,22 @@ def add_merchant_cap(m: pyo.ConcreteModel, inst: Instance, net: Network) -> None
     add_rows(m, "merchant_cap", _index(rows, ["chemistry", "period"]),
              [Terms.of(_positions(sel, rows, ["chemistry", "period"]), m.merchant_t, pos=sel.index.to_numpy())], "<=",
              rows["chemistry"].map(caps).to_numpy(dtype=float), doc="merchant sales within the market cap")
+
+
+def add_forced_open(m: pyo.ConcreteModel, inst: Instance, net: Network) -> None:
+    r"""Scenario overrides: the forced sites operate some size in every period they may.
+
+    .. math:: \sum_k y_{i,k,t} \ge 1 \quad i \in \text{forced}
+    """
+    forced = set(inst.forced_open)
+    for kind, opts, var in (("spoke", net.spoke_options, m.open_spoke), ("hub", net.hub_options, m.open_hub)):
+        sel = np.flatnonzero(opts["site_id"].isin(forced).to_numpy())
+        if not len(sel):
+            continue
+        rows = opts.iloc[sel][["site_id", "period"]].drop_duplicates().reset_index(drop=True)
+        add_rows(m, f"{kind}_forced_open", _index(rows, ["site_id", "period"]),
+                 [Terms.of(_positions(opts.iloc[sel], rows, ["site_id", "period"]), var, pos=sel)], ">=", 1.0,
+                 doc=f"forced {kind}s operate")
 
 
 def add_site_count_caps(m: pyo.ConcreteModel, inst: Instance, net: Network) -> None:

@@ -1,0 +1,1 @@
+"""Scenarios (overrides of a base instance) and sweeps over them."""

@@ -1,0 +1,472 @@
+"""Sweeps: many scenarios of one base instance, in-process, in local processes or on Dask.
+
+Grid file (TOML), one of three forms:
+
+* ``[grid]`` -- the cartesian product of each factor's list of values::
+
+      [grid]
+      supply = [0.8, 1.0, 1.2]      # multiplier on every region's supply
+      transport = [1.0, 1.5]        # multiplier on every transport rate
+
+* ``[[scenarios]]`` -- a listed set, each table a scenario (``name`` plus overrides);
+* ``[lhs]`` -- a Latin-hypercube sample: ``samples``, ``seed`` and ``[lhs.ranges]`` with
+  ``factor = [low, high]`` for multiplier factors.
+
+Any key a scenario file accepts may appear (see :mod:`optimizer.scenarios.overrides`); table
+valued keys such as ``supply_by_chemistry`` take lists of tables in ``[grid]``.
+
+Engineering rules: workers receive plain data (the base :class:`~optimizer.instance.Instance` and
+the overrides) and return plain dicts -- no Pyomo object crosses a process boundary; HiGHS runs
+with one thread per worker (Dask workers with one thread each) so workers x threads never exceed
+the cores; a scenario whose worker dies is retried up to ``retries`` times, then recorded as failed
+with the reason; every finished result is written to disk as soon as it arrives, so an interrupted
+sweep loses nothing and ``--resume`` skips scenarios whose folder holds a result with the same
+hash of base + overrides + options (a mismatch is solved again).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import os
+import re
+import sys
+import time
+import tomllib
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InstanceError, Issue, UsageError
+from ..instance import Instance
+from .overrides import Scenario, apply, parse_scenario
+
+EXIT_SOME_FAILED = 5
+#: Test-only fault injection: a worker exits hard on the first attempt of this scenario id
+#: (the marker file in SPOKEHUB_TEST_CRASH_DIR remembers that the first attempt happened).
+CRASH_ENV = "SPOKEHUB_TEST_CRASH_ON"
+CRASH_DIR_ENV = "SPOKEHUB_TEST_CRASH_DIR"
+CRASH_ALWAYS_ENV = "SPOKEHUB_TEST_CRASH_ALWAYS"  # "1": crash on every attempt (a scenario that cannot finish)
+
+
+@dataclass
+class SweepPlan:
+    scenarios: list[Scenario]
+    factors: list[str]  # the swept factor names, for the comparison table and charts
+    mode: str  # product | list | lhs
+
+
+def _slug(x) -> str:
+    text = json.dumps(x, sort_keys=True) if isinstance(x, (dict, list)) else f"{x:g}" if isinstance(x, float) else str(x)
+    return re.sub(r"[^A-Za-z0-9.+-]+", "", text)[:40]
+
+
+def load_grid(path: str | Path, base: Instance) -> SweepPlan:
+    """Read and validate a grid file; every scenario is checked before any solve."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InstanceError([Issue(path.name, None, None, "a readable UTF-8 TOML grid file", str(exc))], str(path)) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise InstanceError([Issue(path.name, None, None, "valid TOML syntax", str(exc))], str(path)) from exc
+    forms = [k for k in ("grid", "scenarios", "lhs") if k in data]
+    unknown = [k for k in data if k not in ("grid", "scenarios", "lhs", "name", "description")]
+    if len(forms) != 1 or unknown:
+        raise InstanceError([Issue(path.name, None, ", ".join(unknown) or None,
+                                   "exactly one of [grid], [[scenarios]] or [lhs]", ", ".join(forms + unknown) or "none")], str(path))
+    issues: list[Issue] = []
+    scenarios: list[Scenario] = []
+    if "grid" in data:
+        grid = data["grid"]
+        factors = list(grid)
+        for k, v in grid.items():
+            if not isinstance(v, list) or not v:
+                issues.append(Issue(path.name, None, f"grid.{k}", "a non-empty list of values", repr(v)))
+        if issues:
+            raise InstanceError(issues, str(path))
+        for combo in itertools.product(*(grid[k] for k in factors)):
+            overrides = dict(zip(factors, combo, strict=True))
+            name = "_".join(f"{k}-{_slug(v)}" for k, v in overrides.items())
+            scenarios.append(_checked(overrides, name, base, path.name, issues))
+        mode = "product"
+    elif "scenarios" in data:
+        items = data["scenarios"]
+        if not isinstance(items, list):
+            raise InstanceError([Issue(path.name, None, "scenarios", "an array of tables [[scenarios]]", repr(items))], str(path))
+        factors = sorted({k for it in items for k in it if k not in ("name", "description")})
+        for k, it in enumerate(items):
+            name = str(it.get("name", f"scenario{k + 1}"))
+            scenarios.append(_checked({a: b for a, b in it.items() if a not in ("name", "description")}, name, base,
+                                      f"{path.name} [[scenarios]] #{k + 1}", issues))
+        mode = "list"
+    else:
+        spec = data["lhs"]
+        n = spec.get("samples")
+        seed = spec.get("seed")
+        ranges = spec.get("ranges", {})
+        if not isinstance(n, int) or n < 1 or not isinstance(seed, int) or not isinstance(ranges, dict) or not ranges:
+            raise InstanceError([Issue(path.name, None, "lhs", "samples (int >= 1), seed (int) and [lhs.ranges] factor = [low, high]",
+                                       repr(spec))], str(path))
+        factors = list(ranges)
+        rng = np.random.default_rng(seed)
+        cols = {}
+        for f in factors:
+            lo_hi = ranges[f]
+            if not (isinstance(lo_hi, list) and len(lo_hi) == 2 and all(isinstance(x, (int, float)) for x in lo_hi) and lo_hi[0] <= lo_hi[1]):
+                issues.append(Issue(path.name, None, f"lhs.ranges.{f}", "[low, high] with low <= high", repr(lo_hi)))
+                continue
+            # one draw in each of n equal strata, strata shuffled per factor
+            u = (rng.permutation(n) + rng.random(n)) / n
+            cols[f] = lo_hi[0] + u * (lo_hi[1] - lo_hi[0])
+        if issues:
+            raise InstanceError(issues, str(path))
+        for k in range(n):
+            overrides = {f: round(float(cols[f][k]), 6) for f in factors}
+            scenarios.append(_checked(overrides, f"lhs{k + 1:03d}", base, path.name, issues))
+        mode = "lhs"
+    if issues:
+        raise InstanceError(issues, str(path))
+    ids = [s.name for s in scenarios]
+    if len(set(ids)) != len(ids):
+        raise InstanceError([Issue(path.name, None, "name", "distinct scenario names", "duplicates")], str(path))
+    return SweepPlan(scenarios, factors, mode)
+
+
+def _checked(overrides: dict, name: str, base: Instance, source: str, issues: list[Issue]) -> Scenario:
+    try:
+        sc = parse_scenario(overrides, base, source)
+        return Scenario(name=name, overrides=sc.overrides)
+    except InstanceError as exc:
+        issues.extend(exc.issues)
+        return Scenario(name=name)
+
+
+# --- the work done per scenario (runs in a worker: plain data in, plain data out) ---------------
+
+def run_scenario(base: Instance, scenario: Scenario, options: dict) -> dict:
+    """Apply, solve, check; return the solution as a dict plus the checker's verdict."""
+    crash_on = os.environ.get(CRASH_ENV)
+    if crash_on and crash_on == scenario.name:
+        marker = Path(os.environ.get(CRASH_DIR_ENV, ".")) / f".crashed-{scenario.name}"
+        if not marker.exists() or os.environ.get(CRASH_ALWAYS_ENV) == "1":
+            marker.write_text("crashed on purpose\n")
+            os._exit(17)
+    from ..check import check_solution
+    from ..solver import SolveOptions, solve
+
+    inst = apply(base, scenario)
+    t = time.perf_counter()
+    sol = solve(inst, SolveOptions(**options))
+    violations = check_solution(inst, sol) if sol.status.has_solution else []
+    d = sol.to_dict()
+    d["provenance"]["scenario"] = {"name": scenario.name, "overrides": scenario.overrides}
+    d["check"] = [str(v) for v in violations]
+    d["wall_s"] = time.perf_counter() - t
+    d["worker_pid"] = os.getpid()
+    return d
+
+
+# --- backends -----------------------------------------------------------------------------------
+
+@dataclass
+class Outcome:
+    scenario: Scenario
+    result: dict | None = None
+    error: str | None = None
+    attempts: int = 0
+
+
+class _Progress:
+    def __init__(self, total: int, stream=sys.stderr, quiet: bool = False):
+        self.total, self.done, self.t0, self.stream, self.quiet = total, 0, time.perf_counter(), stream, quiet
+
+    def step(self, label: str) -> None:
+        self.done += 1
+        if self.quiet:
+            return
+        el = time.perf_counter() - self.t0
+        eta = el / self.done * (self.total - self.done)
+        bar = "#" * int(24 * self.done / self.total)
+        self.stream.write(f"\r[{bar:<24}] {self.done}/{self.total} {100 * self.done / self.total:3.0f}% "
+                          f"elapsed {_dur(el)} ETA {_dur(eta)}  {label[:40]:<40}")
+        self.stream.flush()
+        if self.done == self.total:
+            self.stream.write("\n")
+
+
+def _dur(s: float) -> str:
+    s = int(round(s))
+    return f"{s // 3600}h{s % 3600 // 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"
+
+
+def _run_inprocess(base, todo, options, retries, on_done):
+    for sc in todo:
+        out = Outcome(sc)
+        try:
+            out.attempts = 1
+            out.result = run_scenario(base, sc, options)
+        except Exception as exc:  # noqa: BLE001 - recorded as a failed scenario
+            out.error = f"{type(exc).__name__}: {exc}"
+        on_done(out)
+
+
+def _run_processes(base, todo, options, retries, on_done, workers: int):
+    """A pool of spawned processes.  When a worker dies the pool breaks and every unfinished
+    scenario fails with it, so the unfinished ones are re-run each in a fresh one-process pool:
+    only a scenario whose own process dies is charged an attempt (up to ``retries`` retries)."""
+    import multiprocessing as mp
+    from concurrent.futures.process import BrokenProcessPool
+
+    ctx = mp.get_context("spawn")
+    unfinished = []
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        futures = {pool.submit(run_scenario, base, sc, options): sc for sc in todo}
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in done:
+                sc = futures[fut]
+                try:
+                    on_done(Outcome(sc, fut.result(), attempts=1))
+                except BrokenProcessPool:
+                    unfinished.append(sc)
+                except Exception as exc:  # noqa: BLE001 - the scenario itself raised
+                    on_done(Outcome(sc, error=f"{type(exc).__name__}: {exc}", attempts=1))
+    for sc in sorted(unfinished, key=lambda s: todo.index(s)):
+        for attempt in range(1, retries + 2):
+            with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as solo:
+                try:
+                    on_done(Outcome(sc, solo.submit(run_scenario, base, sc, options).result(), attempts=attempt))
+                    break
+                except BrokenProcessPool as exc:
+                    if attempt == retries + 1:
+                        on_done(Outcome(sc, error=f"worker died {attempt} times ({exc})", attempts=attempt))
+                except Exception as exc:  # noqa: BLE001
+                    on_done(Outcome(sc, error=f"{type(exc).__name__}: {exc}", attempts=attempt))
+                    break
+
+
+def _run_dask(base, todo, options, retries, on_done, workers: int | None, scheduler: str | None):
+    import logging
+
+    import dask
+    from distributed import Client, LocalCluster, as_completed
+
+    settings = {"distributed.scheduler.allowed-failures": retries, "distributed.worker.daemon": False}
+    with dask.config.set(settings):
+        if scheduler:
+            client, cluster = Client(scheduler), None
+        else:
+            cluster = LocalCluster(n_workers=workers or 2, threads_per_worker=1, processes=True,
+                                   dashboard_address=None, silence_logs=logging.CRITICAL)
+            client = Client(cluster)
+        try:
+            base_f = client.scatter(base, broadcast=True)
+            futures = {client.submit(run_scenario, base_f, sc, options, key=f"scenario-{sc.name}-{os.getpid()}",
+                                     pure=False): sc for sc in todo}
+            for fut in as_completed(list(futures)):
+                sc = futures[fut]
+                try:
+                    on_done(Outcome(sc, fut.result(), attempts=1))
+                except Exception as exc:  # noqa: BLE001 - KilledWorker after the allowed failures
+                    on_done(Outcome(sc, error=f"{type(exc).__name__}: {exc}", attempts=retries + 1))
+        finally:
+            # quiet shutdown: workers' heartbeats to a closing scheduler are expected to fail
+            for name in ("distributed", "distributed.core", "distributed.worker", "distributed.nanny",
+                         "distributed.scheduler", "distributed.comm"):
+                logging.getLogger(name).setLevel(logging.CRITICAL)
+            client.close()
+            if cluster is not None:
+                cluster.close()
+
+
+# --- the sweep ----------------------------------------------------------------------------------
+
+@dataclass
+class SweepResult:
+    out: Path
+    comparison: pd.DataFrame
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    wall_s: float = 0.0
+
+
+def sweep(base: Instance, plan: SweepPlan, out: str | Path, options: dict | None = None, backend: str = "inprocess",
+          workers: int | None = None, scheduler: str | None = None, resume: bool = False, force: bool = False,
+          retries: int = 2, quiet: bool = False, write_maps: bool = False) -> SweepResult:
+    """Solve every scenario of ``plan``; write one folder per scenario and the comparison."""
+    from ..report.files import check_target
+
+    out = Path(out)
+    options = {"threads": 1, "seed": 0, **(options or {})}
+    options["threads"] = 1  # one HiGHS thread per worker: workers x threads <= cores
+    if out.exists() and not (resume or force):
+        check_target(out, False)
+    out.mkdir(parents=True, exist_ok=True)
+    hashes = {sc.name: sc.hash(base, options) for sc in plan.scenarios}
+    todo, skipped = [], []
+    for sc in plan.scenarios:
+        sol_path = out / sc.name / "solution.json"
+        if resume and sol_path.exists():
+            try:
+                stored = json.loads(sol_path.read_text(encoding="utf-8"))
+                if stored.get("provenance", {}).get("scenario_hash") == hashes[sc.name]:
+                    skipped.append(sc.name)
+                    continue
+            except (ValueError, OSError):
+                pass
+        todo.append(sc)
+    progress = _Progress(len(todo), quiet=quiet)
+    failed: list[tuple[str, str]] = []
+    t0 = time.perf_counter()
+
+    def on_done(o: Outcome) -> None:
+        if o.result is not None:
+            o.result["provenance"]["scenario_hash"] = hashes[o.scenario.name]
+            _write_scenario(base, o.scenario, o.result, out / o.scenario.name, write_maps)
+        else:
+            failed.append((o.scenario.name, o.error or "unknown error"))
+        progress.step(o.scenario.name)
+
+    if todo:
+        if backend == "inprocess":
+            _run_inprocess(base, todo, options, retries, on_done)
+        elif backend == "processes":
+            _run_processes(base, todo, options, retries, on_done, workers or os.cpu_count() or 1)
+        elif backend == "dask":
+            _run_dask(base, todo, options, retries, on_done, workers, scheduler)
+        else:
+            raise UsageError(f"unknown backend {backend!r}")
+    wall = time.perf_counter() - t0
+    comparison = write_summary(base, plan, out, failed)
+    return SweepResult(out, comparison, failed, skipped, wall)
+
+
+def _write_scenario(base: Instance, sc: Scenario, result: dict, folder: Path, write_maps: bool) -> None:
+    """The scenario's folder, as `spokehub solve` writes it (atomically, replacing a stale one)."""
+    from ..report.tables import write_solution
+    from ..solution import Solution
+
+    sol = Solution.from_dict(result)
+    write_solution(sol, apply(base, sc), folder, force=True, with_map=write_maps)
+    # keep the scenario provenance and the checker's verdict next to the solution
+    data = json.loads((folder / "solution.json").read_text(encoding="utf-8"))
+    data["provenance"] = result["provenance"]
+    data["check"] = result.get("check", [])
+    (folder / "solution.json").write_text(json.dumps(data, indent=1), encoding="utf-8")
+
+
+def write_summary(base: Instance, plan: SweepPlan, out: Path, failed) -> pd.DataFrame:
+    """comparison.csv, objective-vs-factor chart, robustness map, sweep.json -- from what is on disk."""
+    from ..solution import Solution
+
+    rows, sols = [], {}
+    for sc in plan.scenarios:
+        path = out / sc.name / "solution.json"
+        row = {"scenario": sc.name, **{f: sc.overrides.get(f) for f in plan.factors}}
+        if path.exists():
+            sol = Solution.load(path)
+            sols[sc.name] = sol
+            n_open = sol.sites[sol.sites["open"].astype(bool)]
+            last = sol.periods[-1] if sol.periods else None
+            if last is not None and sol.multi_period:
+                n_open = n_open[n_open["period"] == last]
+            row.update(status=sol.status.value, objective=sol.objective, gap=sol.gap,
+                       spokes_open=int((n_open["kind"] == "spoke").sum()), hubs_open=int((n_open["kind"] == "hub").sum()),
+                       check="pass" if not json.loads(path.read_text()).get("check") else "FAILED")
+            for comp, val in sol.costs.groupby("component")["value"].sum().items():
+                row[f"cost_{comp}"] = val
+        else:
+            reason = dict(failed).get(sc.name, "no result")
+            row.update(status="failed", error=reason)
+        rows.append(row)
+    comp = pd.DataFrame(rows)
+    comp.to_csv(out / "comparison.csv", index=False, float_format="%.6f")
+    (out / "sweep.json").write_text(json.dumps({
+        "base": base.name, "input_hash": base.input_hash, "mode": plan.mode, "factors": plan.factors,
+        "scenarios": [{"name": s.name, "overrides": s.overrides} for s in plan.scenarios],
+        "failed": [{"scenario": n, "reason": r} for n, r in failed],
+    }, indent=1, default=str), encoding="utf-8")
+    if sols:
+        _objective_chart(comp, plan.factors, out / "objective_vs_factors.png")
+        _robustness_map(base, sols, out / "robustness_map.html")
+    return comp
+
+
+def _objective_chart(comp: pd.DataFrame, factors: list[str], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ok = comp[comp["status"].isin(["optimal", "feasible (limit)"])]
+    numeric = [f for f in factors if pd.api.types.is_numeric_dtype(ok[f])] if len(ok) else []
+    n = max(1, len(numeric))
+    fig, axes = plt.subplots(1, n, figsize=(4.5 * n, 3.8), squeeze=False)
+    for ax, f in zip(axes[0], numeric or [None], strict=False):
+        if f is None:
+            ax.plot(range(len(ok)), ok["objective"] / 1e6, "o")
+            ax.set_xlabel("scenario")
+        else:
+            ax.scatter(ok[f], ok["objective"] / 1e6, alpha=0.6)
+            mean = ok.groupby(f)["objective"].mean() / 1e6
+            ax.plot(mean.index, mean.values, "-", color="#c8102e", label="mean")
+            ax.set_xlabel(f)
+            ax.legend(loc="best")
+        ax.set_ylabel("objective [M]")
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120, metadata={"Software": None})
+    plt.close(fig)
+
+
+def _robustness_map(base: Instance, sols: dict, path: Path) -> None:
+    """Every candidate site coloured by the share of scenarios that open it (offline HTML)."""
+    import folium
+
+    from ..report.maps import CDN, inline_assets
+
+    share: dict[str, float] = {}
+    n = 0
+    for sol in sols.values():
+        if not sol.status.has_solution:
+            continue
+        n += 1
+        s = sol.sites
+        if sol.multi_period:
+            s = s[s["period"] == sol.periods[-1]]
+        for sid in set(s.loc[s["open"].astype(bool), "site_id"]):
+            share[sid] = share.get(sid, 0.0) + 1
+    sites = pd.concat([base.spokes.assign(kind="spoke"), base.hubs.assign(kind="hub")])
+    sites = sites[sites["status"] != "excluded"]
+    fmap = folium.Map(location=[float(sites["lat"].mean()), float(sites["lon"].mean())], zoom_start=4, tiles=None,
+                      prefer_canvas=True)
+    fmap.default_js = [("leaflet", CDN["leaflet"]), ("jquery", CDN["jquery"])]
+    fmap.default_css = [("leaflet_css", CDN["leaflet_css"])]
+    if base.boundaries:
+        folium.GeoJson(base.boundaries, name="Boundaries", style_function=lambda _f: {
+            "color": "#777777", "weight": 0.6, "fillColor": "#f4f4f4", "fillOpacity": 0.7}).add_to(fmap)
+    ramp = ["#d9d9d9", "#c6dbef", "#6baed6", "#2171b5", "#08306b"]
+    for kind in ("spoke", "hub"):
+        layer = folium.FeatureGroup(name=f"{kind}s: share of scenarios opening them")
+        for r in sites[sites["kind"] == kind].itertuples(index=False):
+            frac = share.get(r.id, 0.0) / max(n, 1)
+            colour = ramp[min(len(ramp) - 1, int(math.ceil(frac * (len(ramp) - 1))))]
+            folium.CircleMarker([round(r.lat, 5), round(r.lon, 5)], radius=6 if kind == "spoke" else 10, color="#333333",
+                                weight=1 if kind == "spoke" else 2.5, fill=True, fill_color=colour, fill_opacity=0.95,
+                                class_name=f"sh-robust-{kind}",
+                                tooltip=f"{kind} {r.name or r.id}: open in {100 * frac:.0f} % of {n} scenarios").add_to(layer)
+        layer.add_to(fmap)
+    legend = ('<div style="position:fixed;bottom:20px;right:10px;z-index:1000;background:white;padding:6px 10px;'
+              'border:1px solid #999;border-radius:4px;font:12px sans-serif"><b>share of scenarios opening the site</b><br>'
+              + "".join(f'<span style="display:inline-block;width:18px;height:10px;background:{c}"></span>' for c in ramp)
+              + "<br>0 % &rarr; 100 % &middot; thin ring = spoke, thick = hub</div>")
+    fmap.get_root().html.add_child(folium.Element(legend))
+    folium.LayerControl(collapsed=False).add_to(fmap)
+    fmap.fit_bounds([[sites["lat"].min(), sites["lon"].min()], [sites["lat"].max(), sites["lon"].max()]])
+    path.write_text(inline_assets(fmap.get_root().render()), encoding="utf-8")
