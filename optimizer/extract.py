@@ -90,32 +90,30 @@ def _sites(inst, net, kind, sites, options, chosen, raw_sites, inbound) -> pd.Da
     """One row per site and period: the size chosen (if any), inbound tonnes, utilisation."""
     if sites.empty:
         return pd.DataFrame(columns=SITE_COLUMNS)
-    grid = pd.DataFrame({
-        "site_id": np.tile(sites["id"].to_numpy(), len(net.periods)),
-        "status": np.tile(sites["status"].to_numpy(), len(net.periods)),
-        "period": np.repeat(np.asarray(net.periods, dtype=object), len(sites)),
-    })
-    picked = options[chosen][["site_id", "period", "size", "capacity_t", "capex_charged", "fixed_opex_per_yr"]]
-    out = grid.merge(picked, on=["site_id", "period"], how="left", validate="one_to_one")
-    out["open"] = out["size"].notna()
-    out["size"] = out["size"].fillna("").astype(object)
-    for col in ("capacity_t", "capex_charged", "fixed_opex_per_yr"):
-        out[col] = out[col].fillna(0.0).astype(float)
-    key = pd.MultiIndex.from_frame(out[["site_id", "period"]])
-    out["inbound_t"] = inbound.reindex(key).fillna(0.0).to_numpy(dtype=float)
-    cap = out["capacity_t"].to_numpy()
-    util = np.divide(out["inbound_t"].to_numpy(), cap, out=np.zeros(len(out)), where=cap > 0)
-    # Full up to round-off shows as 100 %, never above.
-    util = np.where((util > 1.0) & (util <= 1.0 + 1e-6), 1.0, util)
-    out["utilisation"] = util
-    out["capex_annualised"] = out["capex_charged"] * net.crf
-    meta = raw_sites.set_index("id")
-    out["kind"] = kind
-    out["name"] = out["site_id"].map(meta["name"]).astype(object)
-    out["lat"] = out["site_id"].map(meta["lat"]).astype(float)
-    out["lon"] = out["site_id"].map(meta["lon"]).astype(float)
-    out["closed"] = False
-    return out[SITE_COLUMNS]
+    # Sites number in the hundreds at most: plain dictionaries beat pandas joins here.
+    opt = options[chosen]
+    picked = {(sid, per): (size, cap, capex, opex) for sid, per, size, cap, capex, opex in zip(
+        opt["site_id"], opt["period"], opt["size"], opt["capacity_t"], opt["capex_charged"], opt["fixed_opex_per_yr"],
+        strict=True)}
+    inb = inbound.to_dict()
+    meta = {sid: (name, lat, lon) for sid, name, lat, lon in zip(
+        raw_sites["id"], raw_sites["name"], raw_sites["lat"], raw_sites["lon"], strict=True)}
+    rows = []
+    for period in net.periods:
+        for sid, status in zip(sites["id"], sites["status"], strict=True):
+            name, lat, lon = meta[sid]
+            t_in = float(inb.get((sid, period), 0.0))
+            p = picked.get((sid, period))
+            if p is None:
+                rows.append((sid, kind, name, status, period, False, "", 0.0, t_in, 0.0, 0.0, 0.0, 0.0, False, lat, lon))
+                continue
+            size, cap, capex, opex = p
+            util = t_in / cap if cap > 0 else 0.0
+            if 1.0 < util <= 1.0 + 1e-6:  # full up to round-off shows as 100 %, never above
+                util = 1.0
+            rows.append((sid, kind, name, status, period, True, str(size), float(cap), t_in, util, float(capex),
+                         float(capex) * net.crf, float(opex), False, lat, lon))
+    return pd.DataFrame(rows, columns=SITE_COLUMNS)
 
 
 def cost_table(inst: Instance, net: Network, y_s, y_h, x, z, w, regions: pd.DataFrame,

@@ -36,6 +36,7 @@ from .maps import (  # noqa: E402
     plan_layers,
 )
 
+LABEL_SPOKES = 8  # spokes labelled by name in the figure (the largest)
 SLIDE_IN = (12.5, 7.03125)  # exactly 2000 x 1125 px (16:9) at 160 dpi
 DPI = 160
 
@@ -59,7 +60,8 @@ def network_figure(inst: Instance, sol: Solution, options: MapOptions | None = N
         supply = regions.groupby("region")[chem_cols].sum().sum(axis=1)
         gdf["supply"] = gdf["key"].map(supply).fillna(0.0)
         gdf.plot(ax=ax, column="supply", cmap=ListedColormap(CHOROPLETH), edgecolor="#777777", linewidth=0.4,
-                 legend=True, legend_kwds={"label": "supply per region [t packs/yr]", "shrink": 0.6})
+                 legend=True, legend_kwds={"label": "supply per region [t packs/yr]", "shrink": 0.5,
+                                           "orientation": "horizontal", "pad": 0.08, "aspect": 40})
     total = regions[chem_cols].sum(axis=1).to_numpy()
     ax.scatter(regions["lon"], regions["lat"], s=4 + 60 * np.sqrt(total / max(total.max(), 1.0)), c=POINT_COLOUR,
                alpha=0.55, linewidths=0, zorder=3)
@@ -80,7 +82,9 @@ def network_figure(inst: Instance, sol: Solution, options: MapOptions | None = N
     # hubs first and larger, so a spoke on the same site stays visible on top
     ax.scatter(hubs["lon"], hubs["lat"], s=260, marker="s", c=HUB_COLOUR, edgecolors="white", zorder=7)
     ax.scatter(spokes["lon"], spokes["lat"], s=90, marker="^", c=SPOKE_COLOUR, edgecolors="white", zorder=8)
-    for r in pd.concat([hubs, spokes]).drop_duplicates("site_id").itertuples(index=False):
+    # label the hubs and the largest spokes only, so dense areas stay readable
+    top_spokes = spokes.sort_values(["capacity_t", "inbound_t"], ascending=False).head(LABEL_SPOKES)
+    for r in pd.concat([hubs, top_spokes]).drop_duplicates("site_id").itertuples(index=False):
         ax.annotate(str(r.name or r.site_id), (r.lon, r.lat), xytext=(6, 6), textcoords="offset points", fontsize=8,
                     zorder=9, bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.7})
     lats = np.concatenate([regions["lat"].to_numpy(), sol.sites["lat"].to_numpy(dtype=float)])
@@ -102,7 +106,8 @@ def network_figure(inst: Instance, sol: Solution, options: MapOptions | None = N
                markeredgewidth=2, markersize=12, label="black mass sold at the spoke"),
         Line2D([], [], marker="o", linestyle="", color=POINT_COLOUR, alpha=0.6, markersize=6, label="supply point"),
     ]
-    ax.legend(handles=handles, loc="lower left", fontsize=10, framealpha=0.9)
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=10, framealpha=0.9,
+              borderaxespad=0.0)
     cur = sol.currency
     if sol.objective is not None and sol.multi_period:
         value = -sol.objective if sol.profit_mode else sol.objective
