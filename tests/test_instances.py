@@ -142,7 +142,7 @@ def test_instance_solves_and_checks(market: str) -> None:
     from optimizer import check_solution, solve
 
     inst = load_instance(INSTANCES / market)
-    sol = solve(inst, mip_rel_gap=0.01, threads=1, time_limit=300)
+    sol = solve(inst, mip_rel_gap=0.01, threads=1, time_limit=60)
     assert sol.status.has_solution, sol.status
     assert check_solution(inst, sol) == []
     opened = sol.sites[sol.sites["open"]]

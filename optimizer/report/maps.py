@@ -397,13 +397,13 @@ def write_map(inst: Instance, sol: Solution, path: str | Path, options: MapOptio
 
 
 def normalise_ids(html: str) -> str:
-    """Folium names elements ``<kind>_<32 hex>`` at random; number them in order of appearance."""
+    """Folium names elements ``<kind>_<32 hex>`` at random; number the ids in order of appearance."""
     seen: dict[str, str] = {}
 
     def sub(m: re.Match) -> str:
-        key = m.group(0)
+        key = m.group(1)
         if key not in seen:
-            seen[key] = f"{m.group(1)}_{len(seen)}"
-        return seen[key]
+            seen[key] = f"{len(seen):032d}"
+        return "_" + seen[key]
 
-    return re.sub(r"\b([a-z_]+)_([0-9a-f]{32})\b", sub, html)
+    return re.sub(r"_([0-9a-f]{32})(?![0-9a-f])", sub, html)
