@@ -171,7 +171,12 @@ def _validate(args) -> int:
     supply = inst.total_supply_t()
     print(f"ok: {inst.name} ({inst.currency}): {len(inst.regions)} regions, "
           f"{(inst.spokes['status'] != 'excluded').sum()} spoke sites, {(inst.hubs['status'] != 'excluded').sum()} hub sites, "
-          "supply " + ", ".join(f"{c} {t:,.0f} t/yr" for c, t in supply.items()))
+          "supply " + ", ".join(f"{c} {t:,.0f} t/yr" for c, t in supply.items())
+          + (" (regions.csv)" if inst.multi_period else ""))
+    if inst.multi_period:
+        by = inst.supply_by_period.groupby(["period", "chemistry"])["supply_t"].sum().unstack(fill_value=0.0)
+        for period, row in by.iterrows():
+            print(f"  period {period}: " + ", ".join(f"{c} {row.get(c, 0.0):,.0f} t/yr" for c in inst.chem_names))
     return EXIT_OK
 
 

@@ -139,14 +139,19 @@ def parse_scenario(data: dict, base: Instance, source: str = "scenario") -> Scen
     return Scenario(name=str(data.get("name", "scenario")), overrides=out)
 
 
-def load_scenario(path: str | Path, base: Instance) -> Scenario:
-    path = Path(path)
+def read_toml_file(path: Path, what: str) -> dict:
+    """A TOML file's data, or an InstanceError naming the file and what went wrong."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+        return tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except (OSError, UnicodeDecodeError) as exc:
-        raise InstanceError([Issue(path.name, None, None, "a readable UTF-8 TOML scenario file", str(exc))], str(path)) from exc
+        raise InstanceError([Issue(path.name, None, None, f"a readable UTF-8 TOML {what}", str(exc))], str(path)) from exc
     except tomllib.TOMLDecodeError as exc:
         raise InstanceError([Issue(path.name, None, None, "valid TOML syntax", str(exc))], str(path)) from exc
+
+
+def load_scenario(path: str | Path, base: Instance) -> Scenario:
+    path = Path(path)
+    data = read_toml_file(path, "scenario file")
     sc = parse_scenario(data, base, path.name)
     return dataclasses.replace(sc, name=str(data.get("name", path.stem)))
 

@@ -33,7 +33,6 @@ import os
 import re
 import sys
 import time
-import tomllib
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,7 +42,7 @@ import pandas as pd
 
 from ..errors import InstanceError, Issue, UsageError
 from ..instance import Instance
-from .overrides import Scenario, apply, parse_scenario
+from .overrides import Scenario, apply, parse_scenario, read_toml_file
 
 EXIT_SOME_FAILED = 5
 #: Test-only fault injection: a worker exits hard on the first attempt of this scenario id
@@ -68,12 +67,7 @@ def _slug(x) -> str:
 def load_grid(path: str | Path, base: Instance) -> SweepPlan:
     """Read and validate a grid file; every scenario is checked before any solve."""
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InstanceError([Issue(path.name, None, None, "a readable UTF-8 TOML grid file", str(exc))], str(path)) from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise InstanceError([Issue(path.name, None, None, "valid TOML syntax", str(exc))], str(path)) from exc
+    data = read_toml_file(path, "grid file")
     forms = [k for k in ("grid", "scenarios", "lhs") if k in data]
     unknown = [k for k in data if k not in ("grid", "scenarios", "lhs", "name", "description")]
     if len(forms) != 1 or unknown:
