@@ -84,3 +84,25 @@ def test_round_off_is_reported_consistently():
     assert site["utilisation"] == 1.0
     assert (tables["sites"]["utilisation"] <= 1.0).all()
 
+
+
+def test_outputs_get_ordinary_permissions(tmp_path):
+    """Atomic writes go through mkstemp/mkdtemp (0600/0700); what lands must carry the
+    permissions a plain open()/mkdir() would give under the user's umask, or a colleague
+    sharing the folder could not read the result."""
+    import os
+    import stat
+
+    old = os.umask(0o027)
+    try:
+        out = tmp_path / "res"
+        assert main(["solve", str(DEMO), "--out", str(out), "--quiet"]) == 0
+        assert main(["export", str(out), "--xlsx", str(tmp_path / "r.xlsx")]) == 0
+        assert main(["figure", str(out), "--out", str(tmp_path / "n.png")]) == 0
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o750
+    files = [*out.iterdir(), tmp_path / "r.xlsx", tmp_path / "n.png"]
+    assert {p.name for p in files} >= {"solution.json", "sites.csv", "map.html", "r.xlsx", "n.png"}
+    for p in files:
+        assert stat.S_IMODE(p.stat().st_mode) == 0o640, p.name

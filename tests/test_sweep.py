@@ -51,6 +51,32 @@ def test_grid_file_as_given_in_the_issue(in_process):
     assert "sh-robust-spoke" in html and "<script>" in html  # offline, one marker class per kind
 
 
+def test_robustness_table_and_map_count_what_the_scenarios_open(in_process, base):
+    """Shares recounted from each scenario folder's sites.csv; one marker per candidate site."""
+    plan, res = in_process
+    table = pd.read_csv(res.out / "robustness.csv")
+    expected: dict[str, int] = {}
+    for sc in plan.scenarios:
+        sites = pd.read_csv(res.out / sc.name / "sites.csv")
+        for sid in sites.loc[sites["open"].astype(bool), "site_id"].unique():
+            expected[sid] = expected.get(sid, 0) + 1
+    candidates = pd.concat([base.spokes, base.hubs])
+    candidates = candidates[candidates["status"] != "excluded"]
+    assert sorted(table["site_id"]) == sorted(candidates["id"])
+    got = dict(zip(table["site_id"], table["scenarios_open"], strict=True))
+    assert got == {sid: expected.get(sid, 0) for sid in candidates["id"]}
+    assert (table["scenarios_solved"] == len(plan.scenarios)).all()
+    assert np.allclose(table["share_open"], table["scenarios_open"] / len(plan.scenarios))
+    # the grid changes the network: some site is open in some scenarios but not all
+    assert ((table["scenarios_open"] > 0) & (table["scenarios_open"] < len(plan.scenarios))).any()
+    html = (res.out / "robustness_map.html").read_text()
+    n_spokes = int((candidates["id"].isin(base.spokes["id"])).sum())
+    assert html.count('"className": "sh-robust-spoke"') == n_spokes
+    assert html.count('"className": "sh-robust-hub"') == len(candidates) - n_spokes
+    for r in table.itertuples():
+        assert f"open in {r.scenarios_open} of {len(plan.scenarios)} scenarios" in html
+
+
 def test_local_cluster_equals_in_process(in_process, base, tmp_path):
     """A real LocalCluster with 2 workers: the same objectives (HiGHS threads pinned to 1)."""
     plan, ref = in_process

@@ -23,6 +23,7 @@ from matplotlib.lines import Line2D  # noqa: E402
 
 from ..instance import Instance  # noqa: E402
 from ..solution import Solution  # noqa: E402
+from .files import publish  # noqa: E402
 from .maps import (  # noqa: E402
     BLACK_MASS_COLOUR,
     CHOROPLETH,
@@ -139,7 +140,7 @@ def write_figure(inst: Instance, sol: Solution, path: str | Path, options: MapOp
     try:
         meta = {"Software": None} if fmt == "png" else ({"Date": None} if fmt == "svg" else {"CreationDate": None})
         fig.savefig(tmp, format=fmt, dpi=DPI, metadata=meta)
-        os.replace(tmp, path)
+        publish(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

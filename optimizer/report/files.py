@@ -18,6 +18,19 @@ from pathlib import Path
 from ..errors import UsageError
 
 
+def _umask() -> int:
+    # os.umask can only be read by setting it; restored at once
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def publish(tmp: str | Path, target: str | Path) -> None:
+    """Rename a finished temporary file into place, with the permissions a plain open() would give."""
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600
+    os.replace(tmp, target)
+
+
 def check_target(path: Path, force: bool) -> None:
     """Refuse to overwrite ``path`` unless ``force`` (exit code 2 in the CLI)."""
     if path.exists() and not force:
@@ -32,6 +45,8 @@ def atomic_folder(path: str | Path, force: bool = False) -> Iterator[Path]:
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
     try:
+        # mkdtemp creates 0700; a result folder gets the permissions mkdir would give it
+        os.chmod(tmp, 0o777 & ~_umask())
         yield tmp
         old = None
         if target.exists():
@@ -54,7 +69,7 @@ def write_text_atomic(path: str | Path, text: str | bytes, force: bool = True) -
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(text.encode("utf-8") if isinstance(text, str) else text)
-        os.replace(tmp, target)
+        publish(tmp, target)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)

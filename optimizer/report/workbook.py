@@ -16,6 +16,7 @@ import pandas as pd
 
 from ..instance import Instance
 from ..solution import Solution
+from .files import publish
 from .tables import COMPONENT_LABELS, key_figures
 
 #: solution column -> (header with unit, number format); {cur} is the currency
@@ -100,7 +101,7 @@ def write_workbook(sol: Solution, path: str | Path, inst: Instance | None = None
                 pd.DataFrame(params, columns=["parameter", "value"]).astype({"value": object}).to_excel(
                     xw, sheet_name="parameters", index=False)
             xw.sheets["summary"].column_dimensions["A"].width = 36
-        os.replace(tmp, path)
+        publish(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -26,9 +26,9 @@ hash of base + overrides + options (a mismatch is solved again).
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
-import math
 import os
 import re
 import sys
@@ -42,6 +42,7 @@ import pandas as pd
 
 from ..errors import InstanceError, Issue, UsageError
 from ..instance import Instance
+from ..report.files import write_text_atomic
 from .overrides import Scenario, apply, parse_scenario, read_toml_file
 
 EXIT_SOME_FAILED = 5
@@ -352,7 +353,7 @@ def _write_scenario(base: Instance, sc: Scenario, result: dict, folder: Path, wr
     data = json.loads((folder / "solution.json").read_text(encoding="utf-8"))
     data["provenance"] = result["provenance"]
     data["check"] = result.get("check", [])
-    (folder / "solution.json").write_text(json.dumps(data, indent=1), encoding="utf-8")
+    write_text_atomic(folder / "solution.json", json.dumps(data, indent=1))
 
 
 def write_summary(base: Instance, plan: SweepPlan, out: Path, failed) -> pd.DataFrame:
@@ -380,15 +381,17 @@ def write_summary(base: Instance, plan: SweepPlan, out: Path, failed) -> pd.Data
             row.update(status="failed", error=reason)
         rows.append(row)
     comp = pd.DataFrame(rows)
-    comp.to_csv(out / "comparison.csv", index=False, float_format="%.6f")
-    (out / "sweep.json").write_text(json.dumps({
+    write_text_atomic(out / "comparison.csv", comp.to_csv(index=False, float_format="%.6f"))
+    write_text_atomic(out / "sweep.json", json.dumps({
         "base": base.name, "input_hash": base.input_hash, "mode": plan.mode, "factors": plan.factors,
         "scenarios": [{"name": s.name, "overrides": s.overrides} for s in plan.scenarios],
         "failed": [{"scenario": n, "reason": r} for n, r in failed],
-    }, indent=1, default=str), encoding="utf-8")
+    }, indent=1, default=str))
     if sols:
         _objective_chart(comp, plan.factors, out / "objective_vs_factors.png")
-        _robustness_map(base, sols, out / "robustness_map.html")
+        table = robustness(base, sols)
+        write_text_atomic(out / "robustness.csv", table.to_csv(index=False, float_format="%.6f"))
+        _robustness_map(base, table, plan.factors, out / "robustness_map.html")
     return comp
 
 
@@ -415,17 +418,28 @@ def _objective_chart(comp: pd.DataFrame, factors: list[str], path: Path) -> None
         ax.set_ylabel("objective [M]")
         ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path, dpi=120, metadata={"Software": None})
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=120, metadata={"Software": None})
+    write_text_atomic(path, buf.getvalue())
     plt.close(fig)
 
 
-def _robustness_map(base: Instance, sols: dict, path: Path) -> None:
-    """Every candidate site coloured by the share of scenarios that open it (offline HTML)."""
-    import folium
+#: Robustness classes: (upper bound of the share, colour, label).  "Always" and "never" get their
+#: own classes because they are the answers a strategy team acts on.
+ROBUSTNESS_CLASSES = (
+    (0.0, "#d9d9d9", "never"),
+    (0.25, "#deebf7", "up to 25 %"),
+    (0.5, "#9ecae1", "25–50 %"),
+    (0.75, "#4292c6", "50–75 %"),
+    (0.999999, "#08519c", "over 75 %, not all"),
+    (1.0, "#e6550d", "every scenario"),  # a different hue: the sites in the plan whatever happens
+)
 
-    from ..report.maps import CDN, inline_assets
 
-    share: dict[str, float] = {}
+def robustness(base: Instance, sols: dict) -> pd.DataFrame:
+    """Per candidate site: in how many of the solved scenarios it is open (last period for
+    multi-period plans), and that share.  Excluded sites are left out; sorted most robust first."""
+    counts: dict[str, int] = {}
     n = 0
     for sol in sols.values():
         if not sol.status.has_solution:
@@ -435,32 +449,69 @@ def _robustness_map(base: Instance, sols: dict, path: Path) -> None:
         if sol.multi_period:
             s = s[s["period"] == sol.periods[-1]]
         for sid in set(s.loc[s["open"].astype(bool), "site_id"]):
-            share[sid] = share.get(sid, 0.0) + 1
-    sites = pd.concat([base.spokes.assign(kind="spoke"), base.hubs.assign(kind="hub")])
+            counts[sid] = counts.get(sid, 0) + 1
+    sites = pd.concat([base.spokes.assign(kind="spoke"), base.hubs.assign(kind="hub")], ignore_index=True)
     sites = sites[sites["status"] != "excluded"]
-    fmap = folium.Map(location=[float(sites["lat"].mean()), float(sites["lon"].mean())], zoom_start=4, tiles=None,
+    out = sites[["id", "kind", "name", "status", "lat", "lon"]].rename(columns={"id": "site_id"}).copy()
+    out["scenarios_open"] = out["site_id"].map(counts).fillna(0).astype(int)
+    out["scenarios_solved"] = n
+    out["share_open"] = out["scenarios_open"] / max(n, 1)
+    return out.sort_values(["share_open", "kind", "site_id"], ascending=[False, True, True], kind="stable").reset_index(drop=True)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def robustness_class(share: float) -> tuple[str, str]:
+    """(colour, label) of a share in [0, 1]."""
+    for upper, colour, label in ROBUSTNESS_CLASSES:
+        if share <= upper + 1e-12:
+            return colour, label
+    return ROBUSTNESS_CLASSES[-1][1:]
+
+
+def _robustness_map(base: Instance, table: pd.DataFrame, factors: list[str], path: Path) -> None:
+    """Every candidate site coloured by the share of scenarios that open it (offline HTML)."""
+    from html import escape
+
+    import folium
+
+    from ..report.maps import CDN, inline_assets
+
+    n = int(table["scenarios_solved"].max()) if len(table) else 0
+    fmap = folium.Map(location=[float(table["lat"].mean()), float(table["lon"].mean())], zoom_start=4, tiles=None,
                       prefer_canvas=True)
     fmap.default_js = [("leaflet", CDN["leaflet"]), ("jquery", CDN["jquery"])]
     fmap.default_css = [("leaflet_css", CDN["leaflet_css"])]
     if base.boundaries:
         folium.GeoJson(base.boundaries, name="Boundaries", style_function=lambda _f: {
             "color": "#777777", "weight": 0.6, "fillColor": "#f4f4f4", "fillOpacity": 0.7}).add_to(fmap)
-    ramp = ["#d9d9d9", "#c6dbef", "#6baed6", "#2171b5", "#08306b"]
     for kind in ("spoke", "hub"):
         layer = folium.FeatureGroup(name=f"{kind}s: share of scenarios opening them")
-        for r in sites[sites["kind"] == kind].itertuples(index=False):
-            frac = share.get(r.id, 0.0) / max(n, 1)
-            colour = ramp[min(len(ramp) - 1, int(math.ceil(frac * (len(ramp) - 1))))]
+        # least robust first, so the always-open sites are drawn on top
+        for r in table[table["kind"] == kind].iloc[::-1].itertuples(index=False):
+            colour, label = robustness_class(r.share_open)
             folium.CircleMarker([round(r.lat, 5), round(r.lon, 5)], radius=6 if kind == "spoke" else 10, color="#333333",
                                 weight=1 if kind == "spoke" else 2.5, fill=True, fill_color=colour, fill_opacity=0.95,
                                 class_name=f"sh-robust-{kind}",
-                                tooltip=f"{kind} {r.name or r.id}: open in {100 * frac:.0f} % of {n} scenarios").add_to(layer)
+                                tooltip=escape(f"{kind} {r.name or r.site_id} ({r.status}): open in {r.scenarios_open} of "
+                                               f"{n} scenarios ({100 * r.share_open:.0f} %)")).add_to(layer)
         layer.add_to(fmap)
+    always = table[table["share_open"] >= 1.0]
+    title = (f'<div id="sh-title" style="position:fixed;top:10px;left:55px;z-index:1000;background:white;'
+             f'padding:6px 10px;border:1px solid #999;border-radius:4px;font:13px sans-serif">'
+             f'<b>{escape(base.name)}: robustness over {n} scenarios</b><br>'
+             f'swept: {escape(", ".join(factors) or "listed scenarios")}<br>'
+             f'open in every scenario: {_plural(int((always["kind"] == "spoke").sum()), "spoke")}, '
+             f'{_plural(int((always["kind"] == "hub").sum()), "hub")}</div>')
     legend = ('<div style="position:fixed;bottom:20px;right:10px;z-index:1000;background:white;padding:6px 10px;'
               'border:1px solid #999;border-radius:4px;font:12px sans-serif"><b>share of scenarios opening the site</b><br>'
-              + "".join(f'<span style="display:inline-block;width:18px;height:10px;background:{c}"></span>' for c in ramp)
-              + "<br>0 % &rarr; 100 % &middot; thin ring = spoke, thick = hub</div>")
+              + "".join(f'<span style="display:inline-block;width:14px;height:10px;background:{c};margin-right:4px">'
+                        f'</span>{escape(lab)}<br>' for _u, c, lab in ROBUSTNESS_CLASSES)
+              + "thin ring = spoke, thick ring = hub</div>")
+    fmap.get_root().html.add_child(folium.Element(title))
     fmap.get_root().html.add_child(folium.Element(legend))
     folium.LayerControl(collapsed=False).add_to(fmap)
-    fmap.fit_bounds([[sites["lat"].min(), sites["lon"].min()], [sites["lat"].max(), sites["lon"].max()]])
-    path.write_text(inline_assets(fmap.get_root().render()), encoding="utf-8")
+    fmap.fit_bounds([[table["lat"].min(), table["lon"].min()], [table["lat"].max(), table["lon"].max()]])
+    write_text_atomic(path, inline_assets(fmap.get_root().render()))
