@@ -48,6 +48,7 @@ def main(argv=None) -> int:
     print(a.comparison.groupby(list(plan.factors[:1]))["objective"].describe().to_string())
     shutil.copy(out / "dask" / "robustness_map.html", ROOT / "maps" / f"robustness-{base.name}.html")
     shutil.copy(out / "dask" / "comparison.csv", ROOT / "benchmarks" / "results" / f"sweep-{base.name}-64.csv")
+    shutil.copy(out / "dask" / "robustness.csv", ROOT / "benchmarks" / "results" / f"sweep-{base.name}-64-robustness.csv")
     return 0
 
 
