@@ -23,10 +23,12 @@ Options (:class:`SolveOptions`):
 * ``node_limit`` -- branch-and-bound node limit (a machine-independent limit, used by tests).
 * ``heuristics`` -- ``False`` turns HiGHS's primal heuristics off, so together with
   ``node_limit`` (and ``warm_start="off"``) a run stops at the same point on every machine.
-* ``warm_start`` -- ``"auto"`` solves the model on a sparsified network first (models with at
-  least :data:`WARM_START_MIN_ARCS` region->spoke arcs) and hands the result to HiGHS as a MIP
-  start, see :mod:`optimizer.heuristic`; it may use ``warm_start_share`` of the time limit, which
-  the main solve's limit is reduced by (60 s when there is no limit).
+* ``warm_start`` -- ``"auto"`` (models with at least :data:`WARM_START_MIN_ARCS` region->spoke
+  arcs) or ``"on"`` computes a MIP start first and hands it to HiGHS, see
+  :mod:`optimizer.heuristic`: a one-period model is solved on a sparsified network; a multi-period
+  model is solved period by period, each period keeping what the one before built.  It may use
+  ``warm_start_share`` of the time limit (:data:`ROLLING_START_SHARE` at least for multi-period),
+  which the main solve's limit is reduced by (60 s when there is no limit).
 * ``cover_cuts``, ``linking`` -- formulation switches (capacity-cover rows; per-arc or aggregated
   linking rows); :meth:`SolveOptions.baseline` is the textbook formulation without extras.
 """
@@ -86,6 +88,10 @@ class SolveOptions:
 
 #: Models with at least this many region->spoke arcs get a warm start under warm_start="auto".
 WARM_START_MIN_ARCS = 5000
+#: Multi-period starts (one one-period solve per period, each stopping at a 0.5 % gap) may use up
+#: to this share of the time limit: without one, HiGHS spends minutes on the root of a horizon model
+#: holding a poor incumbent.  The start returns as soon as the last period is solved.
+ROLLING_START_SHARE = 0.4
 
 
 @dataclass
@@ -156,10 +162,14 @@ def _pipeline(instance: Instance, options: SolveOptions, timings: dict):
     start = None
     run_options = options
     if _wants_warm_start(built, options):
-        from .heuristic import warm_start
+        from .heuristic import rolling_start, warm_start
 
-        budget = options.warm_start_share * options.time_limit_s if options.time_limit_s else 60.0
-        start = warm_start(instance, built.net, options.model_options(), options, budget)
+        share = options.warm_start_share if built.net.single_period else max(options.warm_start_share, ROLLING_START_SHARE)
+        budget = share * options.time_limit_s if options.time_limit_s else 60.0
+        if built.net.single_period:
+            start = warm_start(instance, built.net, options.model_options(), options, budget)
+        else:
+            start = rolling_start(instance, built.net, options.model_options(), options, budget)
         timings["warm_start"] = start.seconds if start else 0.0
         if options.time_limit_s is not None:
             run_options = SolveOptions(**{**options.as_dict(), "time_limit_s": max(1.0, options.time_limit_s - timings["warm_start"])})

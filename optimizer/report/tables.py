@@ -62,7 +62,8 @@ def summary_text(sol: Solution, inst: Instance | None = None) -> str:
         w(f"MIP gap: {100 * sol.gap:.4f} %{bound}"
           + (" (stopped at a limit: not proven optimal)" if sol.status == SolveStatus.FEASIBLE else "") + "\n")
     t = sol.timings
-    w("time: " + ", ".join(f"{k} {t[k]:.2f} s" for k in ("read", "build", "handoff", "solve", "extract") if k in t) + "\n")
+    shown = [k for k in ("read", "build", "warm_start", "handoff", "solve", "extract") if k in t and (k != "warm_start" or t[k] > 0)]
+    w("time: " + ", ".join(f"{k.replace('_', ' ')} {t[k]:.2f} s" for k in shown) + "\n")
 
     if sol.multi_period:
         w("\n" + timeline_text(sol))
