@@ -141,7 +141,8 @@ def rolling_start(inst, net: Network, model_options, solve_options, budget_s: fl
     if net.single_period or _has_budget(inst):
         return None
     t0 = time.perf_counter()
-    kept: dict[str, float] = {}  # site -> capacity it must keep (t packs/yr or t black mass/yr)
+    # site -> capacity it must keep (t packs/yr or t black mass/yr); ids are unique across kinds
+    kept: dict[str, float] = {}
     parts: dict[str, list[tuple[Network, np.ndarray]]] = {}
     objective = 0.0
     for k, period in enumerate(net.periods):
