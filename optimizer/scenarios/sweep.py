@@ -491,7 +491,7 @@ def _robustness_map(base: Instance, table: pd.DataFrame, factors: list[str], pat
         layer = folium.FeatureGroup(name=f"{kind}s: share of scenarios opening them")
         # least robust first, so the always-open sites are drawn on top
         for r in table[table["kind"] == kind].iloc[::-1].itertuples(index=False):
-            colour, label = robustness_class(r.share_open)
+            colour, _label = robustness_class(r.share_open)
             folium.CircleMarker([round(r.lat, 5), round(r.lon, 5)], radius=6 if kind == "spoke" else 10, color="#333333",
                                 weight=1 if kind == "spoke" else 2.5, fill=True, fill_color=colour, fill_opacity=0.95,
                                 class_name=f"sh-robust-{kind}",
