@@ -2,6 +2,7 @@
 
     python benchmarks/sweep_backends.py [--instance instances/north-america]
         [--grid benchmarks/sweeps/north-america-64.toml] [--workers 2] [--gap 0.005] [--out results/sweep-bench]
+    python benchmarks/sweep_backends.py --redraw   # maps/robustness-<instance>.html from the committed table
 
 Both runs solve the same scenarios with the same options (HiGHS one thread per worker); the
 script checks that their objectives agree and copies the robustness map to maps/.  A benchmark:
@@ -19,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from optimizer import load_instance  # noqa: E402
-from optimizer.scenarios.sweep import load_grid, sweep  # noqa: E402
+from optimizer.scenarios.sweep import load_grid, read_robustness, robustness_map, sweep  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -30,9 +31,14 @@ def main(argv=None) -> int:
     ap.add_argument("--gap", type=float, default=0.005)
     ap.add_argument("--time-limit", type=float, default=300)
     ap.add_argument("--out", default=str(ROOT / "results" / "sweep-bench"))
+    ap.add_argument("--redraw", action="store_true", help="only redraw the robustness map from benchmarks/results")
     args = ap.parse_args(argv)
     base = load_instance(args.instance)
     plan = load_grid(args.grid, base)
+    if args.redraw:
+        table = read_robustness(ROOT / "benchmarks" / "results" / f"sweep-{base.name}-64-robustness.csv")
+        robustness_map(base, table, plan.factors, ROOT / "maps" / f"robustness-{base.name}.html")
+        return 0
     opts = {"mip_rel_gap": args.gap, "time_limit_s": args.time_limit}
     out = Path(args.out)
     shutil.rmtree(out, ignore_errors=True)

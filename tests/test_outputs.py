@@ -125,6 +125,21 @@ def test_maps_folder_matches_code(name, tmp_path):
     assert np.abs(a - b).mean() < 1.0  # same drawing (font rasterisation may differ by a few pixels)
 
 
+def test_robustness_map_in_maps_folder_matches_code(tmp_path):
+    """maps/robustness-north-america.html is what the current code draws from the committed
+    64-scenario robustness table (benchmarks/sweep_backends.py wrote both)."""
+    from optimizer.scenarios.sweep import load_grid, read_robustness, robustness_map
+
+    base = load_instance(ROOT / "instances" / "north-america")
+    plan = load_grid(ROOT / "benchmarks" / "sweeps" / "north-america-64.toml", base)
+    table = read_robustness(ROOT / "benchmarks" / "results" / "sweep-north-america-64-robustness.csv")
+    assert int(table["scenarios_solved"].max()) == len(plan.scenarios) == 64
+    robustness_map(base, table, plan.factors, tmp_path / "r.html")
+    committed = (MAPS / "robustness-north-america.html").read_text(encoding="utf-8")
+    assert normalise_ids((tmp_path / "r.html").read_text(encoding="utf-8")) == normalise_ids(committed), \
+        "run: python benchmarks/sweep_backends.py --redraw"
+
+
 def test_demo_solution_in_maps_folder_is_current():
     """The stored demo solution is what solving the demo gives today."""
     stored = MAPS / "solutions" / "demo.json"

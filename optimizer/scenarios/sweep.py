@@ -391,7 +391,7 @@ def write_summary(base: Instance, plan: SweepPlan, out: Path, failed) -> pd.Data
         _objective_chart(comp, plan.factors, out / "objective_vs_factors.png")
         table = robustness(base, sols)
         write_text_atomic(out / "robustness.csv", table.to_csv(index=False, float_format="%.6f"))
-        _robustness_map(base, table, plan.factors, out / "robustness_map.html")
+        robustness_map(base, table, plan.factors, out / "robustness_map.html")
     return comp
 
 
@@ -436,6 +436,11 @@ ROBUSTNESS_CLASSES = (
 )
 
 
+def read_robustness(path: str | Path) -> pd.DataFrame:
+    """A ``robustness.csv`` as written by a sweep (names kept as text, blanks as '')."""
+    return pd.read_csv(path, dtype={"site_id": str, "kind": str, "name": str, "status": str}, keep_default_na=False)
+
+
 def robustness(base: Instance, sols: dict) -> pd.DataFrame:
     """Per candidate site: in how many of the solved scenarios it is open (last period for
     multi-period plans), and that share.  Excluded sites are left out; sorted most robust first."""
@@ -471,7 +476,7 @@ def robustness_class(share: float) -> tuple[str, str]:
     return ROBUSTNESS_CLASSES[-1][1:]
 
 
-def _robustness_map(base: Instance, table: pd.DataFrame, factors: list[str], path: Path) -> None:
+def robustness_map(base: Instance, table: pd.DataFrame, factors: list[str], path: Path) -> None:
     """Every candidate site coloured by the share of scenarios that open it (offline HTML)."""
     from html import escape
 
