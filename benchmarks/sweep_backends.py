@@ -55,6 +55,7 @@ def main(argv=None) -> int:
     shutil.copy(out / "dask" / "robustness_map.html", ROOT / "maps" / f"robustness-{base.name}.html")
     shutil.copy(out / "dask" / "comparison.csv", ROOT / "benchmarks" / "results" / f"sweep-{base.name}-64.csv")
     shutil.copy(out / "dask" / "robustness.csv", ROOT / "benchmarks" / "results" / f"sweep-{base.name}-64-robustness.csv")
+    shutil.copy(out / "dask" / "objective_vs_factors.png", ROOT / "benchmarks" / "results" / f"sweep-{base.name}-64-objective.png")
     return 0
 
 

@@ -388,14 +388,20 @@ def write_summary(base: Instance, plan: SweepPlan, out: Path, failed) -> pd.Data
         "failed": [{"scenario": n, "reason": r} for n, r in failed],
     }, indent=1, default=str))
     if sols:
-        _objective_chart(comp, plan.factors, out / "objective_vs_factors.png")
+        _objective_chart(comp, plan.factors, out / "objective_vs_factors.png", _objective_label(base))
         table = robustness(base, sols)
         write_text_atomic(out / "robustness.csv", table.to_csv(index=False, float_format="%.6f"))
         robustness_map(base, table, plan.factors, out / "robustness_map.html")
     return comp
 
 
-def _objective_chart(comp: pd.DataFrame, factors: list[str], path: Path) -> None:
+def _objective_label(base: Instance) -> str:
+    """Axis label of the objective in the base's words: what it is, its unit, its sign."""
+    what = f"net cost, NPV [M {base.currency}]" if base.periods is not None else f"net cost [M {base.currency}/yr]"
+    return what + ("\n(negative = profit)" if base.profit_mode else "")
+
+
+def _objective_chart(comp: pd.DataFrame, factors: list[str], path: Path, ylabel: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -415,7 +421,7 @@ def _objective_chart(comp: pd.DataFrame, factors: list[str], path: Path) -> None
             ax.plot(mean.index, mean.values, "-", color="#c8102e", label="mean")
             ax.set_xlabel(f)
             ax.legend(loc="best")
-        ax.set_ylabel("objective [M]")
+        ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
     fig.tight_layout()
     buf = io.BytesIO()
