@@ -56,16 +56,21 @@ def test_robustness_table_and_map_count_what_the_scenarios_open(in_process, base
     plan, res = in_process
     table = pd.read_csv(res.out / "robustness.csv")
     expected: dict[str, int] = {}
+    sizes: dict[str, dict[str, int]] = {}
     for sc in plan.scenarios:
         sites = pd.read_csv(res.out / sc.name / "sites.csv")
-        for sid in sites.loc[sites["open"].astype(bool), "site_id"].unique():
+        for sid, size in sites.loc[sites["open"].astype(bool), ["site_id", "size"]].itertuples(index=False):
             expected[sid] = expected.get(sid, 0) + 1
+            sizes.setdefault(sid, {})[size] = sizes.setdefault(sid, {}).get(size, 0) + 1
     candidates = pd.concat([base.spokes, base.hubs])
     candidates = candidates[candidates["status"] != "excluded"]
     assert sorted(table["site_id"]) == sorted(candidates["id"])
     got = dict(zip(table["site_id"], table["scenarios_open"], strict=True))
     assert got == {sid: expected.get(sid, 0) for sid in candidates["id"]}
     assert (table["scenarios_solved"] == len(plan.scenarios)).all()
+    for sid, text in zip(table["site_id"], table["sizes"].fillna(""), strict=True):
+        got_sizes = dict((z, int(k)) for z, k in (part.split(": ") for part in text.split("; ") if part))
+        assert got_sizes == sizes.get(sid, {}), sid
     assert np.allclose(table["share_open"], table["scenarios_open"] / len(plan.scenarios))
     # the grid changes the network: some site is open in some scenarios but not all
     assert ((table["scenarios_open"] > 0) & (table["scenarios_open"] < len(plan.scenarios))).any()

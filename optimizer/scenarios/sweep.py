@@ -444,13 +444,15 @@ ROBUSTNESS_CLASSES = (
 
 def read_robustness(path: str | Path) -> pd.DataFrame:
     """A ``robustness.csv`` as written by a sweep (names kept as text, blanks as '')."""
-    return pd.read_csv(path, dtype={"site_id": str, "kind": str, "name": str, "status": str}, keep_default_na=False)
+    return pd.read_csv(path, dtype={"site_id": str, "kind": str, "name": str, "status": str, "sizes": str},
+                       keep_default_na=False)
 
 
 def robustness(base: Instance, sols: dict) -> pd.DataFrame:
     """Per candidate site: in how many of the solved scenarios it is open (last period for
-    multi-period plans), and that share.  Excluded sites are left out; sorted most robust first."""
-    counts: dict[str, int] = {}
+    multi-period plans), that share, and the sizes chosen (``"20kt: 40; 10kt: 16"``, most often
+    chosen first).  Excluded sites are left out; sorted most robust first."""
+    open_rows = []
     n = 0
     for sol in sols.values():
         if not sol.status.has_solution:
@@ -459,14 +461,20 @@ def robustness(base: Instance, sols: dict) -> pd.DataFrame:
         s = sol.sites
         if sol.multi_period:
             s = s[s["period"] == sol.periods[-1]]
-        for sid in set(s.loc[s["open"].astype(bool), "site_id"]):
-            counts[sid] = counts.get(sid, 0) + 1
+        open_rows.append(s.loc[s["open"].astype(bool), ["site_id", "size"]].drop_duplicates("site_id"))
+    opened = pd.concat(open_rows, ignore_index=True) if open_rows else pd.DataFrame(columns=["site_id", "size"])
+    counts = opened["site_id"].value_counts()
+    by_size = opened.groupby(["site_id", "size"]).size().reset_index(name="n")
+    by_size = by_size.sort_values(["site_id", "n", "size"], ascending=[True, False, True], kind="stable")
+    sizes = by_size.groupby("site_id").apply(
+        lambda g: "; ".join(f"{z}: {k}" for z, k in zip(g["size"], g["n"], strict=True)), include_groups=False)
     sites = pd.concat([base.spokes.assign(kind="spoke"), base.hubs.assign(kind="hub")], ignore_index=True)
     sites = sites[sites["status"] != "excluded"]
     out = sites[["id", "kind", "name", "status", "lat", "lon"]].rename(columns={"id": "site_id"}).copy()
     out["scenarios_open"] = out["site_id"].map(counts).fillna(0).astype(int)
     out["scenarios_solved"] = n
     out["share_open"] = out["scenarios_open"] / max(n, 1)
+    out["sizes"] = out["site_id"].map(sizes).fillna("")
     return out.sort_values(["share_open", "kind", "site_id"], ascending=[False, True, True], kind="stable").reset_index(drop=True)
 
 
@@ -507,7 +515,8 @@ def robustness_map(base: Instance, table: pd.DataFrame, factors: list[str], path
                                 weight=1 if kind == "spoke" else 2.5, fill=True, fill_color=colour, fill_opacity=0.95,
                                 class_name=f"sh-robust-{kind}",
                                 tooltip=escape(f"{kind} {r.name or r.site_id} ({r.status}): open in {r.scenarios_open} of "
-                                               f"{n} scenarios ({100 * r.share_open:.0f} %)")).add_to(layer)
+                                               f"{n} scenarios ({100 * r.share_open:.0f} %)"
+                                               + (f"; sizes {r.sizes}" if r.sizes else ""))).add_to(layer)
         layer.add_to(fmap)
     always = table[table["share_open"] >= 1.0]
     title = (f'<div id="sh-title" style="position:fixed;top:10px;left:55px;z-index:1000;background:white;'
