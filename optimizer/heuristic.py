@@ -64,9 +64,50 @@ def _spread(full: pd.DataFrame, part: pd.DataFrame, values: np.ndarray, keys: li
     return merged["_v"].fillna(0.0).to_numpy()
 
 
+def restrict_to_sites(net: Network, sites: set[str]) -> Network:
+    """The network with only ``sites`` as spoke/hub candidates, with every lane among them."""
+    rs, sh, mk = net.arcs_rs, net.arcs_sh, net.merchant
+    return replace(
+        net,
+        spoke_options=net.spoke_options[net.spoke_options["site_id"].isin(sites)].reset_index(drop=True),
+        hub_options=net.hub_options[net.hub_options["site_id"].isin(sites)].reset_index(drop=True),
+        arcs_rs=rs[rs["spoke_id"].isin(sites)].reset_index(drop=True),
+        arcs_sh=sh[sh["spoke_id"].isin(sites) & sh["hub_id"].isin(sites)].reset_index(drop=True),
+        merchant=mk[mk["spoke_id"].isin(sites)].reset_index(drop=True),
+    )
+
+
+def _to_full(net: Network, part: Network, v: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """A solution of the model on ``part`` (a sub-network of ``net``) in ``net``'s index order."""
+    full = {
+        "open_spoke": _spread(net.spoke_options, part.spoke_options, v.get("open_spoke", []), ["site_id", "size", "period"]),
+        "open_hub": _spread(net.hub_options, part.hub_options, v.get("open_hub", []), ["site_id", "size", "period"]),
+        "flow_pack_t": _spread(net.arcs_rs, part.arcs_rs, v["flow_pack_t"], ["region_id", "spoke_id", "chemistry", "period"]),
+        "flow_black_mass_t": _spread(net.arcs_sh, part.arcs_sh, v.get("flow_black_mass_t", []), ["spoke_id", "hub_id", "chemistry", "period"]),
+        "merchant_t": _spread(net.merchant, part.merchant, v.get("merchant_t", []), ["spoke_id", "chemistry", "period"]),
+    }
+    if "uncollected_t" in v:
+        full["uncollected_t"] = v["uncollected_t"]  # indexed by supply, the same in both
+    if "assign" in v:
+        keys = ["region_id", "spoke_id", "period"]
+        pairs = net.arcs_rs[keys].drop_duplicates().reset_index(drop=True)
+        part_pairs = part.arcs_rs[keys].drop_duplicates().reset_index(drop=True)
+        full["assign"] = _spread(pairs, part_pairs, v["assign"], keys)
+    return full
+
+
 def warm_start(inst, net: Network, model_options, solve_options, budget_s: float,
-               k_region: int = 8, k_spoke: int = 6) -> WarmStart | None:
-    """Best effort: a full-index MIP start from the sparse model, or ``None``."""
+               k_region: int = 16, k_spoke: int = 6) -> WarmStart | None:
+    """Best effort: a full-index MIP start, or ``None``.
+
+    1. The LP relaxation on the sparsified network (``k_region`` cheapest lanes per region,
+       doubled while infeasible) says which sites are worth considering: those it opens at all.
+    2. The MILP on those sites only, with every lane among them, is solved to 0.5 %.
+
+    Step 2 is small (on OR-Library capb-7000 the LP opens 19 of 100 warehouses) and any solution
+    of it is feasible for the full model.  Restricting sites rather than lanes matters when
+    capacity is tight: customers then need farther warehouses than their few cheapest lanes.
+    """
     from .model.build import build_model
     from .solution import SolveStatus
     from .solver import run_highs
@@ -79,31 +120,28 @@ def warm_start(inst, net: Network, model_options, solve_options, budget_s: float
         if remaining <= 0.05 * budget_s:
             return None
         small = sparsify(net, k, k_spoke)
-        if len(small.arcs_rs) >= 0.8 * len(net.arcs_rs):
-            return None  # not worth it: the full model is hardly larger
         built = build_model(inst, model_options, net=small)
-        opts = replace(solve_options, time_limit_s=remaining, mip_rel_gap=max(solve_options.mip_rel_gap, 5e-3),
-                       warm_start=False, log=False)
-        run = run_highs(built, opts)
-        if run.status.has_solution:
-            v = run.values
-            full = {
-                "open_spoke": v.get("open_spoke", np.zeros(len(net.spoke_options))),
-                "open_hub": v.get("open_hub", np.zeros(len(net.hub_options))),
-                "flow_pack_t": _spread(net.arcs_rs, small.arcs_rs, v["flow_pack_t"], ["region_id", "spoke_id", "chemistry", "period"]),
-                "flow_black_mass_t": _spread(net.arcs_sh, small.arcs_sh, v.get("flow_black_mass_t", []), ["spoke_id", "hub_id", "chemistry", "period"]),
-                "merchant_t": _spread(net.merchant, small.merchant, v.get("merchant_t", []), ["spoke_id", "chemistry", "period"]),
-            }
-            if "uncollected_t" in v:
-                full["uncollected_t"] = v["uncollected_t"]
-            if "assign" in v:
-                pairs = net.arcs_rs[["region_id", "spoke_id", "period"]].drop_duplicates().reset_index(drop=True)
-                small_pairs = small.arcs_rs[["region_id", "spoke_id", "period"]].drop_duplicates().reset_index(drop=True)
-                full["assign"] = _spread(pairs, small_pairs, v["assign"], ["region_id", "spoke_id", "period"])
-            return WarmStart(full, float(run.objective), time.perf_counter() - t0, k, len(small.arcs_rs))
-        if run.status != SolveStatus.INFEASIBLE or k >= n_rs:
+        opts = replace(solve_options, time_limit_s=remaining, warm_start="off", log=False)
+        lp = run_highs(built, opts, relax=True)
+        if lp.status.has_solution:
+            break
+        if lp.status != SolveStatus.INFEASIBLE or k >= n_rs:
             return None  # out of time, or already as wide as the full network
         k *= 2
+    used = {site for table, var in ((small.spoke_options, "open_spoke"), (small.hub_options, "open_hub"))
+            for site in table.loc[np.asarray(lp.values.get(var, np.zeros(len(table)))) > 1e-6, "site_id"]}
+    part = restrict_to_sites(net, used)
+    if len(part.spoke_options) >= 0.8 * len(net.spoke_options):
+        return None  # not worth it: the LP uses nearly every site
+    remaining = budget_s - (time.perf_counter() - t0)
+    if remaining <= 0.05 * budget_s:
+        return None
+    built = build_model(inst, model_options, net=part)
+    run = run_highs(built, replace(solve_options, time_limit_s=remaining, mip_rel_gap=max(solve_options.mip_rel_gap, 5e-3),
+                                   warm_start="off", log=False))
+    if not run.status.has_solution:
+        return None
+    return WarmStart(_to_full(net, part, run.values), float(run.objective), time.perf_counter() - t0, k, len(part.arcs_rs))
 
 
 # --- multi-period: period by period --------------------------------------------------------------

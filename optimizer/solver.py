@@ -38,7 +38,7 @@ from __future__ import annotations
 import platform
 import time
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -249,12 +249,16 @@ def _highs_version(highspy) -> str:
 # --- HiGHS ---------------------------------------------------------------------------------------
 
 
-def run_highs(built: BuiltModel, options: SolveOptions, mip_start: dict[str, np.ndarray] | None = None) -> RunResult:
-    """Hand the model to HiGHS by the chosen route, solve, and read values back."""
+def run_highs(built: BuiltModel, options: SolveOptions, mip_start: dict[str, np.ndarray] | None = None,
+              relax: bool = False) -> RunResult:
+    """Hand the model to HiGHS by the chosen route, solve, and read values back (``relax``: the
+    LP relaxation, every binary in [0, 1]; direct route only)."""
     if options.handoff == "pyomo":
         return _run_pyomo(built, options)
     t = time.perf_counter()
     mf = compile_model(built.model)
+    if relax:
+        mf = replace(mf, integer=np.zeros_like(mf.integer))
     h = _highs_from_matrix(mf, options)
     handoff = time.perf_counter() - t
     if mip_start:

@@ -123,3 +123,17 @@ def hard_instance(seed: int = 4):
     sizes = pd.DataFrame(rows, columns=["site_id", "size", "capacity_t", "capex", "fixed_opex_per_yr"])
     p = Parameters(pack_cost_per_t_km=0.5, black_mass_cost_per_t_km=0.1, circuity=1.2, discount_rate=0.08, lifetime_years=15)
     return make_instance(f"hard{seed}", (Chemistry("nmc", 0.4, merchant_price_per_t=0.0),), p, regions, spokes, sizes)
+
+
+def start_solution(inst, net, start):
+    """A MIP start (:class:`optimizer.heuristic.WarmStart`) as a Solution, for the checker."""
+    from optimizer.extract import extract_tables
+    from optimizer.solution import Solution, SolveStatus
+
+    discount = (inst.periods.start_discount(inst.params.discount_rate) if inst.periods is not None
+                else {p: 1.0 for p in net.periods})
+    return Solution(
+        instance_name=inst.name, currency=inst.currency, status=SolveStatus.FEASIBLE, objective=start.objective,
+        best_bound=None, gap=None, termination="MIP start", profit_mode=inst.profit_mode, timings={},
+        provenance={}, diagnosis=None, periods=tuple(net.periods), period_weights=dict(net.period_weight),
+        period_discount=discount, **extract_tables(inst, net, start.values))

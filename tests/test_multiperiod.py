@@ -10,7 +10,7 @@ from optimizer import check_solution, load_instance, solve
 from optimizer.instance import Chemistry, Parameters, Periods, make_instance
 
 from .bruteforce import brute_force_schedules
-from .helpers import base_toml, write_csv, write_instance
+from .helpers import base_toml, start_solution, write_csv, write_instance
 
 EXACT = {"mip_rel_gap": 0.0}
 
@@ -178,23 +178,14 @@ def test_one_period_instances_unchanged(tmp_path):
 
 def _rolling_start_solution(inst):
     """The period-by-period MIP start as a Solution, to hand to the independent checker."""
-    from optimizer.extract import extract_tables
     from optimizer.heuristic import rolling_start
     from optimizer.model.network import build_network
-    from optimizer.solution import Solution, SolveStatus
     from optimizer.solver import SolveOptions
 
     net = build_network(inst)
     opts = SolveOptions(mip_rel_gap=0.0)
     start = rolling_start(inst, net, opts.model_options(), opts, budget_s=60.0)
-    if start is None:
-        return None
-    return Solution(
-        instance_name=inst.name, currency=inst.currency, status=SolveStatus.FEASIBLE, objective=start.objective,
-        best_bound=None, gap=None, termination="rolling start", profit_mode=inst.profit_mode, timings={},
-        provenance={}, diagnosis=None, periods=tuple(net.periods), period_weights=dict(net.period_weight),
-        period_discount=inst.periods.start_discount(inst.params.discount_rate),
-        **extract_tables(inst, net, start.values))
+    return None if start is None else start_solution(inst, net, start)
 
 
 def test_rolling_start_on_the_deferral_instance_is_the_hand_optimum(tmp_path):
