@@ -300,6 +300,11 @@ def sweep(base: Instance, plan: SweepPlan, out: str | Path, options: dict | None
     out = Path(out)
     options = {"threads": 1, "seed": 0, **(options or {})}
     options["threads"] = 1  # one HiGHS thread per worker: workers x threads <= cores
+    cores = os.cpu_count() or 1
+    if scheduler is None and backend in ("processes", "dask") and workers and workers > cores and not quiet:
+        # allowed (a user may know better), but every scenario will run slower than it could
+        print(f"warning: {workers} local workers on {cores} cores: workers will share cores; "
+              f"--workers {cores} is usually faster", file=sys.stderr)
     if out.exists() and not (resume or force):
         check_target(out, False)
     out.mkdir(parents=True, exist_ok=True)
