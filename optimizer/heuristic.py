@@ -79,6 +79,11 @@ def restrict_to_sites(net: Network, sites: set[str]) -> Network:
     )
 
 
+def _uncollectable(net: Network) -> pd.DataFrame:
+    """Supply rows with an ``uncollected_t`` variable (collection rate below 1)."""
+    return net.supply[net.supply["supply_t"] > net.supply["required_t"]]
+
+
 def _to_full(net: Network, part: Network, v: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """A solution of the model on ``part`` (a sub-network of ``net``) in ``net``'s index order."""
     full = {
@@ -89,7 +94,8 @@ def _to_full(net: Network, part: Network, v: dict[str, np.ndarray]) -> dict[str,
         "merchant_t": _spread(net.merchant, part.merchant, v.get("merchant_t", []), ["spoke_id", "chemistry", "period"]),
     }
     if "uncollected_t" in v:
-        full["uncollected_t"] = v["uncollected_t"]  # indexed by supply, the same in both
+        full["uncollected_t"] = _spread(_uncollectable(net), _uncollectable(part), v["uncollected_t"],
+                                        ["region_id", "chemistry", "period"])
     if "assign" in v:
         keys = ["region_id", "spoke_id", "period"]
         pairs = net.arcs_rs[keys].drop_duplicates().reset_index(drop=True)
@@ -183,7 +189,8 @@ def rolling_start(inst, net: Network, model_options, solve_options, budget_s: fl
     t0 = time.perf_counter()
     # site -> capacity it must keep (t packs/yr or t black mass/yr); ids are unique across kinds
     kept: dict[str, float] = {}
-    parts: dict[str, list[tuple[Network, np.ndarray]]] = {}
+    subs: list[Network] = []
+    values: list[dict[str, np.ndarray]] = []
     objective = 0.0
     for k, period in enumerate(net.periods):
         remaining = budget_s - (time.perf_counter() - t0)
@@ -209,30 +216,14 @@ def rolling_start(inst, net: Network, model_options, solve_options, budget_s: fl
             o = getattr(sub, name)
             on = np.asarray(v.get(var, np.zeros(len(o)))) > 0.5
             kept.update(zip(o.loc[on, "site_id"], o.loc[on, "capacity_t"].astype(float), strict=True))
-        for var in v:
-            parts.setdefault(var, []).append((sub, np.asarray(v[var], dtype=float)))
+        subs.append(sub)
+        values.append(v)
 
-    tables = {"open_spoke": ("spoke_options", ["site_id", "size", "period"]),
-              "open_hub": ("hub_options", ["site_id", "size", "period"]),
-              "flow_pack_t": ("arcs_rs", ["region_id", "spoke_id", "chemistry", "period"]),
-              "flow_black_mass_t": ("arcs_sh", ["spoke_id", "hub_id", "chemistry", "period"]),
-              "merchant_t": ("merchant", ["spoke_id", "chemistry", "period"])}
-    full: dict[str, np.ndarray] = {}
-    for var, (table, keys) in tables.items():
-        if var in parts:
-            sub_rows = pd.concat([getattr(s, table) for s, _ in parts[var]], ignore_index=True)
-            full[var] = _spread(getattr(net, table), sub_rows, np.concatenate([x for _, x in parts[var]]), keys)
-    if "uncollected_t" in parts:
-        unc = net.supply[net.supply["supply_t"] > net.supply["required_t"]]
-        sub_rows = pd.concat([s.supply[s.supply["supply_t"] > s.supply["required_t"]] for s, _ in parts["uncollected_t"]],
-                             ignore_index=True)
-        full["uncollected_t"] = _spread(unc, sub_rows, np.concatenate([x for _, x in parts["uncollected_t"]]),
-                                        ["region_id", "chemistry", "period"])
-    if "assign" in parts:
-        keys = ["region_id", "spoke_id", "period"]
-        pairs = net.arcs_rs[keys].drop_duplicates().reset_index(drop=True)
-        sub_rows = pd.concat([s.arcs_rs[keys].drop_duplicates() for s, _ in parts["assign"]], ignore_index=True)
-        full["assign"] = _spread(pairs, sub_rows, np.concatenate([x for _, x in parts["assign"]]), keys)
+    # the periods side by side are one sub-network of the horizon network
+    tables = ("spoke_options", "hub_options", "supply", "arcs_rs", "arcs_sh", "merchant")
+    part = replace(net, **{t: pd.concat([getattr(x, t) for x in subs], ignore_index=True) for t in tables})
+    full = _to_full(net, part, {var: np.concatenate([np.asarray(v.get(var, []), dtype=float) for v in values])
+                                for var in sorted(set().union(*values))})
     n_closable = len(closable_periods(net))
     if n_closable:
         full["closed_site"] = np.zeros(n_closable)  # the schedule never closes a site
