@@ -386,10 +386,10 @@ def route_spokehub(inst, x_fam, timings):
     from pyomo.common.gc_manager import PauseGC
 
     from optimizer.extract import extract_tables
+    from optimizer.highs import highs_from_matrix
     from optimizer.model.build import build_model
     from optimizer.model.compile import compile_model
     from optimizer.model.network import build_network
-    from optimizer.solver import SolveOptions, _highs_from_matrix
 
     # As in optimizer.solver.solve: the garbage collector stays paused from build to extraction.
     with PauseGC():
@@ -399,7 +399,7 @@ def route_spokehub(inst, x_fam, timings):
         built = build_model(inst, net=net)
         t1 = time.perf_counter()
         mf = compile_model(built.model)
-        h = _highs_from_matrix(mf, SolveOptions())
+        h = highs_from_matrix(mf)
         t2 = time.perf_counter()
 
         assert list(mf.var_blocks) == list(FAMILIES), mf.var_blocks
@@ -676,9 +676,9 @@ def route_floor(inst, x_fam, timings):
     import numpy as np
     import scipy.sparse as sp
 
+    from optimizer.highs import highs_from_matrix
     from optimizer.model.compile import MatrixForm
     from optimizer.model.network import build_network
-    from optimizer.solver import SolveOptions, _highs_from_matrix
 
     t0 = time.perf_counter()
     net = build_network(inst)
@@ -690,7 +690,7 @@ def route_floor(inst, x_fam, timings):
     A.eliminate_zeros()
     mf = MatrixForm(c=fm["c"], offset=0.0, A=A, row_lo=fm["row_lo"], row_hi=fm["row_hi"], col_lo=fm["col_lo"],
                     col_hi=fm["col_hi"], integer=fm["integer"], columns=[], var_blocks=fm["var_blocks"])
-    h = _highs_from_matrix(mf, SolveOptions())
+    h = highs_from_matrix(mf)
     t2 = time.perf_counter()
 
     sol = highs_solution(np.concatenate([x_fam[f] for f in FAMILIES]))
@@ -886,14 +886,14 @@ def versions() -> str:
     import os
     import platform
 
-    import highspy
     import numpy
     import pandas
     import pyomo
 
-    h = highspy.Highs()
+    from optimizer.highs import highs_version
+
     return (f"python {platform.python_version()}, pyomo {pyomo.version.version}, "
-            f"highspy {h.versionMajor()}.{h.versionMinor()}.{h.versionPatch()}, numpy {numpy.__version__}, "
+            f"HiGHS {highs_version()}, numpy {numpy.__version__}, "
             f"pandas {pandas.__version__}, {os.cpu_count()} CPUs")
 
 

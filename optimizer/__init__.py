@@ -13,14 +13,16 @@ __version__ = "0.1.0"
 
 from .check import Violation, check_solution
 from .errors import InfeasibleError, InstanceError, Issue, NoSolutionError
+from .highs import SolverError
 from .instance import Chemistry, Instance, Parameters, load_instance
 from .model.build import ModelOptions, build_model
+from .options import SolveOptions
 from .report.tables import summary_text, write_solution
 from .solution import Solution, SolveStatus
-from .solver import SolveOptions, solve
+from .solver import solve
 
 __all__ = [
     "Chemistry", "Instance", "InstanceError", "InfeasibleError", "Issue", "ModelOptions", "NoSolutionError",
-    "Parameters", "Solution", "SolveOptions", "SolveStatus", "Violation", "build_model", "check_solution",
+    "Parameters", "Solution", "SolveOptions", "SolverError", "SolveStatus", "Violation", "build_model", "check_solution",
     "load_instance", "solve", "summary_text", "write_solution", "__version__",
 ]

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .frames import concat_rows
 from .geo import great_circle_km
 from .instance import Instance, capital_recovery_factor
 from .solution import Solution
@@ -70,8 +71,8 @@ def _site_states(inst: Instance, sol: Solution, periods: list[str]) -> dict[str,
 
 def _check_schedule(inst: Instance, sol: Solution, periods: list[str], out: list[Violation]) -> None:
     """Capacity never shrinks; candidates never close; closed sites never reopen; budgets."""
-    sites = pd.concat([inst.spokes.assign(kind="spoke"), inst.hubs.assign(kind="hub")]).set_index("id")
-    sizes = pd.concat([inst.spoke_sizes, inst.hub_sizes])
+    sites = concat_rows([inst.spokes.assign(kind="spoke"), inst.hubs.assign(kind="hub")]).set_index("id")
+    sizes = concat_rows([inst.spoke_sizes, inst.hub_sizes])
     for sid, seq in _site_states(inst, sol, periods).items():
         if sid not in sites.index:
             continue
@@ -228,7 +229,7 @@ def _check_period(inst: Instance, sol: Solution, period: str) -> list[Violation]
 
     inbound = rs.groupby("destination")["flow_t"].sum() if len(rs) else pd.Series(dtype=float)
     inbound_c = rs.groupby(["destination", "chemistry"])["flow_t"].sum() if len(rs) else pd.Series(dtype=float)
-    out_bm = pd.concat([sh, mw]).groupby(["origin", "chemistry"])["flow_t"].sum() if len(sh) + len(mw) else pd.Series(dtype=float)
+    out_bm = concat_rows([sh, mw]).groupby(["origin", "chemistry"])["flow_t"].sum() if len(sh) + len(mw) else pd.Series(dtype=float)
     hub_in = sh.groupby("destination")["flow_t"].sum() if len(sh) else pd.Series(dtype=float)
     for sid in spokes.index:
         t_in = float(inbound.get(sid, 0.0))

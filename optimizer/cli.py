@@ -8,7 +8,11 @@ Exit codes (also in the README):
 * 3 -- the instance is infeasible (the diagnosis is printed and written);
 * 4 -- no solution within the limits;
 * 5 -- ``sweep`` only: some scenarios failed (their reasons are printed and in ``sweep.json``;
-  every finished scenario's result is on disk).
+  every finished scenario's result is on disk);
+* 6 -- HiGHS reported an error (its own message is printed), or returned values that are not the
+  solution it reports; nothing is written;
+* 7 -- the solution failed the independent checker (the violations are printed); nothing is
+  written.  Both 6 and 7 mean a bug in spokehub or HiGHS: please report them.
 
 Tracebacks are shown only with ``--debug``.
 """
@@ -24,6 +28,7 @@ from pathlib import Path
 from .errors import InstanceError, SpokehubError, UsageError
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_NO_SOLUTION = 0, 1, 2, 3, 4
+EXIT_SOLVER_ERROR, EXIT_CHECK_FAILED = 6, 7
 
 
 class _Parser(argparse.ArgumentParser):
@@ -46,7 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--force", action="store_true", help="replace an existing output folder")
     s.add_argument("--time-limit", type=float, help="HiGHS time limit in seconds (build time not included)")
     s.add_argument("--gap", type=float, default=1e-4, help="relative MIP gap to stop at (default 1e-4)")
-    s.add_argument("--threads", type=int, help="HiGHS threads (fixed once per process)")
+    s.add_argument("--threads", type=int, help="HiGHS threads (default: every core available)")
     s.add_argument("--seed", type=int, default=0, help="HiGHS random seed (default 0)")
     s.add_argument("--node-limit", type=int, help="branch-and-bound node limit")
     s.add_argument("--no-heuristics", action="store_true", help="turn HiGHS primal heuristics off")
@@ -264,10 +269,11 @@ def _sweep(args) -> int:
 
 def _solve(args) -> int:
     from .instance import instance_warnings, load_instance
+    from .options import SolveOptions
     from .report.files import check_target
     from .report.tables import summary_text, write_solution
     from .solution import SolveStatus
-    from .solver import SolveOptions, solve
+    from .solver import solve
 
     out = args.out or Path("results") / args.instance.resolve().name
     check_target(out, args.force)  # before the solve: do not make the user wait for a refusal

@@ -16,8 +16,11 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import InfeasibilityDiagnosis
+from .highs import run_highs
 from .instance import Instance
+from .model.build import ModelOptions, build_model
 from .model.network import Network, build_network
+from .options import SolveOptions
 
 SHORTFALL_TOL_T = 1e-6
 
@@ -87,9 +90,6 @@ def screens(inst: Instance, net: Network | None = None) -> list[str]:
 
 def diagnose(inst: Instance, options=None) -> InfeasibilityDiagnosis:
     """Screens plus the minimum-shortfall breakdown from the elastic model."""
-    from .model.build import ModelOptions, build_model
-    from .solver import SolveOptions, run_highs
-
     net = build_network(inst)
     causes = screens(inst, net)
     opts = SolveOptions(**(options.as_dict() if options is not None else {}))

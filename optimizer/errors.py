@@ -112,3 +112,20 @@ class NoSolutionError(SpokehubError):
     """The solver stopped at a limit before finding any feasible solution."""
 
     exit_code = 4
+
+
+class SolutionCheckError(SpokehubError):
+    """A solution failed the independent checker: it is not written and not passed off as a
+    result (a bug in spokehub or HiGHS; the violations say where)."""
+
+    exit_code = 7
+
+    def __init__(self, violations: list, what: str = "the solution"):
+        self.violations = list(violations)
+        shown = [f"  - {v}" for v in self.violations[:20]]
+        more = len(self.violations) - len(shown)
+        super().__init__(
+            f"{what} failed the independent checker ({len(self.violations)} violation"
+            f"{'s' if len(self.violations) != 1 else ''}), so nothing was written:\n" + "\n".join(shown)
+            + (f"\n  ... and {more} more" if more > 0 else "")
+            + "\nThis is a bug in spokehub or HiGHS: please report it with the instance and the command.")

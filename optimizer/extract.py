@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .frames import concat_rows
 from .instance import Instance
 from .model.network import Network
 from .solution import COST_COLUMNS, FLOW_COLUMNS, FLOW_TOL_T, REGION_COLUMNS, SITE_COLUMNS
@@ -37,12 +38,12 @@ def extract_tables(inst: Instance, net: Network, values: dict[str, np.ndarray]) 
 
         cp = closable_periods(net)
         closed = {key: v > 0.5 for key, v in zip(zip(cp["site_id"], cp["period"], strict=True), values["closed_site"], strict=True)}
-    sites = pd.concat([
+    sites = concat_rows([
         _sites(inst, net, "spoke", net.spoke_sites, net.spoke_options, y_s, inst.spokes,
                net.arcs_rs.assign(flow_t=x).groupby(["spoke_id", "period"])["flow_t"].sum()),
         _sites(inst, net, "hub", net.hub_sites, net.hub_options, y_h, inst.hubs,
                net.arcs_sh.assign(flow_t=z).groupby(["hub_id", "period"])["flow_t"].sum()),
-    ], ignore_index=True)
+    ], SITE_COLUMNS)
     sites["closed"] = [closed.get(k, False) for k in zip(sites["site_id"], sites["period"], strict=True)]
     sites = sites[SITE_COLUMNS]
 
@@ -82,7 +83,7 @@ def _flows(net: Network, x, z, w) -> pd.DataFrame:
     parts = [p for p in (part_rs, part_sh, part_w) if len(p)]
     if not parts:
         return pd.DataFrame(columns=FLOW_COLUMNS)
-    out = pd.concat(parts, ignore_index=True)
+    out = concat_rows(parts)
     return out.sort_values(["period", "echelon", "origin", "destination", "chemistry"], kind="stable").reset_index(drop=True)[FLOW_COLUMNS]
 
 
@@ -124,7 +125,7 @@ def cost_table(inst: Instance, net: Network, y_s, y_h, x, z, w, regions: pd.Data
     (not per year).
     """
     closed = closed or {}
-    closure_cost = dict(zip(pd.concat([inst.spokes, inst.hubs])["id"], pd.concat([inst.spokes, inst.hubs])["closure_cost"], strict=True))
+    closure_cost = dict(zip(concat_rows([inst.spokes, inst.hubs])["id"], concat_rows([inst.spokes, inst.hubs])["closure_cost"], strict=True))
     p = inst.params
     rev = {c.name: c.hub_revenue_per_t or 0.0 for c in inst.chemistries}
     rows = []

@@ -28,7 +28,11 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
+from .frames import concat_rows
+from .highs import run_highs
+from .model.build import build_model, closable_periods
 from .model.network import Network
+from .solution import SolveStatus
 
 
 @dataclass
@@ -116,10 +120,6 @@ def warm_start(inst, net: Network, model_options, solve_options, budget_s: float
     of it is feasible for the full model.  Restricting sites rather than lanes matters when
     capacity is tight: customers then need farther warehouses than their few cheapest lanes.
     """
-    from .model.build import build_model
-    from .solution import SolveStatus
-    from .solver import run_highs
-
     t0 = time.perf_counter()
     n_rs = net.arcs_rs.groupby(["region_id", "chemistry", "period"]).size().max() if len(net.arcs_rs) else 0
     k = k_region
@@ -181,9 +181,6 @@ def rolling_start(inst, net: Network, model_options, solve_options, budget_s: fl
     budget get no start (``None``).  Each period gets an equal share of what is left of
     ``budget_s`` and stops at a 0.5 % gap.
     """
-    from .model.build import build_model, closable_periods
-    from .solver import run_highs
-
     if net.single_period or _has_budget(inst):
         return None
     t0 = time.perf_counter()
@@ -221,7 +218,7 @@ def rolling_start(inst, net: Network, model_options, solve_options, budget_s: fl
 
     # the periods side by side are one sub-network of the horizon network
     tables = ("spoke_options", "hub_options", "supply", "arcs_rs", "arcs_sh", "merchant")
-    part = replace(net, **{t: pd.concat([getattr(x, t) for x in subs], ignore_index=True) for t in tables})
+    part = replace(net, **{t: concat_rows(getattr(x, t) for x in subs) for t in tables})
     full = _to_full(net, part, {var: np.concatenate([np.asarray(v.get(var, []), dtype=float) for v in values])
                                 for var in sorted(set().union(*values))})
     n_closable = len(closable_periods(net))

@@ -61,6 +61,15 @@ def render(name: str, from_solution: bool) -> None:
     print(f"{name}: {sol.status.value}, objective {sol.objective:,.0f} {sol.currency}/yr, map {size:.2f} MB")
 
 
+def record_versions() -> None:
+    """maps/rendered_with.txt: the Folium and Matplotlib versions that drew maps/ (the drift
+    tests compare the full HTML and the pixels only on these versions)."""
+    import folium
+    import matplotlib
+
+    write_text_atomic(MAPS / "rendered_with.txt", f"folium {folium.__version__}\nmatplotlib {matplotlib.__version__}\n")
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("names", nargs="*", default=None)
@@ -68,6 +77,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     for name in args.names or [n for n in INSTANCES if (ROOT / "instances" / n).exists()]:
         render(name, args.from_solutions)
+    record_versions()
     return 0
 
 

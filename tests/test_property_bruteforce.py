@@ -122,7 +122,7 @@ def _n_configs(inst) -> int:
 def test_milp_equals_brute_force():
     stats: Counter = Counter()
 
-    @settings(max_examples=int(N_EXAMPLES * 1.15), deadline=None, derandomize=True, database=None,
+    @settings(max_examples=int(N_EXAMPLES * 1.3), deadline=None, derandomize=True, database=None,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large])
     @given(tiny_instances())
     def check(inst):

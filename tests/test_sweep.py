@@ -209,3 +209,38 @@ def test_unknown_factor_in_scenario_file(base):
     with pytest.raises(InstanceError) as exc:
         parse_scenario({"transprt": 1.2}, base)
     assert "did you mean 'transport'" in str(exc.value)
+
+
+def test_a_scenario_failing_the_checker_fails_and_is_not_written(base, tmp_path, monkeypatch):
+    import optimizer.solver as solver
+
+    real = solver.extract_tables
+
+    def corrupt(inst, net, values):
+        tables = real(inst, net, values)
+        tables["costs"].loc[tables["costs"]["component"] == "fixed_opex", "value"] += 1000.0
+        return tables
+
+    monkeypatch.setattr(solver, "extract_tables", corrupt)
+    grid = tmp_path / "grid.toml"
+    grid.write_text("[grid]\nsupply = [1.0]\n")
+    res = sweep(base, load_grid(grid, base), tmp_path / "out", quiet=True)
+    [(name, reason)] = res.failed
+    assert "failed the independent checker" in reason and "cost:fixed_opex" in reason
+    assert not (tmp_path / "out" / name).exists()
+
+
+def test_robustness_when_no_scenario_opens_a_site(base):
+    """pandas 3 turned an empty groupby-apply into a DataFrame ("Cannot construct a Series from a
+    DataFrame"); every share is then 0 of the scenarios solved and no size is listed."""
+    import dataclasses
+
+    from optimizer.scenarios.sweep import robustness
+
+    sol = solve(base, threads=1)
+    closed = dataclasses.replace(sol, sites=sol.sites.assign(open=False))
+    table = robustness(base, {"a": closed, "b": closed})
+    assert (table["scenarios_open"] == 0).all() and (table["scenarios_solved"] == 2).all()
+    assert (table["share_open"] == 0).all() and (table["sizes"] == "").all()
+    n_sites = int((base.spokes["status"] != "excluded").sum() + (base.hubs["status"] != "excluded").sum())
+    assert len(table) == n_sites

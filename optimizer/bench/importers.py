@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..frames import concat_rows
 from ..instance import Chemistry, Instance, Parameters, make_instance
 
 CHEM = "unit"
@@ -130,7 +131,7 @@ def tscflp_instance(folder: str | Path, name: str) -> Instance:
     params = Parameters(pack_cost_per_t_km=0.0, black_mass_cost_per_t_km=0.0, circuity=1.0, discount_rate=0.0,
                         lifetime_years=1.0)
     return make_instance(name, (Chemistry(CHEM, 1.0),), params, regions, spokes, spoke_sizes, hubs, hub_sizes,
-                         lanes=pd.concat([lanes_rs, lanes_sh], ignore_index=True), currency="cost units",
+                         lanes=concat_rows([lanes_rs, lanes_sh]), currency="cost units",
                          description=f"Fernandes et al. (2014) two-stage CFLP {name}")
 
 

@@ -14,7 +14,8 @@ from pathlib import Path
 
 from ..check import check_solution
 from ..errors import UsageError
-from ..solver import SolveOptions, solve
+from ..options import SolveOptions
+from ..solver import solve
 from .importers import SETS, load_benchmark, published_values
 
 DEFAULT_DATA = Path("benchmarks") / "data"

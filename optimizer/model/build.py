@@ -24,6 +24,7 @@ import pandas as pd
 import pyomo.environ as pyo
 from pyomo.common.gc_manager import PauseGC
 
+from ..frames import concat_rows
 from ..instance import Instance
 from .linear import Terms, add_linear_expression, add_rows, var_array
 from .network import Network, build_network
@@ -175,7 +176,7 @@ def add_supply_balance(m: pyo.ConcreteModel, net: Network, options: ModelOptions
 
 def closable_periods(net: Network) -> pd.DataFrame:
     """(site, period) pairs where a closable existing site may be closed: every period but the first."""
-    sites = pd.concat([net.spoke_sites, net.hub_sites], ignore_index=True)
+    sites = concat_rows([net.spoke_sites, net.hub_sites])
     ids = sites.loc[sites["closable"].astype(bool), "id"].tolist()
     rows = [(i, t) for i in ids for t in net.periods[1:]]
     return pd.DataFrame(rows, columns=["site_id", "period"])
@@ -255,7 +256,7 @@ def _schedule_rows(opts: pd.DataFrame, periods: list[str]) -> pd.DataFrame:
             out.append(sp.assign(q=q))
     if not out:
         return pd.DataFrame(columns=["site_id", "period", "prev", "q"])
-    return pd.concat(out, ignore_index=True)[["site_id", "period", "prev", "q"]]
+    return concat_rows(out)[["site_id", "period", "prev", "q"]]
 
 
 def add_build_schedule(m: pyo.ConcreteModel, net: Network) -> None:
@@ -324,7 +325,7 @@ def add_capex_budgets(m: pyo.ConcreteModel, inst: Instance, net: Network) -> Non
         all_rows.append((kind, opts, var, rows))
     if not all_rows:
         return
-    index = pd.concat([r for *_x, r in all_rows], ignore_index=True)
+    index = concat_rows(r for *_x, r in all_rows)
     m.CAPEX_STEPS = pyo.Set(initialize=_index(index, ["site_id", "q", "period"]), ordered=True, dimen=3)
     m.capex_step = pyo.Var(m.CAPEX_STEPS, within=pyo.NonNegativeReals, doc="size threshold q newly reached in period t")
     offset = 0
@@ -665,7 +666,7 @@ def add_objective(m: pyo.ConcreteModel, inst: Instance, net: Network, options: M
         start = inst.periods.start_discount(p.discount_rate)
         nxt = {t: (start[net.periods[k + 1]] if k + 1 < len(net.periods) else 0.0) for k, t in enumerate(net.periods)}
         cost = closable["site_id"].map(dict(zip(
-            pd.concat([inst.spokes, inst.hubs])["id"], pd.concat([inst.spokes, inst.hubs])["closure_cost"], strict=True)))
+            concat_rows([inst.spokes, inst.hubs])["id"], concat_rows([inst.spokes, inst.hubs])["closure_cost"], strict=True)))
         coef = cost.to_numpy(float) * (closable["period"].map(start) - closable["period"].map(nxt)).to_numpy(float)
         components.insert(7, (+1, "cost_closure", [Terms.of(np.zeros(len(closable), dtype=np.int64), m.closed_site, coef=coef)]))
     for _sign, name, parts in components:

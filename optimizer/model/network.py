@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..frames import concat_rows
 from ..geo import lanes_between
 from ..instance import Instance
 
@@ -100,7 +101,7 @@ def _by_period(df: pd.DataFrame, periods: list[str]) -> pd.DataFrame:
         part = df.copy()
         part["period"] = p
         parts.append(part)
-    return pd.concat(parts, ignore_index=True)
+    return concat_rows(parts)
 
 
 def build_network(inst: Instance) -> Network:

@@ -18,9 +18,9 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
+from ..frames import concat_rows
 from ..instance import Instance  # noqa: E402
 from ..solution import Solution  # noqa: E402
 from .files import publish  # noqa: E402
@@ -85,7 +85,7 @@ def network_figure(inst: Instance, sol: Solution, options: MapOptions | None = N
     ax.scatter(spokes["lon"], spokes["lat"], s=90, marker="^", c=SPOKE_COLOUR, edgecolors="white", zorder=8)
     # label the hubs and the largest spokes only, so dense areas stay readable
     top_spokes = spokes.sort_values(["capacity_t", "inbound_t"], ascending=False).head(LABEL_SPOKES)
-    for r in pd.concat([hubs, top_spokes]).drop_duplicates("site_id").itertuples(index=False):
+    for r in concat_rows([hubs, top_spokes]).drop_duplicates("site_id").itertuples(index=False):
         ax.annotate(str(r.name or r.site_id), (r.lon, r.lat), xytext=(6, 6), textcoords="offset points", fontsize=8,
                     zorder=9, bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.7})
     lats = np.concatenate([regions["lat"].to_numpy(), sol.sites["lat"].to_numpy(dtype=float)])

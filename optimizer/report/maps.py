@@ -407,3 +407,25 @@ def normalise_ids(html: str) -> str:
         return "_" + seen[key]
 
     return re.sub(r"_([0-9a-f]{32})(?![0-9a-f])", sub, html)
+
+
+def map_content(html: str) -> dict[str, list]:
+    """What a map shows, independent of the Folium (and GEOS) version that wrote its HTML: every
+    marker and line coordinate, every tooltip and popup text, every style value, every layer
+    name, and how many boundary geometries there are (their simplified outlines depend on the
+    GEOS version behind shapely, so their coordinates are left out).  Drift tests compare this on
+    any version and the full HTML on the versions that drew the committed file."""
+    html = normalise_ids(html)
+    geometries = len(re.findall(r'"coordinates":', html))
+    html = re.sub(r'"coordinates":\s*[\[\]0-9eE.,\s+-]+', '"coordinates": []', html)
+    coords = re.findall(r"\[\s*(-?\d+(?:\.\d+)?(?:e-?\d+)?),\s*(-?\d+(?:\.\d+)?(?:e-?\d+)?)\s*\]", html)
+    texts = [re.sub(r'\s+id="[^"]*"', "", t) for t in re.findall(r"`([^`]*)`", html)]
+    styles = re.findall(r'"(color|fillColor|weight|radius|fillOpacity|opacity|dashArray|className)":\s*("[^"]*"|[-\d.e]+)', html)
+    layers = re.findall(r'"([^"]+)"\s*:\s*(?:feature_group|geo_json|tile_layer)_\d+', html)
+    return {
+        "coordinates": sorted((round(float(a), 5), round(float(b), 5)) for a, b in coords),
+        "texts": sorted(texts),
+        "styles": sorted(styles),
+        "layers": sorted(layers),
+        "geometries": [geometries],
+    }

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..errors import SolutionCheckError
 from ..instance import Instance
 from ..solution import Solution, SolveStatus
 from .files import atomic_folder
@@ -64,6 +65,10 @@ def summary_text(sol: Solution, inst: Instance | None = None) -> str:
     t = sol.timings
     shown = [k for k in ("read", "build", "warm_start", "handoff", "solve", "extract") if k in t and (k != "warm_start" or t[k] > 0)]
     w("time: " + ", ".join(f"{k.replace('_', ' ')} {t[k]:.2f} s" for k in shown) + "\n")
+    prov = sol.provenance
+    if prov.get("highs"):
+        n = prov.get("threads")
+        w(f"solver: HiGHS {prov['highs']}" + (f", {n} thread{'s' if n != 1 else ''}" if n else "") + "\n")
 
     if sol.multi_period:
         w("\n" + timeline_text(sol))
@@ -213,7 +218,17 @@ def solution_csvs(sol: Solution) -> dict[str, str]:
 
 
 def write_solution(sol: Solution, inst: Instance, out: str | Path, force: bool = False, with_map: bool = True) -> Path:
-    """Write the output folder atomically; refuses an existing folder unless ``force``."""
+    """Write the output folder atomically; refuses an existing folder unless ``force``.
+
+    A solution with a network is first re-checked by :func:`~optimizer.check.check_solution`:
+    one that fails raises :class:`~optimizer.errors.SolutionCheckError` and nothing is written.
+    """
+    if sol.status.has_solution:
+        from ..check import check_solution
+
+        violations = check_solution(inst, sol)
+        if violations:
+            raise SolutionCheckError(violations)
     with atomic_folder(out, force=force) as tmp:
         (tmp / "solution.json").write_text(sol.to_json(), encoding="utf-8")
         for name, text in solution_csvs(sol).items():

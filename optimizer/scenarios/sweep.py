@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InstanceError, Issue, UsageError
+from ..frames import concat_rows
 from ..instance import Instance
 from ..report.files import write_text_atomic
 from .overrides import Scenario, apply, parse_scenario, read_toml_file
@@ -152,12 +153,16 @@ def run_scenario(base: Instance, scenario: Scenario, options: dict) -> dict:
             marker.write_text("crashed on purpose\n")
             os._exit(17)
     from ..check import check_solution
-    from ..solver import SolveOptions, solve
+    from ..errors import SolutionCheckError
+    from ..options import SolveOptions
+    from ..solver import solve
 
     inst = apply(base, scenario)
     t = time.perf_counter()
     sol = solve(inst, SolveOptions(**options))
     violations = check_solution(inst, sol) if sol.status.has_solution else []
+    if violations:  # never passed off as a result: the scenario fails with the violations
+        raise SolutionCheckError(violations, f"the solution of scenario {scenario.name!r}")
     d = sol.to_dict()
     d["provenance"]["scenario"] = {"name": scenario.name, "overrides": scenario.overrides}
     d["check"] = [str(v) for v in violations]
@@ -467,19 +472,21 @@ def robustness(base: Instance, sols: dict) -> pd.DataFrame:
         if sol.multi_period:
             s = s[s["period"] == sol.periods[-1]]
         open_rows.append(s.loc[s["open"].astype(bool), ["site_id", "size"]].drop_duplicates("site_id"))
-    opened = pd.concat(open_rows, ignore_index=True) if open_rows else pd.DataFrame(columns=["site_id", "size"])
+    opened = concat_rows(open_rows, ["site_id", "size"])
     counts = opened["site_id"].value_counts()
     by_size = opened.groupby(["site_id", "size"]).size().reset_index(name="n")
     by_size = by_size.sort_values(["site_id", "n", "size"], ascending=[True, False, True], kind="stable")
-    sizes = by_size.groupby("site_id").apply(
-        lambda g: "; ".join(f"{z}: {k}" for z, k in zip(g["size"], g["n"], strict=True)), include_groups=False)
-    sites = pd.concat([base.spokes.assign(kind="spoke"), base.hubs.assign(kind="hub")], ignore_index=True)
+    # a plain dict, not groupby.apply: on no rows apply returns a DataFrame (pandas 3) or a Series
+    sizes: dict[str, str] = {}
+    for sid, size, k in zip(by_size["site_id"], by_size["size"], by_size["n"], strict=True):
+        sizes[sid] = f"{sizes[sid]}; {size}: {k}" if sid in sizes else f"{size}: {k}"
+    sites = concat_rows([base.spokes.assign(kind="spoke"), base.hubs.assign(kind="hub")])
     sites = sites[sites["status"] != "excluded"]
     out = sites[["id", "kind", "name", "status", "lat", "lon"]].rename(columns={"id": "site_id"}).copy()
     out["scenarios_open"] = out["site_id"].map(counts).fillna(0).astype(int)
     out["scenarios_solved"] = n
     out["share_open"] = out["scenarios_open"] / max(n, 1)
-    out["sizes"] = out["site_id"].map(sizes).fillna("")
+    out["sizes"] = [sizes.get(sid, "") for sid in out["site_id"]]
     return out.sort_values(["share_open", "kind", "site_id"], ascending=[False, True, True], kind="stable").reset_index(drop=True)
 
 
