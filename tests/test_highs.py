@@ -24,7 +24,7 @@ from optimizer.solution import SolveStatus
 from .helpers import DEMO, ROOT
 
 DATA = ROOT / "benchmarks" / "data"
-CASES = ROOT.parent / "shared" / "cases"
+CASES = ROOT / "tests" / "cases"
 CAP41 = published_values(DATA)[("orlib", "cap41")].value  # 1,040,444.375
 
 
