@@ -14,7 +14,7 @@ __version__ = "0.1.0"
 from .check import Violation, check_solution
 from .errors import InfeasibleError, InstanceError, Issue, NoSolutionError
 from .highs import SolverError
-from .instance import Chemistry, Instance, Parameters, load_instance
+from .instance import Chemistry, Instance, Parameters, load_instance, make_instance, save_instance
 from .model.build import ModelOptions, build_model
 from .options import SolveOptions
 from .report.tables import summary_text, write_solution
@@ -24,5 +24,5 @@ from .solver import solve
 __all__ = [
     "Chemistry", "Instance", "InstanceError", "InfeasibleError", "Issue", "ModelOptions", "NoSolutionError",
     "Parameters", "Solution", "SolveOptions", "SolverError", "SolveStatus", "Violation", "build_model", "check_solution",
-    "load_instance", "solve", "summary_text", "write_solution", "__version__",
+    "load_instance", "make_instance", "save_instance", "solve", "summary_text", "write_solution", "__version__",
 ]

@@ -223,7 +223,12 @@ def _render(args) -> int:
     sol = _load_solution(args.solution)
     if not sol.status.has_solution:
         raise UsageError(f"{args.solution} holds no network to draw (status: {sol.status.value})")
+    sol.check_period(getattr(args, "period", None))
     out = args.xlsx if args.command == "export" else args.out
+    wanted = {"figure": (".png", ".svg", ".pdf"), "map": (".html", ".htm"), "export": (".xlsx",)}[args.command]
+    if out.suffix.lower() not in wanted:
+        raise UsageError(f"{out}: {args.command} writes {' or '.join(wanted)} files (by the file's suffix), "
+                         f"not '{out.suffix or 'no suffix'}'")
     check_target(out, args.force)
     inst = _instance_of(sol, args.instance)
     if args.command == "map":
@@ -253,6 +258,9 @@ def _sweep(args) -> int:
     plan = load_grid(args.grid, base)  # every scenario is checked before any solve
     backend = args.backend or ("dask" if (args.scheduler or args.workers) else "inprocess")
     options = {"time_limit_s": args.time_limit, "mip_rel_gap": args.gap}
+    from .options import SolveOptions
+
+    SolveOptions(**options).validated()  # refused before any scenario is solved
     res = sweep(base, plan, args.out, options=options, backend=backend, workers=args.workers,
                 scheduler=args.scheduler, resume=args.resume, force=True, retries=args.retries,
                 quiet=args.quiet, write_maps=args.maps)

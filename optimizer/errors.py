@@ -9,6 +9,7 @@ all issues before raising one :class:`InstanceError`, so a user fixes a spreadsh
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 
 @dataclass(frozen=True)
@@ -62,36 +63,46 @@ class UsageError(SpokehubError):
     exit_code = 2
 
 
+class Shortfall(NamedTuple):
+    """Tonnes of packs that must be collected but cannot be, in one region, chemistry and period
+    (``period`` is ``None`` for a one-period instance)."""
+
+    region_id: str
+    chemistry: str
+    period: str | None
+    required_t: float
+    shortfall_t: float
+
+
 @dataclass
 class InfeasibilityDiagnosis:
     """Why an instance has no feasible network.
 
-    ``shortfall`` lists (region_id, chemistry, required_t, shortfall_t) rows: the tonnes of
-    packs that must be collected but cannot be, in a minimum-total-shortfall relaxation.
-    ``causes`` are plain-language findings of the pre-solve screens.
+    ``shortfall`` lists :class:`Shortfall` rows: the tonnes of packs that must be collected but
+    cannot be, in a minimum-total-shortfall relaxation, per region, chemistry and period.
+    ``causes`` are plain-language findings of the pre-solve screens, each naming its period.
     """
 
-    shortfall: list[tuple[str, str, float, float]] = field(default_factory=list)
+    shortfall: list[Shortfall] = field(default_factory=list)
     causes: list[str] = field(default_factory=list)
-    period: str | None = None
 
     @property
     def total_shortfall_t(self) -> float:
-        return float(sum(row[3] for row in self.shortfall))
+        return float(sum(row.shortfall_t for row in self.shortfall))
 
     def __str__(self) -> str:
         lines = ["the instance is infeasible: no network can meet every requirement."]
         if self.shortfall:
+            periods = {r.period for r in self.shortfall}
+            per_year = " in each year of the period named" if periods != {None} else ""
             lines.append(
-                f"Minimum shortfall {self.total_shortfall_t:,.1f} t of packs/yr that must be "
+                f"Minimum shortfall {self.total_shortfall_t:,.1f} t of packs/yr{per_year} that must be "
                 f"collected but cannot be, by region and chemistry:"
             )
-            for region, chem, required, short in self.shortfall:
-                per = f" in period {row_period}" if (row_period := self.period) else ""
-                lines.append(
-                    f"  - region {region}, {chem}: {short:,.1f} t short of {required:,.1f} t "
-                    f"required{per}"
-                )
+            for r in self.shortfall:
+                per = f" in period {r.period}" if r.period is not None else ""
+                lines.append(f"  - region {r.region_id}, {r.chemistry}{per}: {r.shortfall_t:,.1f} t short of "
+                             f"{r.required_t:,.1f} t required")
         if self.causes:
             lines.append("Likely causes:")
             lines += [f"  - {c}" for c in self.causes]

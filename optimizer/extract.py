@@ -13,7 +13,14 @@ import pandas as pd
 from .frames import concat_rows
 from .instance import Instance
 from .model.network import Network
-from .solution import COST_COLUMNS, FLOW_COLUMNS, FLOW_TOL_T, REGION_COLUMNS, SITE_COLUMNS
+from .solution import (
+    COST_COLUMNS,
+    FLOW_COLUMNS,
+    FLOW_TOL_T,
+    REGION_COLUMNS,
+    SITE_COLUMNS,
+    component_kind,
+)
 
 
 def clean_flows(values: np.ndarray) -> np.ndarray:
@@ -129,6 +136,7 @@ def cost_table(inst: Instance, net: Network, y_s, y_h, x, z, w, regions: pd.Data
     p = inst.params
     rev = {c.name: c.hub_revenue_per_t or 0.0 for c in inst.chemistries}
     rows = []
+    price = net.merchant["price_per_t"].to_numpy(float)
     for period in net.periods:
         so = net.spoke_options["period"].to_numpy() == period
         ho = net.hub_options["period"].to_numpy() == period
@@ -148,7 +156,8 @@ def cost_table(inst: Instance, net: Network, y_s, y_h, x, z, w, regions: pd.Data
             "transport_pack": net.arcs_rs["cost_per_t"].to_numpy(float)[rs] @ x[rs],
             "transport_black_mass": net.arcs_sh["cost_per_t"].to_numpy(float)[sh] @ z[sh],
             "uncollected_penalty": (p.uncollected_penalty_per_t or 0.0) * regions["uncollected_t"].to_numpy(float)[rg].sum(),
-            "merchant_revenue": -(net.merchant["price_per_t"].to_numpy(float)[mw] @ w[mw]),
+            "merchant_disposal": -(np.minimum(price[mw], 0.0) @ w[mw]),
+            "merchant_revenue": -(np.maximum(price[mw], 0.0) @ w[mw]),
             "hub_revenue": -(net.arcs_sh["chemistry"].map(rev).to_numpy(float)[sh] @ z[sh]),
         }
         if not net.single_period:
@@ -157,5 +166,5 @@ def cost_table(inst: Instance, net: Network, y_s, y_h, x, z, w, regions: pd.Data
             values["closure"] = sum(closure_cost[sid] for (sid, t), c in closed.items()
                                     if t == period and c and not closed.get((sid, prev), False))
         for name, value in values.items():
-            rows.append((name, period, float(value)))
+            rows.append((name, component_kind(name), period, float(value)))
     return pd.DataFrame(rows, columns=COST_COLUMNS)

@@ -54,8 +54,10 @@ def lanes_between(
 
     ``origins``/``destinations`` need ``id, lat, lon``; ``overrides`` has ``origin,
     destination, km, cost_per_t`` (NaN where not given).  The radius applies to the lane's road
-    km: the override km where given, else great-circle x circuity.  Work is chunked by origin
-    rows so memory stays at ``chunk_rows x len(destinations)`` floats.
+    km: the override km where given, else great-circle x circuity.  A lane with a quoted
+    ``cost_per_t`` is kept whatever its distance: a user who quotes a rate means the lane to
+    exist.  Work is chunked by origin rows so memory stays at ``chunk_rows x len(destinations)``
+    floats.
     """
     n_o, n_d = len(origins), len(destinations)
     if n_o == 0 or n_d == 0:
@@ -79,6 +81,7 @@ def lanes_between(
     ov_flat = np.asarray(ov_o, dtype=np.int64) * n_d + np.asarray(ov_d, dtype=np.int64)
     ov_km_a = np.asarray(ov_km, dtype=float)
     ov_cost_a = np.asarray(ov_cost, dtype=float)
+    quoted_flat = ov_flat[~np.isnan(ov_cost_a)]
 
     out_o, out_d, out_km = [], [], []
     for start in range(0, n_o, chunk_rows):
@@ -90,6 +93,9 @@ def lanes_between(
             local = ov_flat[in_chunk] - start * n_d
             km.flat[local] = ov_km_a[in_chunk]
         keep = km <= radius_km if radius_km is not None else np.ones_like(km, dtype=bool)
+        if radius_km is not None and len(quoted_flat):
+            here = quoted_flat[(quoted_flat >= start * n_d) & (quoted_flat < stop * n_d)] - start * n_d
+            keep.flat[here] = True
         oi, di = np.nonzero(keep)
         out_o.append(oi + start)
         out_d.append(di)

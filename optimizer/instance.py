@@ -146,8 +146,15 @@ class Instance:
     #: multi-period supply, rows ``region_id, chemistry, period, supply_t`` (t packs/yr in each
     #: year of the period); ``None`` for a single-period instance (supply = regions.csv)
     supply_by_period: pd.DataFrame | None = None
+    #: supply.csv and growth.csv as given (``None`` where the instance has none): the inputs
+    #: ``supply_by_period`` is derived from, kept for saving and for the independent checker
+    supply_table: pd.DataFrame | None = None
+    growth_table: pd.DataFrame | None = None
     #: sites a scenario forces open (every period they may operate in)
     forced_open: tuple[str, ...] = ()
+    #: what a scenario changed that a reader of the results must be told (solutions and
+    #: summaries repeat them), e.g. an existing site it forbids
+    notes: tuple[str, ...] = ()
 
     @property
     def multi_period(self) -> bool:
@@ -244,12 +251,15 @@ def make_instance(
 
         issues = validate_instance(inst)
     if periods is not None:
+        supply_table = None
         if supply_by_period is None:
             empty = _empty_frame(schema.GROWTH.columns_for(chem_names))
             supply_by_period = _supply_by_period(inst, None, empty, False, issues)
         else:
             supply_by_period = supply_by_period.assign(period=supply_by_period["period"].astype(str))
-        inst = dataclasses.replace(inst, supply_by_period=supply_by_period.reset_index(drop=True))
+            supply_table = supply_by_period.assign(period=supply_by_period["period"].astype(int))[
+                ["region_id", "period", "chemistry", "supply_t"]].reset_index(drop=True)
+        inst = dataclasses.replace(inst, supply_by_period=supply_by_period.reset_index(drop=True), supply_table=supply_table)
     if any(i.severity == "error" for i in issues):
         raise InstanceError(issues, name)
     return inst
@@ -331,8 +341,12 @@ def load_instance(path: str | Path) -> Instance:
 
         issues += validate_instance(inst)
     if periods is not None and not any(i.severity == "error" for i in issues):
-        supply = _supply_by_period(inst, frames["supply.csv"], frames["growth.csv"], (folder / "supply.csv").exists(), issues)
-        inst = dataclasses.replace(inst, supply_by_period=supply)
+        explicit = (folder / "supply.csv").exists()
+        supply = _supply_by_period(inst, frames["supply.csv"], frames["growth.csv"], explicit, issues)
+        inst = dataclasses.replace(
+            inst, supply_by_period=supply,
+            supply_table=frames["supply.csv"].drop(columns="source_row") if explicit else None,
+            growth_table=frames["growth.csv"].drop(columns="source_row") if (folder / "growth.csv").exists() else None)
     errors = [i for i in issues if i.severity == "error"]
     if errors:
         raise InstanceError(issues, str(folder))
@@ -342,44 +356,149 @@ def load_instance(path: str | Path) -> Instance:
     return inst
 
 
-def save_instance(inst: Instance, folder: str | Path, force: bool = False) -> Path:
-    """Write ``inst`` as an instance folder (TOML + CSV) that :func:`load_instance` reads back."""
-    from .report.files import atomic_folder
+def instance_toml_data(inst: Instance) -> dict:
+    """``instance.toml`` of ``inst`` as nested data (what :func:`save_instance` writes; keys
+    the schema does not declare, such as ``[sources]``, are kept as read)."""
+    data: dict = {"name": inst.name, "description": inst.description, "currency": inst.currency}
+    data["chemistries"] = {c.name: {f.name: getattr(c, f.name) for f in schema.TOML_CHEMISTRY if getattr(c, f.name) is not None}
+                           for c in inst.chemistries}
+    p = inst.params
+    for section, fields in schema.TOML_SECTIONS.items():
+        body = {f.name: getattr(p, f.name) for f in fields if getattr(p, f.name) is not None}
+        if body:
+            data[section] = body
+    if inst.periods is not None:
+        per = inst.periods
+        years = list(per.years)
+        body = {"years": years, "end_year": years[-1] + per.lengths[-1], "base_year": per.base_year}
+        growth = {("default" if k == "*" else k): v for k, v in per.growth.items()}
+        if growth:
+            body["growth"] = growth
+        if per.capex_budget is not None:
+            body["capex_budget"] = list(per.capex_budget)
+        data["periods"] = body
+    if isinstance(inst.raw_toml.get("sources"), dict):
+        data["sources"] = inst.raw_toml["sources"]
+    return data
 
-    def toml_scalar(v) -> str:
+
+def toml_text(data: dict) -> str:
+    """TOML for nested dicts of scalars and lists (floats in full precision)."""
+
+    def scalar(v) -> str:
         if isinstance(v, bool):
             return "true" if v else "false"
         if isinstance(v, str):
-            return json.dumps(v)
-        return repr(float(v)) if isinstance(v, float) else repr(v)
+            return json.dumps(v, ensure_ascii=False)
+        if isinstance(v, float):
+            if not math.isfinite(v):
+                raise ValueError(f"TOML cannot hold {v!r}")
+            return repr(v)
+        if isinstance(v, (int, np.integer)):
+            return str(int(v))
+        if isinstance(v, (list, tuple)):
+            return "[" + ", ".join(scalar(x) for x in v) + "]"
+        if isinstance(v, dict):
+            return "{" + ", ".join(f"{_toml_key(k)} = {scalar(x)}" for k, x in v.items()) + "}"
+        if isinstance(v, np.floating):
+            return scalar(float(v))
+        raise TypeError(f"no TOML form for {type(v).__name__}")
 
-    lines = [f"name = {toml_scalar(inst.name)}", f"description = {toml_scalar(inst.description)}",
-             f"currency = {toml_scalar(inst.currency)}"]
-    for c in inst.chemistries:
-        lines.append(f"\n[chemistries.{c.name}]")
-        for f in schema.TOML_CHEMISTRY:
-            v = getattr(c, f.name)
-            if v is not None:
-                lines.append(f"{f.name} = {toml_scalar(v)}")
-    p = inst.params
-    for section, fields in schema.TOML_SECTIONS.items():
-        body = [f"{f.name} = {toml_scalar(getattr(p, f.name))}" for f in fields if getattr(p, f.name) is not None]
-        if body:
-            lines.append(f"\n[{section}]")
-            lines += body
-    tables = {"regions.csv": inst.regions, "spokes.csv": inst.spokes, "spoke_sizes.csv": inst.spoke_sizes,
-              "hubs.csv": inst.hubs, "hub_sizes.csv": inst.hub_sizes, "lanes.csv": inst.lanes}
+    def is_table(v) -> bool:  # a dict holding dicts is written as sub-tables, else inline
+        return isinstance(v, dict) and any(isinstance(x, dict) for x in v.values())
+
+    def table(prefix: str, d: dict, out: list[str]) -> None:
+        if prefix and d and all(isinstance(v, dict) for v in d.values()):
+            plain = {}  # [chemistries] holds one table per chemistry: [chemistries.nmc] ...
+        else:
+            plain = {k: v for k, v in d.items() if not is_table(v) and not (prefix == "" and isinstance(v, dict))}
+        if plain:
+            if prefix:
+                out.append(f"\n[{prefix}]")
+            out += [f"{_toml_key(k)} = {scalar(v)}" for k, v in plain.items()]
+        for k, v in d.items():
+            if k in plain:
+                continue
+            name = f"{prefix}.{_toml_key(k)}" if prefix else _toml_key(k)
+            table(name, v, out)
+
+    out: list[str] = []
+    table("", data, out)
+    return "\n".join(out) + "\n"
+
+
+def _toml_key(k: str) -> str:
+    return k if re.fullmatch(r"[A-Za-z0-9_-]+", str(k)) else json.dumps(str(k))
+
+
+def instance_tables(inst: Instance) -> dict[str, pd.DataFrame]:
+    """Every file's table of ``inst``, by file name, with the schema's columns (empty tables
+    for files the instance does not have)."""
+    out = {}
+    for spec in schema.ALL_TABLES:
+        cols = [f.name for f in spec.columns_for(inst.chem_names)]
+        df = getattr(inst, spec.attr)
+        out[spec.file] = pd.DataFrame(columns=cols) if df is None else df[cols]
+    return out
+
+
+def save_instance(inst: Instance, folder: str | Path, force: bool = False) -> Path:
+    """Write ``inst`` as an instance folder that :func:`load_instance` reads back equal.
+
+    Every file the schema declares is written when the instance has rows for it (required files
+    always); numbers in full precision; ``[periods]``, ``supply.csv`` and ``growth.csv`` of a
+    multi-period instance included.  Atomic; an existing folder is replaced only with ``force``.
+    """
+    from .report.files import atomic_folder
+
+    tables = instance_tables(inst)
     with atomic_folder(folder, force=force) as tmp:
-        (tmp / TOML_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
-        for spec in schema.TABLES:
+        (tmp / TOML_FILE).write_text(toml_text(instance_toml_data(inst)), encoding="utf-8")
+        for spec in schema.ALL_TABLES:
             df = tables[spec.file]
             if df.empty and not spec.required_file:
                 continue
-            cols = [f.name for f in spec.columns_for(inst.chem_names)]
-            df[cols].to_csv(tmp / spec.file, index=False, float_format="%.10g")
+            df.to_csv(tmp / spec.file, index=False, na_rep="")
         if inst.boundaries:
             (tmp / GEOJSON_FILE).write_text(json.dumps(inst.boundaries), encoding="utf-8")
     return Path(folder)
+
+
+def instances_equal(a: Instance, b: Instance) -> list[str]:
+    """What differs between two instances' data (empty = equal): every table, parameter,
+    chemistry, period and boundary; not where they were read from."""
+    diffs = []
+    for f in ("name", "description", "currency", "chemistries", "params", "periods", "boundaries", "forced_open"):
+        if getattr(a, f) != getattr(b, f):
+            diffs.append(f)
+    for spec in schema.ALL_TABLES:
+        x, y = getattr(a, spec.attr), getattr(b, spec.attr)
+        if (x is None) != (y is None):
+            diffs.append(spec.file)
+            continue
+        if x is None:
+            continue
+        cols = [c.name for c in spec.columns_for(a.chem_names)]
+        if not _frames_equal(x[cols], y[cols]):
+            diffs.append(spec.file)
+    if (a.supply_by_period is None) != (b.supply_by_period is None) or (
+            a.supply_by_period is not None and not _frames_equal(a.supply_by_period, b.supply_by_period)):
+        diffs.append("supply_by_period")
+    return diffs
+
+
+def _frames_equal(x: pd.DataFrame, y: pd.DataFrame) -> bool:
+    if list(x.columns) != list(y.columns) or len(x) != len(y):
+        return False
+    for c in x.columns:
+        u, v = x[c].to_numpy(), y[c].to_numpy()
+        if x[c].dtype.kind in "fi" or y[c].dtype.kind in "fi":
+            u, v = u.astype(float), v.astype(float)
+            if not np.array_equal(u, v, equal_nan=True):
+                return False
+        elif [str(t) for t in u] != [str(t) for t in v]:
+            return False
+    return True
 
 
 def instance_warnings(inst: Instance) -> list[str]:
@@ -390,7 +509,7 @@ def instance_warnings(inst: Instance) -> list[str]:
 def hash_inputs(folder: Path) -> str:
     """SHA-256 over the instance's files (names and bytes, sorted), for provenance and resume."""
     h = hashlib.sha256()
-    names = [TOML_FILE, GEOJSON_FILE] + [s.file for s in schema.TABLES] + ["supply.csv"]
+    names = [TOML_FILE, GEOJSON_FILE] + [s.file for s in schema.ALL_TABLES]
     for name in sorted(set(names)):
         p = folder / name
         if p.exists():

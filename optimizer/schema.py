@@ -73,6 +73,9 @@ class TableSpec:
     fields: tuple[FieldSpec, ...]
     chem_fields: tuple[FieldSpec, ...] = ()
     required_file: bool = True
+    #: the :class:`~optimizer.instance.Instance` attribute holding the table (loader, saver and
+    #: workbook all find a file's table through this)
+    attr: str = ""
 
     def columns_for(self, chemistries: tuple[str, ...]) -> list[FieldSpec]:
         out = list(self.fields)
@@ -101,6 +104,7 @@ LON = FieldSpec("lon", "float", "Longitude (WGS84)", unit="degrees", lo=-180, hi
 
 REGIONS = TableSpec(
     file="regions.csv",
+    attr="regions",
     description="Supply regions (or supply points) releasing end-of-life packs.",
     fields=(
         FieldSpec("id", "id", "Unique id (unique across regions, spokes and hubs)"),
@@ -159,12 +163,14 @@ SITE_FIELDS = (
 
 SPOKES = TableSpec(
     file="spokes.csv",
+    attr="spokes",
     description="Candidate and existing Spoke sites (pre-processing: packs to black mass).",
     fields=SITE_FIELDS,
 )
 
 HUBS = TableSpec(
     file="hubs.csv",
+    attr="hubs",
     description="Candidate and existing Hub sites (hydrometallurgical refining of black mass).",
     fields=SITE_FIELDS,
     chem_fields=(
@@ -183,6 +189,7 @@ _SIZE_FIELDS_COMMON = (
 
 SPOKE_SIZES = TableSpec(
     file="spoke_sizes.csv",
+    attr="spoke_sizes",
     description="Size options per spoke site (at most one is built).",
     fields=_SIZE_FIELDS_COMMON
     + (
@@ -194,6 +201,7 @@ SPOKE_SIZES = TableSpec(
 
 HUB_SIZES = TableSpec(
     file="hub_sizes.csv",
+    attr="hub_sizes",
     description="Size options per hub site (at most one is built).",
     fields=_SIZE_FIELDS_COMMON
     + (
@@ -206,6 +214,7 @@ HUB_SIZES = TableSpec(
 
 LANES = TableSpec(
     file="lanes.csv",
+    attr="lanes",
     description=(
         "Optional lane overrides: a road distance or a quoted cost per tonne for a region->spoke "
         "(packs) or spoke->hub (black mass) lane. Give exactly one of km and cost_per_t."
@@ -221,6 +230,7 @@ LANES = TableSpec(
 
 SUPPLY = TableSpec(
     file="supply.csv",
+    attr="supply_table",
     description=(
         "Optional, multi-period instances: supply per region, period and chemistry, replacing the "
         "growth path. Every region x period x chemistry must be present once."
@@ -236,6 +246,7 @@ SUPPLY = TableSpec(
 
 GROWTH = TableSpec(
     file="growth.csv",
+    attr="growth_table",
     description="Optional, multi-period: yearly supply growth per region and chemistry, overriding [periods] growth.",
     fields=(
         FieldSpec("region_id", "id", "A region id from regions.csv"),
@@ -247,6 +258,8 @@ GROWTH = TableSpec(
 
 TABLES = (REGIONS, SPOKES, HUBS, SPOKE_SIZES, HUB_SIZES, LANES)
 PERIOD_TABLES = (SUPPLY, GROWTH)
+#: every file of an instance folder, in the order the loader reads them
+ALL_TABLES = TABLES + PERIOD_TABLES
 
 #: [periods] keys (parsed by optimizer.instance._parse_periods; listed here for the README).
 TOML_PERIODS = (

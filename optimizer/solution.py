@@ -31,9 +31,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import InfeasibilityDiagnosis, InfeasibleError, NoSolutionError
+from .errors import InfeasibilityDiagnosis, InfeasibleError, NoSolutionError, Shortfall, UsageError
 
 FLOW_TOL_T = 1e-6  # t/yr; smaller flows are solver round-off
+#: A MIP gap at or below this is a proof of optimality; above it "optimal" means "within the gap
+#: tolerance HiGHS was asked to stop at" and is reported as such.
+PROVEN_GAP = 1e-9
 SOLUTION_SCHEMA_VERSION = 1
 
 
@@ -54,7 +57,30 @@ SCHEDULE_COLUMNS = ["site_id", "kind", "name", "period", "event", "size", "capac
 FLOW_COLUMNS = ["echelon", "origin", "destination", "chemistry", "period", "material", "flow_t", "km",
                 "cost_per_t", "transport_cost"]
 REGION_COLUMNS = ["region_id", "chemistry", "period", "supply_t", "required_t", "collected_t", "uncollected_t"]
-COST_COLUMNS = ["component", "period", "value"]
+COST_COLUMNS = ["component", "kind", "period", "value"]
+
+#: Every cost component: (label, kind).  A ``cost`` is reported as a positive value, a
+#: ``revenue`` as a negative one, so the values of a costs table sum to the objective (net cost).
+#: Merchant sales are split by the sign of the chemistry's price: sold at a positive price they
+#: are a revenue, at a negative price (disposal, a gate fee paid) a cost.
+COMPONENTS: dict[str, tuple[str, str]] = {
+    "capex_annualised": ("capex (annualised)", "cost"),
+    "fixed_opex": ("fixed opex", "cost"),
+    "spoke_processing": ("spoke processing", "cost"),
+    "hub_processing": ("hub processing", "cost"),
+    "transport_pack": ("transport, packs", "cost"),
+    "transport_black_mass": ("transport, black mass", "cost"),
+    "uncollected_penalty": ("uncollected penalty", "cost"),
+    "merchant_disposal": ("merchant disposal (negative price)", "cost"),
+    "merchant_revenue": ("merchant sales", "revenue"),
+    "hub_revenue": ("hub revenue", "revenue"),
+    "closure": ("site closures (one-off)", "cost"),
+}
+
+
+def component_kind(name: str) -> str:
+    """``cost`` or ``revenue`` (see :data:`COMPONENTS`)."""
+    return COMPONENTS[name][1] if name in COMPONENTS else "cost"
 
 
 @dataclass(frozen=True, eq=False)
@@ -86,6 +112,21 @@ class Solution:
     def multi_period(self) -> bool:
         return len(self.periods) > 1
 
+    @property
+    def proven_optimal(self) -> bool:
+        """Optimal with a gap of (up to round-off) zero: a proof, not a stop at a tolerance."""
+        return self.status == SolveStatus.OPTIMAL and (self.gap is None or self.gap <= PROVEN_GAP)
+
+    @property
+    def status_label(self) -> str:
+        """The status as reports print it: ``optimal`` only when proven; a stop at the gap
+        tolerance is ``optimal within gap 0.0076 %``; a stop at a limit says so with its gap."""
+        if self.status == SolveStatus.OPTIMAL and not self.proven_optimal:
+            return f"optimal within gap {_pct(self.gap)}"
+        if self.status == SolveStatus.FEASIBLE and self.gap is not None:
+            return f"feasible (limit), gap {_pct(self.gap)}"
+        return self.status.value
+
     def schedule(self) -> pd.DataFrame:
         """Build schedule: one row per site event -- open, expand (to a larger size), close --
         in the period it happens (existing sites appear only when they change)."""
@@ -111,6 +152,18 @@ class Solution:
         out = pd.DataFrame(rows, columns=SCHEDULE_COLUMNS)
         return out.sort_values(["period", "kind", "site_id"], key=lambda c: c.map(order) if c.name == "period" else c,
                                kind="stable").reset_index(drop=True)
+
+    def check_period(self, period: str | None) -> str | None:
+        """``period`` if the solution has it (``None`` passes); else a
+        :class:`~optimizer.errors.UsageError` listing the periods that exist."""
+        if period is None:
+            return None
+        if not self.multi_period:
+            raise UsageError(f"--period {period}: this solution has a single period (it is not a multi-period plan); "
+                             "leave --period out")
+        if str(period) not in self.periods:
+            raise UsageError(f"--period {period}: this solution has the periods {', '.join(self.periods)}")
+        return str(period)
 
     def open_sites(self, kind: str | None = None) -> pd.DataFrame:
         df = self.sites[self.sites["open"]]
@@ -138,6 +191,7 @@ class Solution:
             "instance": self.instance_name,
             "currency": self.currency,
             "status": self.status.value,
+            "status_label": self.status_label,
             "termination": self.termination,
             "objective": _num(self.objective),
             "best_bound": _num(self.best_bound),
@@ -162,13 +216,15 @@ class Solution:
     def from_dict(d: dict) -> Solution:
         diag = None
         if d.get("diagnosis"):
-            diag = InfeasibilityDiagnosis(shortfall=[tuple(r) for r in d["diagnosis"]["shortfall"]],
+            rows = d["diagnosis"]["shortfall"]
+            diag = InfeasibilityDiagnosis(shortfall=[Shortfall(*r) if len(r) == 5 else Shortfall(r[0], r[1], None, r[2], r[3])
+                                                     for r in rows],
                                           causes=list(d["diagnosis"]["causes"]))
         return Solution(
             instance_name=d["instance"], currency=d["currency"], status=SolveStatus(d["status"]),
             objective=d["objective"], best_bound=d["best_bound"], gap=d["gap"], termination=d["termination"],
             sites=_frame(d["sites"], SITE_COLUMNS), flows=_frame(d["flows"], FLOW_COLUMNS),
-            regions=_frame(d["regions"], REGION_COLUMNS), costs=_frame(d["costs"], COST_COLUMNS),
+            regions=_frame(d["regions"], REGION_COLUMNS), costs=_costs_frame(d["costs"]),
             profit_mode=d.get("profit_mode", False), timings=d.get("timings_s", {}),
             provenance=d.get("provenance", {}), diagnosis=diag, periods=tuple(d.get("periods", ())),
             period_weights=dict(d.get("period_weights", {})), period_discount=dict(d.get("period_discount", {})),
@@ -185,6 +241,10 @@ class Solution:
         if p.is_dir():
             p = p / "solution.json"
         return Solution.from_json(p.read_text(encoding="utf-8"))
+
+
+def _pct(gap: float) -> str:
+    return f"{100 * gap:.2g} %" if gap < 1e-3 else f"{100 * gap:.3g} %" if gap < 0.1 else f"{100 * gap:.1f} %"
 
 
 def _num(x):
@@ -214,6 +274,13 @@ def _records(df: pd.DataFrame) -> list[dict]:
 def _frame(records: list[dict], columns: list[str]) -> pd.DataFrame:
     df = pd.DataFrame.from_records(records, columns=columns) if records else pd.DataFrame(columns=columns)
     return df
+
+
+def _costs_frame(records: list[dict]) -> pd.DataFrame:
+    """The costs table of a stored solution (files written before the ``kind`` column get it)."""
+    for r in records:
+        r.setdefault("kind", component_kind(r["component"]))
+    return _frame(records, COST_COLUMNS)
 
 
 def empty_tables() -> dict[str, pd.DataFrame]:

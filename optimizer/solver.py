@@ -156,5 +156,6 @@ def provenance(inst: Instance, options: SolveOptions, run: RunResult | None = No
         "threads": run.threads if run is not None and run.threads is not None else options.resolved_threads,
         "stopped_by": run.stopped_by if run is not None else "highs",
         "solve_time_limit_s": run.time_limit_s if run is not None else options.time_limit_s,
+        "notes": list(inst.notes),
         "created_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }

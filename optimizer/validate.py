@@ -28,6 +28,7 @@ def validate_instance(inst: Instance) -> list[Issue]:
     _sites_and_sizes(inst, "spokes.csv", inst.spokes, "spoke_sizes.csv", inst.spoke_sizes, issues)
     _sites_and_sizes(inst, "hubs.csv", inst.hubs, "hub_sizes.csv", inst.hub_sizes, issues)
     _lanes(inst, issues)
+    _lane_distances(inst, issues)
     _coordinates(inst, issues)
     _swapped_coordinates(inst, issues)
     _hub_acceptance(inst, issues)
@@ -129,6 +130,37 @@ def _lanes(inst: Instance, issues: list[Issue]) -> None:
             issues.append(Issue("lanes.csv", r, "origin", "each origin-destination lane once", f"'{row.origin}' -> '{row.destination}' again (first on row {prev})"))
         else:
             seen[key] = r
+
+
+def _lane_distances(inst: Instance, issues: list[Issue]) -> None:
+    """Warnings for lanes.csv rows that will not do what their author may think: a road
+    distance shorter than the straight line between the ends, or a region->spoke lane beyond the
+    service radius (dropped, unless it quotes a cost per tonne)."""
+    lanes = inst.lanes
+    if lanes.empty:
+        return
+    from .geo import great_circle_km
+
+    pos = {i: (a, b) for df in (inst.regions, inst.spokes, inst.hubs)
+           for i, a, b in zip(df["id"], df["lat"], df["lon"], strict=True)}
+    regions = set(inst.regions["id"])
+    radius = inst.params.service_radius_km
+    for i, row in enumerate(lanes.itertuples(index=False)):
+        if row.origin not in pos or row.destination not in pos:
+            continue
+        (la1, lo1), (la2, lo2) = pos[row.origin], pos[row.destination]
+        straight = float(great_circle_km(la1, lo1, la2, lo2))
+        r = _row(lanes, i)
+        if not math.isnan(row.km) and row.km < straight - 1e-6:
+            issues.append(Issue("lanes.csv", r, "km", f"a road distance at least the great-circle distance of its ends "
+                                f"({straight:,.1f} km from {row.origin} to {row.destination})", f"{row.km:g} km",
+                                severity="warning"))
+        if radius is not None and row.origin in regions and math.isnan(row.cost_per_t):
+            km = row.km if not math.isnan(row.km) else straight * inst.params.circuity
+            if km > radius:
+                issues.append(Issue("lanes.csv", r, "km", f"a lane within the {radius:g} km service radius (it is dropped: "
+                                    f"{row.origin} -> {row.destination} is {km:,.1f} km; quote a cost_per_t to keep it)",
+                                    f"{km:,.1f} km", severity="warning"))
 
 
 def _coordinates(inst: Instance, issues: list[Issue]) -> None:

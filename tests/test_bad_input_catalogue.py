@@ -205,7 +205,7 @@ CASES = [
          ("instance.toml", "discount_rate", "finance.discount_rate"), "write 0.08 for 8 %"),
     Case("non_utf8", _non_utf8, "refused", ("regions.csv", 9, None), "UTF-8"),
     Case("infeasible_capacity", lambda f: _text(f, "instance.toml", "max_hubs = 2", "max_hubs = 2\nmax_spokes = 2"), "infeasible",
-         text="spoke capacity falls short: at most 40,000.0 t/yr of packs can be processed but 56,287.5 t/yr must be collected (short by 16,287.5 t)"),
+         text="spoke capacity falls short: at most 40,000.0 t/yr of packs can be processed but 56,287.5 t/yr must be collected (short by 16,287.5 t/yr)"),
     Case("infeasible_radius", lambda f: _text(f, "instance.toml", "service_radius_km = 650", "service_radius_km = 50"), "infeasible",
          text="region US-BOS, nmc: 3,990.0 t short of 3,990.0 t required"),
     Case("infeasible_lfp_outlet", _no_lfp_outlet, "infeasible", text="lfp: "),

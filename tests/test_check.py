@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -102,7 +103,7 @@ def test_each_rule_family_is_caught(demo, rule):
 
 
 COMPONENTS = ["capex_annualised", "fixed_opex", "spoke_processing", "hub_processing", "transport_pack",
-              "transport_black_mass", "uncollected_penalty", "merchant_revenue", "hub_revenue"]
+              "transport_black_mass", "uncollected_penalty", "merchant_disposal", "merchant_revenue", "hub_revenue"]
 
 
 @pytest.mark.parametrize("component", COMPONENTS)
@@ -139,3 +140,125 @@ def test_json_round_trip_keeps_the_solution_valid(demo):
     pd.testing.assert_frame_equal(back.flows, sol.flows, check_dtype=False)
     pd.testing.assert_frame_equal(back.sites, sol.sites, check_dtype=False)
     assert check_solution(inst, back) == []
+
+
+# --- every reported column ------------------------------------------------------------------------
+
+
+def _edit(df, mask, **kw):
+    df = df.copy()
+    idx = df.index[mask][0]
+    for k, v in kw.items():
+        df.loc[idx, k] = v(df.loc[idx, k]) if callable(v) else v
+    return df
+
+
+REPORT_CASES = {
+    "flow km": ("flow_report", lambda s: {"flows": _edit(s.flows, s.flows["echelon"] == "region_spoke", km=lambda v: v + 10.0)}),
+    "flow transport_cost": ("flow_report", lambda s: {"flows": _edit(s.flows, s.flows["echelon"] == "spoke_hub", transport_cost=lambda v: v + 50.0)}),
+    "merchant leg": ("flow_report", lambda s: {"flows": _edit(s.flows, s.flows["echelon"] == "spoke_merchant", km=12.0)}),
+    "region supply": ("region_report", lambda s: {"regions": _edit(s.regions, s.regions["supply_t"] > 0, supply_t=lambda v: v + 5.0)}),
+    "region required": ("region_report", lambda s: {"regions": _edit(s.regions, s.regions["supply_t"] > 0, required_t=lambda v: v * 0.5)}),
+    "region collected": ("region_report", lambda s: {"regions": _edit(s.regions, s.regions["collected_t"] > 0, collected_t=lambda v: v - 5.0)}),
+    "site capex_charged": ("site_report", lambda s: {"sites": _edit(s.sites, s.sites["open"] & (s.sites["status"] == "candidate"), capex_charged=lambda v: v + 1e5)}),
+    "site capex_annualised": ("site_report", lambda s: {"sites": _edit(s.sites, s.sites["open"], capex_annualised=lambda v: v * 1.1)}),
+    "site fixed_opex": ("site_report", lambda s: {"sites": _edit(s.sites, s.sites["open"], fixed_opex_per_yr=lambda v: v + 1000.0)}),
+    "site utilisation": ("site_report", lambda s: {"sites": _edit(s.sites, s.sites["open"], utilisation=lambda v: v * 0.5)}),
+    "site status": ("site_report", lambda s: {"sites": _edit(s.sites, s.sites["status"] == "existing", status="candidate")}),
+    "site name": ("site_report", lambda s: {"sites": _edit(s.sites, s.sites["open"], name="Elsewhere")}),
+    "closed site capacity": ("site_report", lambda s: {"sites": _edit(s.sites, ~s.sites["open"], capacity_t=5000.0)}),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REPORT_CASES))
+def test_every_reported_column_is_checked(demo, case):
+    inst, sol = demo
+    rule, mutate = REPORT_CASES[case]
+    assert rule in _rules(inst, _with(sol, **mutate(sol)))
+
+
+def test_single_sourcing_set_by_the_solve_option_is_checked(demo):
+    """The demo does not ask for single sourcing; a solve with the option does, and the checker
+    holds that solution to it (read from its provenance), not to the instance's setting."""
+    inst, _sol = demo
+    sol = solve(inst, mip_rel_gap=0, single_sourcing=True, threads=1)
+    assert check_solution(inst, sol) == []
+    rs = sol.flows[sol.flows["echelon"] == "region_spoke"]
+    first = rs.iloc[[0]]
+    other = next(s for s in sol.sites.loc[sol.sites["open"] & (sol.sites["kind"] == "spoke"), "site_id"]
+                 if s != first["destination"].iat[0])
+    split = pd.concat([sol.flows, first.assign(destination=other, flow_t=0.5)])
+    assert "single_sourcing" in _rules(inst, _with(sol, flows=split))
+
+
+def test_tolerance_scales_with_the_price(demo):
+    """At 100,000 per uncollected tonne a 1e-10 t round-off on a flow is not a violation (the old
+    absolute 1e-6 tolerance called it one: "reported 0.0000, recomputed 0.0000"); 1 t is."""
+    inst, _sol = demo
+    dear = inst.replace(params=dataclasses.replace(inst.params, uncollected_penalty_per_t=1e5))
+    sol = solve(dear, mip_rel_gap=0, threads=1)
+    assert check_solution(dear, sol) == []
+    full = sol.regions[(sol.regions["uncollected_t"] == 0) & (sol.regions["supply_t"] > 0)].iloc[0]
+    mask = (sol.flows["echelon"] == "region_spoke") & (sol.flows["origin"] == full["region_id"]) & (sol.flows["chemistry"] == full["chemistry"])
+    assert check_solution(dear, _with(sol, flows=_edit(sol.flows, mask, flow_t=lambda v: v - 1e-10))) == []
+    assert "cost:uncollected_penalty" in _rules(dear, _with(sol, flows=_edit(sol.flows, mask, flow_t=lambda v: v - 1.0)))
+
+
+def test_the_checker_computes_for_itself():
+    """check.py takes distances, the capital recovery factor and the growth path from nothing
+    in the package: its only imports from spokehub are the Instance and Solution types."""
+    import ast
+
+    from .helpers import ROOT
+
+    tree = ast.parse((ROOT / "optimizer" / "check.py").read_text())
+    ours = {(n.module, tuple(a.name for a in n.names)) for n in ast.walk(tree)
+            if isinstance(n, ast.ImportFrom) and n.level > 0}
+    assert ours == {("instance", ("Instance",)), ("solution", ("Solution",))}
+
+
+# --- multi-period rules ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def horizon():
+    """tests/test_multiperiod.py's tiny horizon, seed 1: S1 existing (small, closable), S2 opens
+    small in 2025, the hub H opens in 2031 and S1 expands to large in 2031."""
+    from .test_multiperiod import _tiny
+
+    inst = _tiny(1)
+    sol = solve(inst, mip_rel_gap=0, threads=1)
+    assert sol.schedule()[["site_id", "period", "event"]].values.tolist() == [
+        ["S1", "2025", "existing"], ["S2", "2025", "open"], ["H", "2031", "open"], ["S1", "2031", "expand"]]
+    return inst, sol
+
+
+def _at(sol, site, period, **kw):
+    return _with(sol, sites=_edit(sol.sites, (sol.sites["site_id"] == site) & (sol.sites["period"] == period), **kw))
+
+
+MULTI_CASES = {
+    "capacity shrinks": ("schedule", lambda i, s: (i, _at(_at(s, "S1", "2028", size="large", capacity_t=9000.0), "S1", "2031", size="small", capacity_t=3000.0))),
+    "candidate closes": ("schedule", lambda i, s: (i, _at(s, "S2", "2031", open=False, size="", capacity_t=0.0))),
+    "closed site reopens": ("schedule", lambda i, s: (i, _at(s, "S1", "2028", open=False, size="", capacity_t=0.0))),
+    "earliest year": ("earliest_year", lambda i, s: (i.replace(spokes=i.spokes.assign(earliest_year=[np.nan, 2028.0])), s)),
+    "forced open": ("forced_open", lambda i, s: (i.replace(forced_open=("H",)), s)),
+    "per-period budget": ("capex_budget", lambda i, s: (i.replace(periods=dataclasses.replace(i.periods, capex_budget=(1e6, 1e6, 1e6))), s)),
+    "horizon budget": ("capex_budget", lambda i, s: (i.replace(params=dataclasses.replace(i.params, max_capex=1e6)), s)),
+    "closure cost": ("cost:closure", lambda i, s: (i, _with(s, costs=_edit(s.costs, (s.costs["component"] == "closure") & (s.costs["period"] == "2028"), value=5e5)))),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MULTI_CASES))
+def test_each_multi_period_rule_is_caught(horizon, case):
+    inst, sol = horizon
+    assert check_solution(inst, sol) == []
+    rule, mutate = MULTI_CASES[case]
+    assert rule in _rules(*mutate(inst, sol))
+
+
+def test_schedule_report_follows_the_sites_table(horizon, monkeypatch):
+    inst, sol = horizon
+    real = Solution.schedule
+    monkeypatch.setattr(Solution, "schedule", lambda self: real(self).iloc[1:].reset_index(drop=True))
+    assert "schedule_report" in _rules(inst, sol)

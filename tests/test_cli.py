@@ -11,7 +11,7 @@ from optimizer import check_solution, load_instance
 from optimizer.cli import main
 from optimizer.solution import Solution
 
-from .helpers import DEMO, copy_demo, set_cell
+from .helpers import DEMO, ROOT, copy_demo, set_cell
 
 OUTPUT_FILES = {"solution.json", "sites.csv", "flows.csv", "regions.csv", "costs.csv", "summary.txt", "map.html"}
 
@@ -140,3 +140,77 @@ def test_report_command(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "net cost per tonne of packs collected" in text and "transport share" in text
     assert main(["report", str(tmp_path / "nothing")]) == 2
+
+
+@pytest.mark.parametrize("args,text", [
+    (["--gap", "5"], "write 0.05 for 5 %"),
+    (["--gap", "-1"], "gap must be a fraction in [0, 1)"),
+    (["--gap", "1"], "gap must be a fraction in [0, 1)"),
+    (["--threads", "0"], "threads must be a whole number >= 1"),
+    (["--time-limit", "-1"], "time limit must be a positive number of seconds"),
+    (["--time-limit", "0"], "time limit must be a positive number of seconds"),
+    (["--node-limit", "-1"], "node limit must be a whole number >= 0"),
+])
+def test_options_outside_their_meaning_are_refused(tmp_path, capsys, args, text):
+    out = tmp_path / "o"
+    assert main(["solve", str(DEMO), "--out", str(out), *args]) == 2
+    err = capsys.readouterr().err
+    assert text in err and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_sweep_options_are_refused_before_any_solve(tmp_path, capsys):
+    grid = tmp_path / "grid.toml"
+    grid.write_text("[grid]\nsupply = [1.0]\n")
+    assert main(["sweep", str(DEMO), "--grid", str(grid), "--out", str(tmp_path / "s"), "--gap", "5"]) == 2
+    assert "write 0.05 for 5 %" in capsys.readouterr().err
+    assert not (tmp_path / "s").exists()
+
+
+def test_a_stop_at_the_gap_is_not_called_proven(tmp_path, capsys):
+    """The demo at a 5 % gap tolerance: HiGHS stops with a positive gap, which the label and the
+    summary report as a tolerance, never as a proof; with --gap 0 the same instance is proven."""
+    from optimizer import solve
+
+    loose = solve(load_instance(DEMO), mip_rel_gap=0.05, threads=1)
+    exact = solve(load_instance(DEMO), mip_rel_gap=0.0, threads=1)
+    assert exact.proven_optimal and exact.status_label == "optimal"
+    assert loose.status.value == "optimal" and loose.gap > 1e-9  # HiGHS stopped at the tolerance (1.59 %)
+    assert not loose.proven_optimal and loose.status_label.startswith("optimal within gap ")
+    assert loose.objective >= exact.objective - 1e-6 * abs(exact.objective)
+    assert (loose.objective - loose.best_bound) / abs(loose.objective) == pytest.approx(loose.gap, rel=1e-6)
+    assert main(["solve", str(DEMO), "--out", str(tmp_path / "o"), "--gap", "0.05"]) == 0
+    out = capsys.readouterr().out
+    status_line = next(line for line in out.splitlines() if line.startswith("status:"))
+    assert status_line.startswith(f"status: {loose.status_label} ")
+
+
+HORIZON = ROOT / "maps" / "solutions" / "north-america-2035.json"
+
+
+@pytest.mark.parametrize("command,suffix", [("figure", ".png"), ("map", ".html")])
+def test_unknown_period_is_a_usage_error_listing_the_periods(tmp_path, capsys, command, suffix):
+    inst = ROOT / "instances" / "north-america-2035"
+    out = tmp_path / f"f{suffix}"
+    assert main([command, str(HORIZON), "--instance", str(inst), "--out", str(out), "--period", "2030"]) == 2
+    assert "this solution has the periods 2025, 2028, 2031, 2034" in capsys.readouterr().err
+    assert not out.exists()
+    assert main([command, str(HORIZON), "--instance", str(inst), "--out", str(out), "--period", "2031"]) == 0
+    assert out.exists()
+
+
+def test_period_on_a_one_period_solution_is_a_usage_error(tmp_path, capsys):
+    demo_sol = ROOT / "maps" / "solutions" / "demo.json"
+    out = tmp_path / "f.png"
+    assert main(["figure", str(demo_sol), "--instance", str(DEMO), "--out", str(out), "--period", "2031"]) == 2
+    assert "this solution has a single period" in capsys.readouterr().err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("command,flag,name", [("figure", "--out", "x.jpg"), ("map", "--out", "x.png"),
+                                               ("export", "--xlsx", "x.csv")])
+def test_wrong_output_format_is_a_usage_error(tmp_path, capsys, command, flag, name):
+    demo_sol = ROOT / "maps" / "solutions" / "demo.json"
+    assert main([command, str(demo_sol), "--instance", str(DEMO), flag, str(tmp_path / name)]) == 2
+    err = capsys.readouterr().err
+    assert "by the file's suffix" in err and "internal error" not in err

@@ -39,7 +39,7 @@ def test_region_beyond_service_radius(tmp_path):
                          spoke_sizes=[["S1", "only", 50000, 1e6, 0]])
     sol = solve(load_instance(folder))
     assert sol.status == SolveStatus.INFEASIBLE
-    assert sol.diagnosis.shortfall == [("C", "nmc", 700.0, pytest.approx(700.0))]
+    assert sol.diagnosis.shortfall == [("C", "nmc", None, 700.0, pytest.approx(700.0))]
     assert any("no open-able spoke within the 500 km" in c and "C" in c for c in sol.diagnosis.causes)
 
 
@@ -64,7 +64,7 @@ def test_lfp_without_outlet(tmp_path):
     """No hub accepts LFP and LFP has no merchant outlet: all 1,000 t of LFP packs are short."""
     sol = solve(load_instance(_hubs(tmp_path, lfp_accepted=False)))
     assert sol.status == SolveStatus.INFEASIBLE
-    assert sol.diagnosis.shortfall == [("R", "lfp", 1000.0, pytest.approx(1000.0))]
+    assert sol.diagnosis.shortfall == [("R", "lfp", None, 1000.0, pytest.approx(1000.0))]
     assert any(c.startswith("lfp:") and "no merchant outlet" in c for c in sol.diagnosis.causes)
 
 
@@ -74,7 +74,7 @@ def test_infeasibility_no_aggregate_screen_sees(tmp_path):
     inst = load_instance(_hubs(tmp_path, max_hubs=1, lfp_t=300))
     sol = solve(inst)
     assert sol.status == SolveStatus.INFEASIBLE
-    assert sol.diagnosis.shortfall == [("R", "lfp", 300.0, pytest.approx(300.0))]
+    assert sol.diagnosis.shortfall == [("R", "lfp", None, 300.0, pytest.approx(300.0))]
     text = str(sol.diagnosis)
     assert "region R, lfp: 300.0 t short" in text
 
@@ -83,3 +83,28 @@ def test_feasible_variant_is_feasible(tmp_path):
     """Control: the same instance with two hubs allowed solves (so the diagnosis is not spurious)."""
     sol = solve(load_instance(_hubs(tmp_path, max_hubs=2, lfp_t=300)))
     assert sol.status == SolveStatus.OPTIMAL
+
+
+def test_multi_period_diagnosis_names_each_period(tmp_path):
+    """Two periods of 1,500 t/yr each (supply.csv), one spoke of 1,000 t/yr: in each period
+    500 t/yr cannot be collected.  The screens compare a period's need with a period's capacity
+    (not the sum over periods, 3,000 t) and every row names its period."""
+    from .helpers import write_csv
+
+    toml = base_toml()
+    toml["periods"] = {"years": [2025, 2030], "end_year": 2035}
+    folder = _spoke_only(tmp_path, toml=toml, regions=[["R", "R", 0, 0, 1500]],
+                         spoke_sizes=[["S1", "only", 1000, 1e6, 0]])
+    write_csv(folder / "supply.csv", ["region_id", "period", "chemistry", "supply_t"],
+              [["R", 2025, "nmc", 1500], ["R", 2030, "nmc", 1500]])
+    sol = solve(load_instance(folder))
+    assert sol.status == SolveStatus.INFEASIBLE
+    assert sol.diagnosis.shortfall == [("R", "nmc", "2025", 1500.0, pytest.approx(500.0)),
+                                       ("R", "nmc", "2030", 1500.0, pytest.approx(500.0))]
+    for year in ("2025", "2030"):
+        assert any(f"spoke capacity falls short in period {year}: at most 1,000.0 t/yr" in c
+                   and "but 1,500.0 t/yr must be collected (short by 500.0 t/yr)" in c for c in sol.diagnosis.causes)
+    assert not any("3,000" in c for c in sol.diagnosis.causes)
+    text = str(sol.diagnosis)
+    assert "region R, nmc in period 2025: 500.0 t short of 1,500.0 t required" in text
+    assert "region R, nmc in period 2030: 500.0 t short of 1,500.0 t required" in text

@@ -126,9 +126,10 @@ def test_weights_are_discounted_years():
     assert per.start_discount(0.1)["2027"] == pytest.approx(1.1 ** -2)
 
 
-def _tiny(seed: int):
+def _tiny(seed: int, nonmonotone: bool = False, max_capex: float | None = None, budget=None):
     """2 spokes, 1 hub, 3 periods, growing supply; random costs; one variant per seed exercises
-    a budget, a closable existing site or an earliest year."""
+    a budget, a closable existing site or an earliest year.  ``nonmonotone``: S2's large size
+    costs less capex than its small one; ``max_capex``: a horizon-wide capex budget."""
     rng = np.random.default_rng(seed)
     regions = pd.DataFrame({"id": ["R0", "R1", "R2"], "lat": [45.0, 45.5, 46.0], "lon": [3.0, 4.0, 3.5],
                             "nmc_t": rng.integers(300, 1200, 3).astype(float), "lfp_t": rng.integers(100, 400, 3).astype(float)})
@@ -140,6 +141,11 @@ def _tiny(seed: int):
     spoke_sizes = pd.DataFrame([(s, n, cap, cap * float(rng.integers(600, 1200)), float(rng.integers(1, 4)) * 1e5)
                                 for s in ("S1", "S2") for n, cap in (("small", 3000.0), ("large", 9000.0))],
                                columns=["site_id", "size", "capacity_t", "capex", "fixed_opex_per_yr"])
+    if nonmonotone:  # S2 large: cheaper to build than S2 small, dearer to run
+        small = spoke_sizes.index[(spoke_sizes["site_id"] == "S2") & (spoke_sizes["size"] == "small")][0]
+        large = spoke_sizes.index[(spoke_sizes["site_id"] == "S2") & (spoke_sizes["size"] == "large")][0]
+        spoke_sizes.loc[large, "capex"] = 0.6 * spoke_sizes.at[small, "capex"]
+        spoke_sizes.loc[large, "fixed_opex_per_yr"] = 9e5
     hubs = pd.DataFrame({"id": ["H"], "lat": [45.6], "lon": [3.3], "status": ["candidate"], "existing_size": [""],
                          "accepts_nmc": [True], "accepts_lfp": [True]})
     hub_sizes = pd.DataFrame({"site_id": ["H"], "size": ["one"], "capacity_t": [6000.0], "capex": [float(rng.integers(20, 60)) * 1e6],
@@ -148,21 +154,48 @@ def _tiny(seed: int):
              Chemistry("lfp", 0.3, merchant_price_per_t=-300.0))
     params = Parameters(pack_cost_per_t_km=0.5, black_mass_cost_per_t_km=0.2, circuity=1.2, discount_rate=0.06,
                         lifetime_years=12, spoke_cost_per_t=100.0, hub_cost_per_t=500.0,
-                        uncollected_penalty_per_t=3000.0, min_collection_rate=0.5)
-    budget = (2e7, 5e6, 5e6) if seed % 3 == 0 else None
+                        uncollected_penalty_per_t=3000.0, min_collection_rate=0.5, max_capex=max_capex)
+    if budget is None:
+        budget = (2e7, 5e6, 5e6) if seed % 3 == 0 else None
     periods = Periods((2025, 2028, 2031), (3, 3, 3), 2025, {"*": 0.15}, budget)
     return make_instance(f"tiny{seed}", chems, params, regions, spokes, spoke_sizes, hubs, hub_sizes, periods=periods)
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_milp_equals_brute_force_over_all_schedules(seed):
-    inst = _tiny(seed)
+@pytest.mark.parametrize("seed,variant", [
+    (0, {}), (1, {}), (2, {}), (3, {"nonmonotone": True}),
+    (7, {"nonmonotone": True, "budget": (3e6, 3e6, 3e6)}),  # the size-step spend called this infeasible
+    (1, {"max_capex": 2e7}), (4, {"max_capex": 1.2e7}),
+], ids=["budget", "closable", "earliest", "nonmonotone", "nonmonotone-budget", "max-capex-closable", "max-capex-existing"])
+def test_milp_equals_brute_force_over_all_schedules(seed, variant):
+    """Every schedule enumerated (tests/bruteforce.py, its own spend rule: the largest capex paid
+    so far is what has been spent) against the MILP, including per-period budgets with a size
+    table whose capex falls as capacity grows, and the horizon-wide max_capex (which binds in both
+    of its cases: the unbudgeted optimum differs)."""
+    inst = _tiny(seed, **variant)
     results = brute_force_schedules(inst)
     sol = solve(inst, **EXACT)
     assert sol.objective == pytest.approx(results[0][0], rel=1e-7)
     assert check_solution(inst, sol) == []
-    # the schedule is not trivial: something changes over the horizon in at least one seed
-    assert len(results) > 10
+    # the schedule is not trivial: several schedules are feasible
+    assert len(results) > 5
+    if "max_capex" in variant:
+        assert brute_force_schedules(_tiny(seed))[0][0] < results[0][0] - 1.0
+
+
+def test_nonmonotone_capex_budget_spends_what_is_built():
+    """tests/cases/nonmonotone-capex-budget: one spoke, small (1,000 t) for 5 M and large (2,000 t)
+    for 3 M; 1,500 t/yr; 4 M per period.  Building large in 2025 spends 3 M (under budget): two
+    5-year periods, no discounting, CRF 1/10: 10 years x 0.3 M = 3,000,000.  The size-step
+    spend counted 5 M + 0 for it and called the instance infeasible."""
+    from .helpers import ROOT
+
+    inst = load_instance(ROOT / "tests" / "cases" / "nonmonotone-capex-budget")
+    sol = solve(inst, **EXACT)
+    assert sol.status.value == "optimal"
+    assert sol.objective == pytest.approx(3_000_000, rel=1e-9)
+    assert sol.schedule()[["period", "event", "size"]].values.tolist() == [["2025", "open", "large"]]
+    assert check_solution(inst, sol) == []
+    assert brute_force_schedules(inst)[0][0] == pytest.approx(3_000_000, rel=1e-9)
 
 
 def test_one_period_instances_unchanged(tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import numpy as np
 import pandas as pd
@@ -185,3 +186,37 @@ def test_demo_solution_in_maps_folder_is_current():
     fresh = solve(load_instance(DEMO), threads=1, seed=0)
     assert fresh.objective == pytest.approx(sol.objective, rel=1e-9)
     assert list(fresh.sites.loc[fresh.sites["open"], "site_id"]) == list(sol.sites.loc[sol.sites["open"].astype(bool), "site_id"])
+
+
+def test_merchant_sales_at_a_negative_price_are_a_cost(tmp_path, capsys):
+    """One region of 1,000 t nmc (yield 0.4, merchant price 3,500) and 1,000 t lfp (yield 0.3,
+    price -250), one free existing spoke, no hubs, everything else free.  By hand: nmc black mass
+    400 t sold for 1,400,000 (a revenue, reported -1,400,000); lfp 300 t at -250 is a disposal
+    cost of 75,000 (reported +75,000); net cost -1,325,000."""
+    from .helpers import base_toml, write_instance
+
+    toml = base_toml(chemistries={"nmc": {"black_mass_yield": 0.4, "merchant_price_per_t": 3500.0},
+                                  "lfp": {"black_mass_yield": 0.3, "merchant_price_per_t": -250.0}})
+    folder = write_instance(tmp_path / "m", toml, regions=[["R", "R", 0, 0, 1000, 1000]],
+                            spokes=[["S", "", 0, 0, "existing", "std"]], spoke_sizes=[["S", "std", 5000, 0, 0]],
+                            chems=("nmc", "lfp"))
+    out = tmp_path / "o"
+    assert main(["solve", str(folder), "--out", str(out), "--gap", "0"]) == 0
+    costs = pd.read_csv(out / "costs.csv").set_index("component")
+    assert costs.loc["merchant_revenue", "value"] == pytest.approx(-1_400_000)
+    assert costs.loc["merchant_revenue", "kind"] == "revenue"
+    assert costs.loc["merchant_disposal", "value"] == pytest.approx(75_000)
+    assert costs.loc["merchant_disposal", "kind"] == "cost"
+    assert costs["value"].sum() == pytest.approx(-1_325_000)
+    assert (costs.loc[costs["kind"] == "cost", "value"] >= 0).all() and (costs.loc[costs["kind"] == "revenue", "value"] <= 0).all()
+    text = capsys.readouterr().out
+    assert re.search(r"merchant disposal \(negative price\)\s+cost\s+75,000", text)
+    assert re.search(r"merchant sales\s+revenue\s+-1,400,000", text)
+    sheets = read_workbook_costs(tmp_path, out)
+    assert sheets.set_index("component").loc["merchant_disposal", "kind"] == "cost"
+
+
+def read_workbook_costs(tmp_path, out):
+    xlsx = tmp_path / "r.xlsx"
+    assert main(["export", str(out), "--xlsx", str(xlsx)]) == 0
+    return read_workbook(xlsx)["costs"]

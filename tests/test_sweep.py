@@ -244,3 +244,21 @@ def test_robustness_when_no_scenario_opens_a_site(base):
     assert (table["share_open"] == 0).all() and (table["sizes"] == "").all()
     n_sites = int((base.spokes["status"] != "excluded").sum() + (base.hubs["status"] != "excluded").sum())
     assert len(table) == n_sites
+
+
+def test_forbidding_an_existing_site_is_said_in_the_summary(base, tmp_path, capsys):
+    """The demo's existing spoke S-KINGSTON (installed: small) forbidden by a scenario: it is
+    closed, and the summary and solution.json say so instead of leaving it to be noticed."""
+    scenario = tmp_path / "no-kingston.toml"
+    scenario.write_text('name = "no Kingston"\nforbid = ["S-KINGSTON"]\n')
+    out = tmp_path / "o"
+    assert main(["solve", str(DEMO), "--scenario", str(scenario), "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    small = base.spoke_sizes.loc[(base.spoke_sizes["site_id"] == "S-KINGSTON") & (base.spoke_sizes["size"] == "small"), "capacity_t"].iat[0]
+    expected = (f"note: scenario 'no Kingston' forbids the existing spoke S-KINGSTON (Kingston, ON): it is closed in this "
+                f"scenario and its installed small size ({small:,.0f} t packs/yr) goes unused")
+    assert expected in text
+    sol = json.loads((out / "solution.json").read_text())
+    assert any("forbids the existing spoke S-KINGSTON" in n for n in sol["provenance"]["notes"])
+    sites = pd.read_csv(out / "sites.csv")
+    assert "S-KINGSTON" not in set(sites.loc[sites["open"], "site_id"])

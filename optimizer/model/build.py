@@ -300,70 +300,123 @@ def add_build_schedule(m: pyo.ConcreteModel, net: Network) -> None:
                      ">=", 0.0, doc="closed sites do not reopen")
 
 
+def _monotone_capex(opts: pd.DataFrame) -> set[str]:
+    """Sites whose capex charged never falls as the size grows (ranked by capacity)."""
+    ranked = opts.assign(rank=_size_ranks(opts)).drop_duplicates(["site_id", "rank"]).sort_values(["site_id", "rank"])
+    falls = ranked.groupby("site_id")["capex_charged"].apply(lambda c: bool((np.diff(c.to_numpy(float)) < 0).any()))
+    return set(falls.index[~falls.to_numpy(dtype=bool)])
+
+
 def add_capex_budgets(m: pyo.ConcreteModel, inst: Instance, net: Network) -> None:
     r"""Multi-period capex budgets on what is *spent*: building a size or expanding to a larger one.
 
-    .. math:: \text{inc}_{i,q,t} \ge Y_{i,q,t} - Y_{i,q,t-1}, \qquad
-       \sum_{i,q} \Delta\text{capex}_{i,q}\, \text{inc}_{i,q,t} \le B_t, \qquad
-       \sum_t \sum_{i,q} \Delta\text{capex}_{i,q}\, \text{inc}_{i,q,t} \le B
+    The capex spent at a site up to period :math:`t` is the largest capex charged among the sizes
+    it has operated so far (an expansion pays the difference to the largest one paid for; nothing
+    is refunded).  Sites whose capex grows with capacity (the usual case) state this with the
+    tight size-step form, the others with a running maximum:
 
-    with :math:`\Delta\text{capex}_{i,q}` the capex charged of size rank :math:`q` minus that of rank
-    :math:`q-1` (never negative), :math:`Y_{i,q,t_0-1}` = 1 for the installed size of an existing
-    site and 0 otherwise.
+    .. math:: 	ext{inc}_{i,q,t} \ge Y_{i,q,t} - Y_{i,q,t-1}, \qquad
+       	ext{spend}_{i,t} = \sum_q \Delta	ext{capex}_{i,q}\, 	ext{inc}_{i,q,t}
+       \quad 	ext{(capex non-decreasing in size)}
+
+    .. math:: M_{i,t} \ge \sum_k 	ext{capex}_{i,k}\, y_{i,k,t}, \qquad M_{i,t} \ge M_{i,t-1},
+       \qquad 	ext{spend}_{i,t} = M_{i,t} - M_{i,t-1} \quad 	ext{(otherwise)}
+
+    .. math:: \sum_i 	ext{spend}_{i,t} \le B_t, \qquad \sum_t \sum_i 	ext{spend}_{i,t} \le B
+
+    with :math:`\Delta	ext{capex}_{i,q}` the capex charged of size rank :math:`q` minus that of rank
+    :math:`q-1`, :math:`Y_{i,q,t_0-1}` = 1 for the installed size of an existing site and 0
+    otherwise, and :math:`M_{i,t_0-1} = 0` (capex charged is already net of an installed size).
+    Budget rows only constrain, so the model is free to keep :math:`M` at the running maximum and
+    the spend is exact.
     """
     per = inst.periods
     budget = per.capex_budget if per is not None else None
     total = inst.params.max_capex
     if budget is None and total is None:
         return
-    all_rows = []
+    step_parts, max_parts = [], []
     for kind, opts, var in (("spoke", net.spoke_options, m.open_spoke), ("hub", net.hub_options, m.open_hub)):
-        rows = _schedule_rows(opts, net.periods).reset_index(drop=True)
-        if rows.empty:
+        if opts.empty:
             continue
-        rows["kind"] = kind
-        all_rows.append((kind, opts, var, rows))
-    if not all_rows:
+        monotone = _monotone_capex(opts)
+        mono = opts[opts["site_id"].isin(monotone)].reset_index()
+        other = opts[~opts["site_id"].isin(monotone)].reset_index()
+        if len(mono):
+            rows = _schedule_rows(mono, net.periods).reset_index(drop=True)
+            step_parts.append((kind, mono, var, rows))
+        if len(other):
+            rows = _schedule_rows(other, net.periods)
+            rows = rows[rows["q"] == 0].drop(columns="q").reset_index(drop=True)
+            max_parts.append((kind, other, var, rows))
+    spend: list[tuple[np.ndarray, object, np.ndarray, np.ndarray]] = []  # (period of row, var, pos, coef)
+    if step_parts:
+        index = concat_rows(r for *_x, r in step_parts)
+        m.CAPEX_STEPS = pyo.Set(initialize=_index(index, ["site_id", "q", "period"]), ordered=True, dimen=3)
+        m.capex_step = pyo.Var(m.CAPEX_STEPS, within=pyo.NonNegativeReals, doc="size threshold q newly reached in period t")
+        offset = 0
+        for kind, opts, var, rows in step_parts:
+            n = len(rows)
+            pos_of = opts["index"].to_numpy()  # option rows of the full table
+            r_now, o_now = _threshold_terms(opts, rows, "period")
+            has_prev = rows["prev"].notna().to_numpy()
+            r_prev, o_prev = _threshold_terms(opts, rows[has_prev].reset_index(drop=True), "prev")
+            r_prev = np.flatnonzero(has_prev)[r_prev]
+            # Y before the first period: the installed size of an existing site (rank 0 after filtering)
+            sites = net.spoke_sites if kind == "spoke" else net.hub_sites
+            status = rows["site_id"].map(dict(zip(sites["id"], sites["status"], strict=True)))
+            installed = ((~has_prev) & (status.to_numpy() == "existing") & (rows["q"].to_numpy() == 0)).astype(float)
+            add_rows(m, f"{kind}_capex_step", _index(rows, ["site_id", "q", "period"]),
+                     [Terms.of(np.arange(n), m.capex_step, pos=offset + np.arange(n)),
+                      Terms.of(r_now, var, pos=pos_of[o_now], coef=-1.0), Terms.of(r_prev, var, pos=pos_of[o_prev], coef=1.0)],
+                     ">=", -installed, doc="a size threshold reached in a period is a capex step")
+            ranked = opts.assign(rank=_size_ranks(opts))[["site_id", "rank", "capex_charged"]].drop_duplicates(["site_id", "rank"])
+            cap = dict(zip(zip(ranked["site_id"], ranked["rank"], strict=True), ranked["capex_charged"], strict=True))
+            delta = np.array([cap[(s, q)] - (cap[(s, q - 1)] if q > 0 else 0.0)
+                              for s, q in zip(rows["site_id"], rows["q"], strict=True)])
+            spend.append((rows["period"].to_numpy(), m.capex_step, offset + np.arange(n), delta))
+            offset += n
+    if max_parts:
+        index = concat_rows(r for *_x, r in max_parts)
+        m.CAPEX_REACHED = pyo.Set(initialize=_index(index, ["site_id", "period"]), ordered=True, dimen=2)
+        m.capex_reached = pyo.Var(m.CAPEX_REACHED, within=pyo.NonNegativeReals,
+                                  doc="largest capex charged among the sizes site i has operated up to period t")
+        offset = 0
+        for kind, opts, var, rows in max_parts:
+            n = len(rows)
+            pos_of = opts["index"].to_numpy()
+            own = np.arange(n)
+            o_row = _positions(opts, rows, ["site_id", "period"])
+            add_rows(m, f"{kind}_capex_reached_covers", _index(rows, ["site_id", "period"]),
+                     [Terms.of(own, m.capex_reached, pos=offset + own),
+                      Terms.of(o_row, var, pos=pos_of, coef=-opts["capex_charged"].to_numpy(float))],
+                     ">=", 0.0, doc="capex reached covers the size operated")
+            prev_pos = rows.reset_index().merge(rows.reset_index()[["index", "site_id", "period"]],
+                                                left_on=["site_id", "prev"], right_on=["site_id", "period"],
+                                                suffixes=("", "_prev"))
+            if len(prev_pos):
+                k = len(prev_pos)
+                add_rows(m, f"{kind}_capex_reached_grows", _index(prev_pos, ["site_id", "period"]),
+                         [Terms.of(np.arange(k), m.capex_reached, pos=offset + prev_pos["index"].to_numpy()),
+                          Terms.of(np.arange(k), m.capex_reached, pos=offset + prev_pos["index_prev"].to_numpy(), coef=-1.0)],
+                         ">=", 0.0, doc="capex reached never falls")
+                spend.append((prev_pos["period"].to_numpy(), m.capex_reached, offset + prev_pos["index_prev"].to_numpy(),
+                              np.full(k, -1.0)))
+            spend.append((rows["period"].to_numpy(), m.capex_reached, offset + own, np.ones(n)))
+            offset += n
+    if not spend:
         return
-    index = concat_rows(r for *_x, r in all_rows)
-    m.CAPEX_STEPS = pyo.Set(initialize=_index(index, ["site_id", "q", "period"]), ordered=True, dimen=3)
-    m.capex_step = pyo.Var(m.CAPEX_STEPS, within=pyo.NonNegativeReals, doc="size threshold q newly reached in period t")
-    offset = 0
-    inc_rows, spend_terms = [], []
-    for kind, opts, var, rows in all_rows:
-        n = len(rows)
-        r_now, o_now = _threshold_terms(opts, rows, "period")
-        has_prev = rows["prev"].notna().to_numpy()
-        prev_rows = rows[has_prev]
-        r_prev, o_prev = _threshold_terms(opts, prev_rows.reset_index(drop=True), "prev")
-        r_prev = np.flatnonzero(has_prev)[r_prev]
-        # Y before the first period: the installed size of an existing site (rank 0 after filtering)
-        sites = net.spoke_sites if kind == "spoke" else net.hub_sites
-        status = rows["site_id"].map(dict(zip(sites["id"], sites["status"], strict=True)))
-        installed = ((~has_prev) & (status.to_numpy() == "existing") & (rows["q"].to_numpy() == 0)).astype(float)
-        parts = [Terms.of(np.arange(n), m.capex_step, pos=offset + np.arange(n)),
-                 Terms.of(r_now, var, pos=o_now, coef=-1.0), Terms.of(r_prev, var, pos=o_prev, coef=1.0)]
-        inc_rows.append((kind, rows, parts, -installed))
-        # spend coefficient per step: capex charged of rank q minus rank q-1
-        ranked = opts.assign(rank=_size_ranks(opts))[["site_id", "rank", "capex_charged"]].drop_duplicates(["site_id", "rank"])
-        cap = dict(zip(zip(ranked["site_id"], ranked["rank"], strict=True), ranked["capex_charged"], strict=True))
-        delta = np.array([max(0.0, cap[(s, q)] - (cap[(s, q - 1)] if q > 0 else 0.0))
-                          for s, q in zip(rows["site_id"], rows["q"], strict=True)])
-        spend_terms.append((rows["period"].to_numpy(), offset + np.arange(n), delta))
-        offset += n
-    for kind, rows, parts, rhs in inc_rows:
-        add_rows(m, f"{kind}_capex_step", _index(rows, ["site_id", "q", "period"]), parts, ">=", rhs,
-                 doc="a size threshold reached in a period is a capex step")
-    period_of = np.concatenate([t[0] for t in spend_terms])
-    pos = np.concatenate([t[1] for t in spend_terms])
-    delta = np.concatenate([t[2] for t in spend_terms])
+
+    def rows_for(select_row) -> list[Terms]:
+        return [Terms.of(select_row(periods), var, pos=pos, coef=coef) for periods, var, pos, coef in spend]
+
     if budget is not None:
-        row = np.array([net.periods.index(p) for p in period_of])
+        order = {p: k for k, p in enumerate(net.periods)}
         add_rows(m, "capex_budget_period", list(net.periods),
-                 [Terms.of(row, m.capex_step, pos=pos, coef=delta)], "<=", np.asarray(budget, dtype=float),
-                 doc="capex spent per period within its budget")
+                 rows_for(lambda periods: np.array([order[p] for p in periods], dtype=np.int64)),
+                 "<=", np.asarray(budget, dtype=float), doc="capex spent per period within its budget")
     if total is not None:
-        add_rows(m, "capex_budget", ["total"], [Terms.of(np.zeros(len(pos), dtype=np.int64), m.capex_step, pos=pos, coef=delta)],
+        add_rows(m, "capex_budget", ["total"], rows_for(lambda periods: np.zeros(len(periods), dtype=np.int64)),
                  "<=", float(total), doc="capex spent over the horizon within the budget")
 
 

@@ -20,6 +20,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
+from ..errors import UsageError  # noqa: E402
 from ..frames import concat_rows
 from ..instance import Instance  # noqa: E402
 from ..solution import Solution  # noqa: E402
@@ -113,7 +114,7 @@ def network_figure(inst: Instance, sol: Solution, options: MapOptions | None = N
     if sol.objective is not None and sol.multi_period:
         value = -sol.objective if sol.profit_mode else sol.objective
         label = "net present profit" if sol.profit_mode else "net present cost"
-        period = options.period or sol.periods[-1]
+        period = sol.check_period(options.period) or sol.periods[-1]
         sub = (f"{label} {sol.periods[0]}-{sol.periods[-1]}: {value / 1e6:,.1f} M {cur}"
                + ("" if sol.gap is None else f", gap {100 * sol.gap:.2f} %") + f" -- network in {period}")
     elif sol.objective is not None:
@@ -132,7 +133,7 @@ def write_figure(inst: Instance, sol: Solution, path: str | Path, options: MapOp
     path = Path(path)
     fmt = path.suffix.lower().lstrip(".")
     if fmt not in ("png", "svg", "pdf"):
-        raise ValueError(f"figure format must be .png, .svg or .pdf, got '{path.suffix}'")
+        raise UsageError(f"{path}: a figure is written as .png, .svg or .pdf (by the file's suffix), not '{path.suffix or 'no suffix'}'")
     fig = network_figure(inst, sol, options)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".{fmt}", dir=path.parent)

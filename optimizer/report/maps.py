@@ -87,7 +87,7 @@ def _fmt(x: float, unit: str = "") -> str:
 
 def _period(sol: Solution, options: MapOptions) -> str:
     periods = list(sol.periods) or ["base"]
-    return options.period if options.period in periods else periods[-1]
+    return sol.check_period(options.period) or periods[-1]
 
 
 def plan_layers(inst: Instance, sol: Solution, options: MapOptions | None = None) -> dict[str, pd.DataFrame]:

@@ -15,21 +15,10 @@ import pandas as pd
 
 from ..errors import SolutionCheckError
 from ..instance import Instance
-from ..solution import Solution, SolveStatus
+from ..solution import COMPONENTS, Solution, SolveStatus, component_kind
 from .files import atomic_folder
 
-COMPONENT_LABELS = {
-    "capex_annualised": "capex (annualised)",
-    "fixed_opex": "fixed opex",
-    "spoke_processing": "spoke processing",
-    "hub_processing": "hub processing",
-    "transport_pack": "transport, packs",
-    "transport_black_mass": "transport, black mass",
-    "uncollected_penalty": "uncollected penalty",
-    "merchant_revenue": "merchant sales (revenue)",
-    "hub_revenue": "hub revenue",
-    "closure": "site closures (one-off)",
-}
+COMPONENT_LABELS = {name: label for name, (label, _kind) in COMPONENTS.items()}
 
 
 def _money(x: float) -> str:
@@ -42,7 +31,9 @@ def summary_text(sol: Solution, inst: Instance | None = None) -> str:
     w = buf.write
     cur = sol.currency
     w(f"spokehub: {sol.instance_name}\n")
-    w(f"status: {sol.status.value} ({sol.termination})\n")
+    w(f"status: {sol.status_label} (HiGHS: {sol.termination})\n")
+    for note in sol.provenance.get("notes", []):
+        w(f"note: {note}\n")
     if sol.status == SolveStatus.INFEASIBLE:
         if sol.diagnosis is not None:
             w(str(sol.diagnosis) + "\n")
@@ -60,8 +51,9 @@ def summary_text(sol: Solution, inst: Instance | None = None) -> str:
         w(f"{label}: {_money(value)} {cur}/yr\n")
     if sol.gap is not None:
         bound = "" if sol.best_bound is None else f", best bound {_money(sol.best_bound)}"
-        w(f"MIP gap: {100 * sol.gap:.4f} %{bound}"
-          + (" (stopped at a limit: not proven optimal)" if sol.status == SolveStatus.FEASIBLE else "") + "\n")
+        why = (" (stopped at a limit: not proven optimal)" if sol.status == SolveStatus.FEASIBLE
+               else "" if sol.proven_optimal else " (stopped at the gap tolerance: not proven optimal)")
+        w(f"MIP gap: {100 * sol.gap:.4f} %{bound}{why}\n")
     t = sol.timings
     shown = [k for k in ("read", "build", "warm_start", "handoff", "solve", "extract") if k in t and (k != "warm_start" or t[k] > 0)]
     w("time: " + ", ".join(f"{k.replace('_', ' ')} {t[k]:.2f} s" for k in shown) + "\n")
@@ -90,13 +82,13 @@ def summary_text(sol: Solution, inst: Instance | None = None) -> str:
             w(df.to_string(index=False) + "\n")
 
     cost_rows = sol.costs[sol.costs["period"] == sol.periods[-1]] if sol.multi_period else sol.costs
-    w(f"\ncosts ({cur}/yr):\n")
+    w(f"\ncosts ({cur}/yr; costs positive, revenues negative):\n")
     costs = cost_rows.groupby("component", sort=False)["value"].sum()
     for comp, val in costs.items():
-        if abs(val) < 0.5 and comp in ("uncollected_penalty", "merchant_revenue", "hub_revenue", "closure"):
+        if abs(val) < 0.5 and comp in ("uncollected_penalty", "merchant_disposal", "merchant_revenue", "hub_revenue", "closure"):
             continue
-        w(f"  {COMPONENT_LABELS.get(comp, comp):<28} {_money(val):>18}\n")
-    w(f"  {'total':<28} {_money(costs.sum()):>18}\n")
+        w(f"  {COMPONENT_LABELS.get(comp, comp):<36} {component_kind(comp):<8} {_money(val):>18}\n")
+    w(f"  {'total (net cost)':<36} {'':<8} {_money(costs.sum()):>18}\n")
 
     reg = sol.regions[sol.regions["period"] == sol.periods[-1]] if sol.multi_period else sol.regions
     supply = reg["supply_t"].sum()

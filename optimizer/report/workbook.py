@@ -68,7 +68,7 @@ def write_workbook(sol: Solution, path: str | Path, inst: Instance | None = None
     path.parent.mkdir(parents=True, exist_ok=True)
     cur = sol.currency
     k = key_figures(sol) if sol.status.has_solution else {}
-    summary = [("instance", sol.instance_name), ("status", sol.status.value), ("currency", cur),
+    summary = [("instance", sol.instance_name), ("status", sol.status_label), ("currency", cur),
                (f"objective (net cost) [{cur}/yr]", sol.objective), ("best bound", sol.best_bound),
                ("MIP gap", sol.gap), ("profit mode", sol.profit_mode)]
     summary += [(name, value) for name, value in k.items()]

@@ -207,8 +207,14 @@ def apply(base: Instance, scenario: Scenario) -> Instance:
     region_of = dict(zip(base.regions["id"], base.regions["region"], strict=True))
     regions = _mix(_scale_supply(base.regions, chems, o, region_of, True), chems, o.get("mix", {}), True)
     supply_by_period = base.supply_by_period
+    supply_table, growth_table = base.supply_table, base.growth_table
     if supply_by_period is not None:
         supply_by_period = _mix(_scale_supply(supply_by_period, chems, o, region_of, False), chems, o.get("mix", {}), False)
+        if any(k in o for k in ("supply", "supply_by_chemistry", "supply_by_region", "mix")):
+            # the scenario's supply per period is now given, not a growth path from the base
+            supply_table = supply_by_period.assign(period=supply_by_period["period"].astype(int))[
+                ["region_id", "period", "chemistry", "supply_t"]].reset_index(drop=True)
+            growth_table = None
     p = base.params
     params = dataclasses.replace(
         p,
@@ -235,13 +241,21 @@ def apply(base: Instance, scenario: Scenario) -> Instance:
         sz["fixed_opex_per_yr"] *= o.get("opex", 1.0)
     spokes, hubs = base.spokes.copy(), base.hubs.copy()
     forbid = set(o.get("forbid", []))
-    for df in (spokes, hubs):
-        hit = df["id"].isin(forbid) & (df["status"] != "existing")
-        df.loc[hit, "status"] = "excluded"
-        df.loc[df["id"].isin(forbid) & (df["status"] == "existing"), "status"] = "excluded"
+    notes = list(base.notes)
+    for kind, df, sizes in (("spoke", spokes, base.spoke_sizes), ("hub", hubs, base.hub_sizes)):
+        closing = df[df["id"].isin(forbid) & (df["status"] == "existing")]
+        for r in closing.itertuples(index=False):
+            cap = sizes.loc[(sizes["site_id"] == r.id) & (sizes["size"] == r.existing_size), "capacity_t"]
+            unit = "t packs/yr" if kind == "spoke" else "t black mass/yr"
+            notes.append(f"scenario '{scenario.name}' forbids the existing {kind} {r.id}"
+                         + (f" ({r.name})" if r.name else "") + f": it is closed in this scenario and its installed "
+                         f"{r.existing_size} size ({float(cap.iat[0]) if len(cap) else 0:,.0f} {unit}) goes unused")
+        df.loc[df["id"].isin(forbid), "status"] = "excluded"
         df.loc[df["id"].isin(forbid), "existing_size"] = ""
     return dataclasses.replace(
         base, name=f"{base.name} [{scenario.name}]", regions=regions, supply_by_period=supply_by_period,
+        supply_table=supply_table, growth_table=growth_table,
         params=params, lanes=lanes, chemistries=chem_objs, spoke_sizes=spoke_sizes, hub_sizes=hub_sizes,
         spokes=spokes, hubs=hubs, forced_open=tuple(sorted(set(base.forced_open) | set(o.get("force_open", [])))),
+        notes=tuple(notes),
     )

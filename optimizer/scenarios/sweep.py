@@ -381,7 +381,7 @@ def write_summary(base: Instance, plan: SweepPlan, out: Path, failed) -> pd.Data
             last = sol.periods[-1] if sol.periods else None
             if last is not None and sol.multi_period:
                 n_open = n_open[n_open["period"] == last]
-            row.update(status=sol.status.value, objective=sol.objective, gap=sol.gap,
+            row.update(status=sol.status.value, status_label=sol.status_label, objective=sol.objective, gap=sol.gap,
                        spokes_open=int((n_open["kind"] == "spoke").sum()), hubs_open=int((n_open["kind"] == "hub").sum()),
                        check="pass" if not json.loads(path.read_text()).get("check") else "FAILED")
             for comp, val in sol.costs.groupby("component")["value"].sum().items():
