@@ -315,16 +315,16 @@ def add_capex_budgets(m: pyo.ConcreteModel, inst: Instance, net: Network) -> Non
     is refunded).  Sites whose capex grows with capacity (the usual case) state this with the
     tight size-step form, the others with a running maximum:
 
-    .. math:: 	ext{inc}_{i,q,t} \ge Y_{i,q,t} - Y_{i,q,t-1}, \qquad
-       	ext{spend}_{i,t} = \sum_q \Delta	ext{capex}_{i,q}\, 	ext{inc}_{i,q,t}
-       \quad 	ext{(capex non-decreasing in size)}
+    .. math:: \text{inc}_{i,q,t} \ge Y_{i,q,t} - Y_{i,q,t-1}, \qquad
+       \text{spend}_{i,t} = \sum_q \Delta\text{capex}_{i,q}\, \text{inc}_{i,q,t}
+       \quad \text{(capex non-decreasing in size)}
 
-    .. math:: M_{i,t} \ge \sum_k 	ext{capex}_{i,k}\, y_{i,k,t}, \qquad M_{i,t} \ge M_{i,t-1},
-       \qquad 	ext{spend}_{i,t} = M_{i,t} - M_{i,t-1} \quad 	ext{(otherwise)}
+    .. math:: M_{i,t} \ge \sum_k \text{capex}_{i,k}\, y_{i,k,t}, \qquad M_{i,t} \ge M_{i,t-1},
+       \qquad \text{spend}_{i,t} = M_{i,t} - M_{i,t-1} \quad \text{(otherwise)}
 
-    .. math:: \sum_i 	ext{spend}_{i,t} \le B_t, \qquad \sum_t \sum_i 	ext{spend}_{i,t} \le B
+    .. math:: \sum_i \text{spend}_{i,t} \le B_t, \qquad \sum_t \sum_i \text{spend}_{i,t} \le B
 
-    with :math:`\Delta	ext{capex}_{i,q}` the capex charged of size rank :math:`q` minus that of rank
+    with :math:`\Delta\text{capex}_{i,q}` the capex charged of size rank :math:`q` minus that of rank
     :math:`q-1`, :math:`Y_{i,q,t_0-1}` = 1 for the installed size of an existing site and 0
     otherwise, and :math:`M_{i,t_0-1} = 0` (capex charged is already net of an installed size).
     Budget rows only constrain, so the model is free to keep :math:`M` at the running maximum and
