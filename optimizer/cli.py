@@ -265,14 +265,31 @@ def _sweep(args) -> int:
                 scheduler=args.scheduler, resume=args.resume, force=True, retries=args.retries,
                 quiet=args.quiet, write_maps=args.maps)
     if not args.quiet:
-        cols = ["scenario", *plan.factors, "status", "objective", "gap", "spokes_open", "hubs_open"]
-        cols = [c for c in cols if c in res.comparison.columns]
-        print(res.comparison[cols].to_string(index=False))
+        print(sweep_table(res.comparison, plan.factors, base.currency, base.periods is not None))
         print(f"{len(plan.scenarios)} scenarios ({len(res.skipped)} already done, {len(res.failed)} failed) "
               f"in {res.wall_s:.1f} s with backend {backend}; results in {args.out}")
     for name, reason in res.failed:
         print(f"failed: {name}: {reason}", file=sys.stderr)
     return EXIT_SOME_FAILED if res.failed else EXIT_OK
+
+
+def sweep_table(comparison, factors: list[str], currency: str, npv: bool) -> str:
+    """The sweep's console table in the summary's formats: money with thousands separators,
+    gaps in per cent, the status as the summary words it."""
+    cols = ["scenario", *factors, "status_label", "objective", "gap", "spokes_open", "hubs_open"]
+    df = comparison[[c for c in cols if c in comparison.columns]].copy()
+    if "status_label" not in df.columns and "status" in comparison.columns:
+        df.insert(1 + len(factors), "status_label", comparison["status"])
+    unit = currency if npv else f"{currency}/yr"
+    if "objective" in df.columns:
+        df["objective"] = [f"{v:,.0f}" if v == v and v is not None else "" for v in df["objective"]]
+        df = df.rename(columns={"objective": f"net cost [{unit}]"})
+    if "gap" in df.columns:
+        df["gap"] = [f"{100 * v:.2g} %" if v == v and v is not None else "" for v in df["gap"]]
+    for c in ("spokes_open", "hubs_open"):
+        if c in df.columns:
+            df[c] = [f"{int(v)}" if v == v else "" for v in df[c]]
+    return df.rename(columns={"status_label": "status"}).fillna("").to_string(index=False)
 
 
 def _solve(args) -> int:

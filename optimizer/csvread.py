@@ -75,6 +75,12 @@ def read_raw(path: Path, file_label: str) -> RawTable:
         return table
 
     first_line = text.lstrip("\r\n").splitlines()[0]
+    if "\t" in first_line and first_line.count("\t") > max(first_line.count(","), first_line.count(";")):
+        table.issues.append(Issue(
+            file_label, 1, None,
+            "a comma-delimited CSV (in Excel: Save As 'CSV UTF-8 (Comma delimited)')",
+            "a tab-delimited file (Excel's 'Text (Tab delimited)' or a copy-paste from a sheet)"))
+        return table
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
     table.delimiter = delimiter
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
@@ -165,6 +171,9 @@ def parse_cell(spec: FieldSpec, text: str, delimiter: str):
             return None, "a blank cell"
         return spec.default, None
     kind = spec.kind
+    if kind == "id" and (hidden := invisible_characters(raw)):
+        return None, ("an id of visible characters only",
+                      f"{visible(raw)} (an id with {hidden}: copy-pasted text often carries them)")
     if kind in ("str", "id"):
         return raw, None
     if kind == "choice":
@@ -191,6 +200,36 @@ def parse_cell(spec: FieldSpec, text: str, delimiter: str):
     return value, None
 
 
+def invisible_characters(text: str) -> str:
+    """A description of the control and format characters in ``text`` ('' if none): zero-width
+    spaces, byte-order marks, non-breaking spaces and the like make two ids that look equal differ."""
+    import unicodedata
+
+    found = sorted({f"U+{ord(ch):04X} {unicodedata.name(ch, 'control character')}" for ch in text
+                    if unicodedata.category(ch) in ("Cc", "Cf", "Co", "Cn") or ch in "\u00a0\u2007\u202f"})
+    return ", ".join(found)
+
+
+def visible(text: str) -> str:
+    """``text`` quoted, with every invisible character shown as an escape (``'S-NEWARK\\u200b'``)."""
+    import unicodedata
+
+    out = []
+    for ch in text:
+        if unicodedata.category(ch) in ("Cc", "Cf", "Co", "Cn", "Zl", "Zp") or ch in "\u00a0\u2007\u202f":
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    return "'" + "".join(out) + "'"
+
+
+def plausible(spec: FieldSpec, value) -> bool:
+    """Whether a parsed number lies in the field's plausible range (no range: always)."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return True
+    return not ((spec.warn_lo is not None and value < spec.warn_lo) or (spec.warn_hi is not None and value > spec.warn_hi))
+
+
 def in_bounds(spec: FieldSpec, value: float) -> bool:
     if spec.lo is not None and (value < spec.lo or (spec.lo_open and value == spec.lo)):
         return False
@@ -209,8 +248,12 @@ def parse_table(table: RawTable, specs: list[FieldSpec]) -> list[tuple[int, dict
         values: dict = {}
         for spec in present:
             value, err = parse_cell(spec, cells.get(spec.name, ""), table.delimiter)
-            if err is not None:
+            if isinstance(err, tuple):  # a message of its own: (expected, got)
+                table.issues.append(Issue(table.file, line, spec.name, *err))
+            elif err is not None:
                 table.issues.append(Issue(table.file, line, spec.name, spec.expected(), err))
+            elif value is not None and not plausible(spec, value):
+                table.issues.append(Issue(table.file, line, spec.name, spec.plausible(), f"{value:g}", severity="warning"))
             values[spec.name] = value
         for spec in absent:
             values[spec.name] = spec.default

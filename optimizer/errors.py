@@ -31,8 +31,17 @@ class Issue:
             where += f", field '{self.field}'"
         text = f"{where}: expected {self.expected}"
         if self.got != "":
-            text += f", got {self.got}"
+            text += f", got {_shown(self.got)}"
         return text
+
+
+def _shown(text: str) -> str:
+    """Invisible characters in a message shown as escapes (a zero-width space in an id would
+    otherwise print as nothing and the message would look wrong)."""
+    import unicodedata
+
+    return "".join(f"\\u{ord(ch):04x}" if unicodedata.category(ch) in ("Cc", "Cf", "Co", "Cn") and ch not in "\n\t"
+                   else ch for ch in str(text))
 
 
 class SpokehubError(Exception):

@@ -272,6 +272,10 @@ def load_instance(path: str | Path) -> Instance:
     """Read and validate an instance folder; raise :class:`InstanceError` listing every problem."""
     folder = Path(path)
     issues: list[Issue] = []
+    if folder.is_file():
+        raise InstanceError([Issue(str(folder), None, None,
+                                   "an instance: a folder holding instance.toml and the CSV files (see the README's "
+                                   "'Instance format')", f"a file ({folder.suffix or 'no suffix'})")], str(folder))
     if not folder.is_dir():
         raise InstanceError([Issue(str(folder), None, None, "an instance folder", "no such folder")], str(folder))
 
@@ -291,8 +295,10 @@ def load_instance(path: str | Path) -> Instance:
     for spec in schema.TABLES + schema.PERIOD_TABLES:
         file_path = folder / spec.file
         if not file_path.exists():
-            if spec.required_file:
-                issues.append(Issue(spec.file, None, None, f"the file {spec.file} ({spec.description})", "no such file"))
+            needed_by = [o.file for o in schema.ALL_TABLES if spec.file in o.needs and (folder / o.file).exists()]
+            if spec.required_file or needed_by:
+                why = f" ({spec.description})" if spec.required_file else f" ({', '.join(needed_by)} names its sites)"
+                issues.append(Issue(spec.file, None, None, f"the file {spec.file}{why}", "no such file"))
             frames[spec.file] = _empty_frame(spec.columns_for(chem_names))
             continue
         raw = read_raw(file_path, spec.file)
@@ -595,6 +601,10 @@ def _toml_value(spec: schema.FieldSpec, key: str, value, issues: list[Issue]):
             expected += f" — it looks like a percentage: write {value / 100:g} for {value:g} %"
         issues.append(Issue(TOML_FILE, None, key, expected, repr(value)))
         return spec.default
+    from .csvread import plausible
+
+    if not plausible(spec, float(value)):
+        issues.append(Issue(TOML_FILE, None, key, spec.plausible(), repr(value), severity="warning"))
     return int(value) if kind == "int" else float(value)
 
 
@@ -812,18 +822,62 @@ def _coerce(df: pd.DataFrame, specs: list[schema.FieldSpec]) -> pd.DataFrame:
 
 
 def _read_geojson(path: Path, issues: list[Issue]) -> dict | None:
+    """``regions.geojson``: a FeatureCollection whose features carry a region id and a real
+    polygon.  A feature with a missing, null or unreadable geometry is refused here, with its
+    index: the map would otherwise fail after the solve."""
     try:
         data = json.loads(path.read_bytes().decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         issues.append(Issue(GEOJSON_FILE, None, None, "a GeoJSON FeatureCollection", str(exc)))
         return None
+    except RecursionError:
+        issues.append(Issue(GEOJSON_FILE, None, None, "a GeoJSON FeatureCollection", "JSON nested too deeply to read"))
+        return None
     if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
         issues.append(Issue(GEOJSON_FILE, None, "type", "a GeoJSON FeatureCollection", repr(data.get("type") if isinstance(data, dict) else data)[:60]))
         return None
-    for k, feat in enumerate(data.get("features", [])):
-        if geojson_key(feat) is None:
-            issues.append(Issue(GEOJSON_FILE, None, f"features[{k}].properties.id", "each feature to carry its region id in properties.id", "no id"))
-    return data
+    features = data.get("features")
+    if not isinstance(features, list):
+        issues.append(Issue(GEOJSON_FILE, None, "features", "a list of features", repr(features)[:60]))
+        return None
+    from shapely.geometry import shape
+
+    n_before = len(issues)
+    for k, feat in enumerate(features):
+        where = f"features[{k}]"
+        if not isinstance(feat, dict) or feat.get("type") != "Feature":
+            issues.append(Issue(GEOJSON_FILE, None, where, "a GeoJSON Feature", repr(feat)[:60]))
+            continue
+        key = geojson_key(feat)
+        if key is None:
+            issues.append(Issue(GEOJSON_FILE, None, f"{where}.properties.id", "each feature to carry its region id in properties.id", "no id"))
+        label = f" (region '{key}')" if key else ""
+        geom = feat.get("geometry")
+        if geom is None:
+            issues.append(Issue(GEOJSON_FILE, None, f"{where}.geometry", f"a Polygon or MultiPolygon{label}", "null"))
+            continue
+        if not isinstance(geom, dict) or geom.get("type") not in ("Polygon", "MultiPolygon"):
+            got = geom.get("type") if isinstance(geom, dict) else geom
+            issues.append(Issue(GEOJSON_FILE, None, f"{where}.geometry", f"a Polygon or MultiPolygon{label}", repr(got)[:60]))
+            continue
+        try:
+            poly = shape(geom)
+        except Exception as exc:  # noqa: BLE001 - shapely raises several types on bad coordinates
+            issues.append(Issue(GEOJSON_FILE, None, f"{where}.geometry", f"readable polygon coordinates{label}", str(exc)[:120]))
+            continue
+        if poly.is_empty:
+            issues.append(Issue(GEOJSON_FILE, None, f"{where}.geometry", f"a non-empty polygon{label}", "an empty geometry"))
+        elif not poly.is_valid:
+            from shapely.validation import explain_validity
+
+            issues.append(Issue(GEOJSON_FILE, None, f"{where}.geometry", f"a valid polygon{label} (repair it in a GIS, e.g. QGIS 'Fix geometries')",
+                                explain_validity(poly)[:120]))
+        else:
+            lon_lat = np.asarray(poly.bounds, dtype=float)
+            if not (np.all(np.isfinite(lon_lat)) and -180 <= lon_lat[0] <= lon_lat[2] <= 180 and -90 <= lon_lat[1] <= lon_lat[3] <= 90):
+                issues.append(Issue(GEOJSON_FILE, None, f"{where}.geometry", f"longitude/latitude coordinates (WGS84){label}",
+                                    f"bounds {tuple(round(float(v), 3) for v in lon_lat)}"))
+    return data if len(issues) == n_before else None
 
 
 def geojson_key(feature: dict) -> str | None:

@@ -38,6 +38,10 @@ class FieldSpec:
     lo_open: bool = False
     hi_open: bool = False
     choices: tuple[str, ...] = ()
+    #: plausible range: a value outside it is read, with a warning naming the cell (a likely unit
+    #: slip: kg for t, t per month for t per year, cents for currency units)
+    warn_lo: float | None = None
+    warn_hi: float | None = None
 
     def expected(self) -> str:
         """Plain-language description of a valid value, used in error messages."""
@@ -59,6 +63,16 @@ class FieldSpec:
             what += f" ({self.unit})"
         return what
 
+    def plausible(self) -> str:
+        """The plausible range as text, for warnings."""
+        parts = []
+        if self.warn_lo is not None:
+            parts.append(f"at least {_fmt(self.warn_lo)}")
+        if self.warn_hi is not None:
+            parts.append(f"at most {_fmt(self.warn_hi)}")
+        unit = f" {self.unit}" if self.unit else ""
+        return f"a plausible value, {' and '.join(parts)}{unit} (a larger or smaller one is usually a unit slip)"
+
 
 def _fmt(x: float) -> str:
     return f"{x:g}"
@@ -76,6 +90,8 @@ class TableSpec:
     #: the :class:`~optimizer.instance.Instance` attribute holding the table (loader, saver and
     #: workbook all find a file's table through this)
     attr: str = ""
+    #: files whose ids this file refers to (a sizes file needs its sites file)
+    needs: tuple[str, ...] = ()
 
     def columns_for(self, chemistries: tuple[str, ...]) -> list[FieldSpec]:
         out = list(self.fields)
@@ -93,6 +109,8 @@ class TableSpec:
                         hi=template.hi,
                         lo_open=template.lo_open,
                         hi_open=template.hi_open,
+                        warn_lo=template.warn_lo,
+                        warn_hi=template.warn_hi,
                     )
                 )
         return out
@@ -127,7 +145,7 @@ REGIONS = TableSpec(
         FieldSpec(
             "{chem}_t", "float",
             "Supply of {chem} packs released per year",
-            unit="t packs/yr", lo=0,
+            unit="t packs/yr", lo=0, hi=1e8, warn_hi=1e7,
         ),
     ),
 )
@@ -157,7 +175,7 @@ SITE_FIELDS = (
         "closure_cost", "float",
         "Multi-period, existing sites only: one-off cost of closing (pausing) the site for good; "
         "blank = the site may not close",
-        unit="currency", required=False, lo=0,
+        unit="currency", required=False, lo=0, hi=1e15, warn_hi=1e12,
     ),
 )
 
@@ -190,24 +208,28 @@ _SIZE_FIELDS_COMMON = (
 SPOKE_SIZES = TableSpec(
     file="spoke_sizes.csv",
     attr="spoke_sizes",
+    needs=("spokes.csv",),
     description="Size options per spoke site (at most one is built).",
     fields=_SIZE_FIELDS_COMMON
     + (
-        FieldSpec("capacity_t", "float", "Pack throughput capacity", unit="t packs/yr", lo=0, lo_open=True),
-        FieldSpec("capex", "float", "Up-front capital cost", unit="currency", lo=0),
-        FieldSpec("fixed_opex_per_yr", "float", "Fixed operating cost while open", unit="currency/yr", lo=0),
+        FieldSpec("capacity_t", "float", "Pack throughput capacity", unit="t packs/yr", lo=0, lo_open=True, hi=1e8,
+                  warn_lo=1, warn_hi=1e7),
+        FieldSpec("capex", "float", "Up-front capital cost", unit="currency", lo=0, hi=1e15, warn_hi=1e12),
+        FieldSpec("fixed_opex_per_yr", "float", "Fixed operating cost while open", unit="currency/yr", lo=0, hi=1e14, warn_hi=1e11),
     ),
 )
 
 HUB_SIZES = TableSpec(
     file="hub_sizes.csv",
     attr="hub_sizes",
+    needs=("hubs.csv",),
     description="Size options per hub site (at most one is built).",
     fields=_SIZE_FIELDS_COMMON
     + (
-        FieldSpec("capacity_t", "float", "Black-mass throughput capacity", unit="t black mass/yr", lo=0, lo_open=True),
-        FieldSpec("capex", "float", "Up-front capital cost", unit="currency", lo=0),
-        FieldSpec("fixed_opex_per_yr", "float", "Fixed operating cost while open", unit="currency/yr", lo=0),
+        FieldSpec("capacity_t", "float", "Black-mass throughput capacity", unit="t black mass/yr", lo=0, lo_open=True, hi=1e8,
+                  warn_lo=1, warn_hi=1e7),
+        FieldSpec("capex", "float", "Up-front capital cost", unit="currency", lo=0, hi=1e15, warn_hi=1e12),
+        FieldSpec("fixed_opex_per_yr", "float", "Fixed operating cost while open", unit="currency/yr", lo=0, hi=1e14, warn_hi=1e11),
     ),
     required_file=False,
 )
@@ -222,8 +244,10 @@ LANES = TableSpec(
     fields=(
         FieldSpec("origin", "id", "Region id (pack lane) or spoke id (black-mass lane)"),
         FieldSpec("destination", "id", "Spoke id (pack lane) or hub id (black-mass lane)"),
-        FieldSpec("km", "float", "Road distance replacing great-circle x circuity", unit="km", lo=0, required=False),
-        FieldSpec("cost_per_t", "float", "Quoted transport cost replacing rate x km", unit="currency/t", lo=0, required=False),
+        FieldSpec("km", "float", "Road distance replacing great-circle x circuity", unit="km", lo=0, required=False, hi=4e4,
+                  warn_hi=2e4),
+        FieldSpec("cost_per_t", "float", "Quoted transport cost replacing rate x km", unit="currency/t", lo=0, required=False,
+                  hi=1e9, warn_hi=1e7),
     ),
     required_file=False,
 )
@@ -239,7 +263,7 @@ SUPPLY = TableSpec(
         FieldSpec("region_id", "id", "A region id from regions.csv"),
         FieldSpec("period", "int", "First year of a period declared in [periods] years", lo=1900, hi=2200),
         FieldSpec("chemistry", "id", "A chemistry declared in instance.toml"),
-        FieldSpec("supply_t", "float", "Packs released in a year of that period", unit="t packs/yr", lo=0),
+        FieldSpec("supply_t", "float", "Packs released in a year of that period", unit="t packs/yr", lo=0, hi=1e8, warn_hi=1e7),
     ),
     required_file=False,
 )
@@ -290,36 +314,39 @@ TOML_CHEMISTRY = (
     FieldSpec(
         "merchant_price_per_t", "float",
         "Price of black mass sold at the spoke gate (negative = disposal cost); omit for no merchant outlet",
-        unit="currency/t black mass", required=False,
+        unit="currency/t black mass", required=False, lo=-1e9, hi=1e9, warn_lo=-1e7, warn_hi=1e7,
     ),
-    FieldSpec("merchant_cap_t", "float", "Network-wide cap on merchant sales; omit for no cap", unit="t black mass/yr", lo=0, required=False),
+    FieldSpec("merchant_cap_t", "float", "Network-wide cap on merchant sales; omit for no cap", unit="t black mass/yr", lo=0,
+              required=False, hi=1e9, warn_hi=1e8),
     FieldSpec(
         "hub_revenue_per_t", "float",
         "Revenue per tonne of black mass refined at a hub (profit mode); omit in cost mode",
-        unit="currency/t black mass", required=False,
+        unit="currency/t black mass", required=False, lo=0, hi=1e9, warn_hi=1e7,
     ),
 )
 
 TOML_SECTIONS: dict[str, tuple[FieldSpec, ...]] = {
     "transport": (
-        FieldSpec("pack_cost_per_t_km", "float", "Road rate for packs (hazardous goods, class 9)", unit="currency/(t km)", lo=0),
-        FieldSpec("black_mass_cost_per_t_km", "float", "Road rate for black mass", unit="currency/(t km)", lo=0),
+        FieldSpec("pack_cost_per_t_km", "float", "Road rate for packs (hazardous goods, class 9)", unit="currency/(t km)", lo=0,
+                  hi=1e5, warn_hi=1e3),
+        FieldSpec("black_mass_cost_per_t_km", "float", "Road rate for black mass", unit="currency/(t km)", lo=0, hi=1e5, warn_hi=1e3),
         FieldSpec("circuity", "float", "Road distance over great-circle distance", unit="-", lo=1, hi=3),
-        FieldSpec("service_radius_km", "float", "Longest region->spoke haul (road km); omit for none", unit="km", lo=0, lo_open=True, required=False),
+        FieldSpec("service_radius_km", "float", "Longest region->spoke haul (road km); omit for none", unit="km", lo=0, lo_open=True,
+                  required=False, hi=4e4, warn_hi=1e4),
     ),
     "finance": (
         FieldSpec("discount_rate", "float", "Discount rate as a fraction (0.08 = 8 %)", unit="1/yr", lo=0, hi=1, hi_open=True),
-        FieldSpec("lifetime_years", "float", "Plant lifetime for capex annualisation", unit="yr", lo=1),
+        FieldSpec("lifetime_years", "float", "Plant lifetime for capex annualisation", unit="yr", lo=1, hi=1000, warn_hi=100),
     ),
     "processing": (
-        FieldSpec("spoke_cost_per_t", "float", "Variable processing cost at spokes", unit="currency/t packs", lo=0),
-        FieldSpec("hub_cost_per_t", "float", "Variable processing cost at hubs", unit="currency/t black mass", lo=0),
+        FieldSpec("spoke_cost_per_t", "float", "Variable processing cost at spokes", unit="currency/t packs", lo=0, hi=1e9, warn_hi=1e7),
+        FieldSpec("hub_cost_per_t", "float", "Variable processing cost at hubs", unit="currency/t black mass", lo=0, hi=1e9, warn_hi=1e7),
     ),
     "collection": (
         FieldSpec(
             "uncollected_penalty_per_t", "float",
             "Penalty per tonne of supply left uncollected; omit for none",
-            unit="currency/t packs", lo=0, required=False,
+            unit="currency/t packs", lo=0, required=False, hi=1e11, warn_hi=1e9,
         ),
         FieldSpec(
             "min_collection_rate", "float",
@@ -331,10 +358,23 @@ TOML_SECTIONS: dict[str, tuple[FieldSpec, ...]] = {
     "limits": (
         FieldSpec("max_spokes", "int", "Most spokes open (existing included); omit for none", lo=0, required=False),
         FieldSpec("max_hubs", "int", "Most hubs open (existing included); omit for none", lo=0, required=False),
-        FieldSpec("max_capex", "float", "Budget for up-front capex charged (sunk capex excluded); omit for none", unit="currency", lo=0, required=False),
+        FieldSpec("max_capex", "float", "Budget for up-front capex charged (sunk capex excluded); omit for none", unit="currency", lo=0,
+                  required=False, hi=1e17, warn_hi=1e14),
         FieldSpec("single_sourcing", "bool", "Each region ships all its collected packs to one spoke", required=False, default=False),
     ),
 }
+
+
+def _range_text(f: FieldSpec) -> str:
+    """The allowed range (refused outside) and, in brackets, the plausible one (warned outside)."""
+    if f.kind not in ("float", "int"):
+        return ""
+    lo = "" if f.lo is None else f"{'>' if f.lo_open else '≥'} {_fmt(f.lo)}"
+    hi = "" if f.hi is None else f"{'<' if f.hi_open else '≤'} {_fmt(f.hi)}"
+    text = ", ".join(x for x in (lo, hi) if x)
+    plaus = ", ".join(x for x in ((f"≥ {_fmt(f.warn_lo)}" if f.warn_lo is not None else ""),
+                                  (f"≤ {_fmt(f.warn_hi)}" if f.warn_hi is not None else "")) if x)
+    return text + (f" ({plaus})" if plaus else "")
 
 
 def markdown_tables() -> str:
@@ -342,11 +382,11 @@ def markdown_tables() -> str:
     out: list[str] = []
 
     def table(fields) -> None:
-        out.append("| field | type | unit | required | description |")
-        out.append("|---|---|---|---|---|")
+        out.append("| field | type | unit | required | allowed (plausible) | description |")
+        out.append("|---|---|---|---|---|---|")
         for f in fields:
             req = "yes" if f.required else f"no (default {f.default!r})" if f.default not in (None, "") else "no"
-            out.append(f"| `{f.name}` | {f.kind} | {f.unit} | {req} | {f.description} |")
+            out.append(f"| `{f.name}` | {f.kind} | {f.unit} | {req} | {_range_text(f)} | {f.description} |")
         out.append("")
 
     out.append("#### `instance.toml` (top level)\n")

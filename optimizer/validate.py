@@ -112,12 +112,23 @@ def _lanes(inst: Instance, issues: list[Issue]) -> None:
     for i, row in enumerate(lanes.itertuples(index=False)):
         o, d = row.origin, row.destination
         r = _row(lanes, i)
+        legs = "lanes go region -> spoke (packs) or spoke -> hub (black mass)"
         if o in regions:
-            if d not in spokes:
+            if d in hubs:
+                issues.append(Issue("lanes.csv", r, "destination", f"a spoke id ({legs}; '{d}' is a hub, and packs reach "
+                                    "hubs only as black mass from a spoke)", f"'{d}'"))
+            elif d in regions:
+                issues.append(Issue("lanes.csv", r, "destination", f"a spoke id ({legs}; '{d}' is a region)", f"'{d}'"))
+            elif d not in spokes:
                 issues.append(Issue("lanes.csv", r, "destination", "a spoke id (a lane from a region goes to a spoke)", _unknown(d, spokes)))
         elif o in spokes:
-            if d not in hubs:
+            if d in spokes or d in regions:
+                what = "a spoke" if d in spokes else "a region"
+                issues.append(Issue("lanes.csv", r, "destination", f"a hub id ({legs}; '{d}' is {what})", f"'{d}'"))
+            elif d not in hubs:
                 issues.append(Issue("lanes.csv", r, "destination", "a hub id (a lane from a spoke goes to a hub)", _unknown(d, hubs)))
+        elif o in hubs:
+            issues.append(Issue("lanes.csv", r, "origin", f"a region or spoke id ({legs}; '{o}' is a hub, where lanes end)", f"'{o}'"))
         else:
             issues.append(Issue("lanes.csv", r, "origin", "a region id or a spoke id", _unknown(o, regions | spokes)))
         has_km = not math.isnan(row.km)

@@ -1,4 +1,8 @@
-"""Regenerate the README's field reference from optimizer/schema.py (a test checks it is current)."""
+"""Regenerate the README's generated blocks (tests check they are current):
+
+* the field reference, from optimizer/schema.py;
+* the bad-input catalogue, from the table in tests/test_bad_input_catalogue.py's docstring.
+"""
 
 from __future__ import annotations
 
@@ -12,11 +16,19 @@ sys.path.insert(0, str(ROOT))
 from optimizer.schema import markdown_tables  # noqa: E402
 
 BEGIN, END = "<!-- schema:begin -->", "<!-- schema:end -->"
+CAT_BEGIN, CAT_END = "<!-- catalogue:begin -->", "<!-- catalogue:end -->"
+
+
+def catalogue_table() -> str:
+    doc = (ROOT / "tests" / "test_bad_input_catalogue.py").read_text(encoding="utf-8").split('"""')[1]
+    return "\n".join(line for line in doc.splitlines() if line.startswith("|"))
 
 
 def render(text: str) -> str:
     block = f"{BEGIN}\n\n{markdown_tables().strip()}\n\n{END}"
-    return re.sub(re.escape(BEGIN) + r".*?" + re.escape(END), lambda _m: block, text, flags=re.S)
+    text = re.sub(re.escape(BEGIN) + r".*?" + re.escape(END), lambda _m: block, text, flags=re.S)
+    cat = f"{CAT_BEGIN}\n{catalogue_table()}\n{CAT_END}"
+    return re.sub(re.escape(CAT_BEGIN) + r".*?" + re.escape(CAT_END), lambda _m: cat, text, flags=re.S)
 
 
 if __name__ == "__main__":

@@ -53,7 +53,9 @@ def _options(sites, sizes):
     return out
 
 
-def _lane(inst, o_id, o_lat, o_lon, d_id, d_lat, d_lon, rate):
+def _lane(inst, o_id, o_lat, o_lon, d_id, d_lat, d_lon, rate, with_quoted=False):
+    """(road km, cost per t) of a lane -- and whether its cost is quoted (lanes.csv), which keeps
+    it whatever the service radius."""
     km = haversine(o_lat, o_lon, d_lat, d_lon) * inst.params.circuity
     cost = None
     for ln in inst.lanes.itertuples(index=False):
@@ -62,7 +64,8 @@ def _lane(inst, o_id, o_lat, o_lon, d_id, d_lat, d_lon, rate):
                 km = ln.km
             if not math.isnan(ln.cost_per_t):
                 cost = ln.cost_per_t
-    return km, (km * rate if cost is None else cost)
+    out = (km, km * rate if cost is None else cost)
+    return (*out, cost is not None) if with_quoted else out
 
 
 def transport_value(inst, open_spokes: dict, open_hubs: dict, single_sourcing: bool = False):
@@ -81,8 +84,8 @@ def transport_value(inst, open_spokes: dict, open_hubs: dict, single_sourcing: b
                 continue
             for s in open_spokes:
                 sp = spokes.loc[s]
-                km, cost = _lane(inst, r.id, r.lat, r.lon, s, sp.lat, sp.lon, p.pack_cost_per_t_km)
-                if p.service_radius_km is not None and km > p.service_radius_km:
+                km, cost, quoted = _lane(inst, r.id, r.lat, r.lon, s, sp.lat, sp.lon, p.pack_cost_per_t_km, with_quoted=True)
+                if p.service_radius_km is not None and km > p.service_radius_km and not quoted:
                     continue
                 x_idx[(r.id, s, c)] = len(cols)
                 cols.append(cost + p.spoke_cost_per_t)

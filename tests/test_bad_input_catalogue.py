@@ -5,6 +5,7 @@ Outcomes:
 * **refused** -- exit code 2, and the error names the mutated cell as (file, row as Excel numbers
   it, field) and says what was expected;
 * **accepted** -- read correctly: the instance equals the unmutated one and so does the solution;
+* **warned** -- read, with a warning naming (file, row, field) and the plausible range; solved;
 * **infeasible** -- exit code 3 with a diagnosis naming regions, chemistries and tonnes.
 
 | id | mutation | outcome |
@@ -44,6 +45,15 @@ Outcomes:
 | yield_out_of_range | `black_mass_yield = 1.4` | refused (instance.toml, line, chemistries.nmc.black_mass_yield) |
 | discount_percentage | `discount_rate = 8` | refused, with the hint "write 0.08 for 8 %" |
 | non_utf8 | a name written in Windows-1252 | refused (regions.csv, 8) |
+| geojson_null_geometry | a `regions.geojson` feature with `"geometry": null` | refused (regions.geojson, features[1].geometry) |
+| geojson_invalid_geometry | a self-intersecting (bow-tie) region outline | refused (regions.geojson, features[0].geometry) |
+| supply_absurd | supply of `1e30` t | refused (regions.csv, 3, nmc_t), with the allowed range |
+| supply_trillion | supply of `1e12` t | refused (regions.csv, 3, nmc_t), with the allowed range |
+| capacity_implausible | a size of `1e-9` t/yr | accepted with a warning (spoke_sizes.csv, 2, capacity_t), with the plausible range |
+| tab_delimited | regions.csv saved tab-delimited | refused (regions.csv, 1), saying it is tab-delimited |
+| zero_width_id | a zero-width space inside a spoke id | refused (spokes.csv, 5, id), the character shown as `\u200b` |
+| hubs_file_missing | hubs.csv deleted, hub_sizes.csv kept | refused (hubs.csv), saying hub_sizes.csv names its sites |
+| lane_region_to_hub | a lane from a region straight to a hub | refused (lanes.csv, 3, destination), saying it is a hub |
 | infeasible_capacity | `max_spokes = 2`: only the two existing 20 kt-max spokes may open | infeasible: 40,000 t of capacity for 56,287.5 t required (0.95 x 59,250 t), short by 16,287.5 t |
 | infeasible_radius | `service_radius_km = 50` | infeasible: every region but New York short by 95 % of its supply |
 | infeasible_lfp_outlet | no hub accepts LFP and LFP has no merchant outlet | infeasible: all required LFP short |
@@ -165,6 +175,40 @@ def _no_lfp_outlet(folder: Path) -> None:
         set_cell(folder / "hubs.csv", row, "accepts_lfp", "false")
 
 
+def _geojson(folder: Path, broken) -> None:
+    """A regions.geojson with a small square around each demo region, then ``broken(features)``."""
+    import json
+
+    header, rows = read_rows(folder / "regions.csv")
+    i, la, lo = header.index("id"), header.index("lat"), header.index("lon")
+    feats = []
+    for r in rows:
+        y, x = float(r[la]), float(r[lo])
+        ring = [[x - .2, y - .2], [x + .2, y - .2], [x + .2, y + .2], [x - .2, y + .2], [x - .2, y - .2]]
+        feats.append({"type": "Feature", "properties": {"id": r[i]}, "geometry": {"type": "Polygon", "coordinates": [ring]}})
+    broken(feats)
+    (folder / "regions.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": feats}))
+
+
+def _null_geometry(feats) -> None:
+    feats[1]["geometry"] = None
+
+
+def _bow_tie(feats) -> None:
+    (x0, y0), _b, (x1, y1), _d, _e = feats[0]["geometry"]["coordinates"][0]
+    feats[0]["geometry"]["coordinates"] = [[[x0, y0], [x1, y1], [x1, y0], [x0, y1], [x0, y0]]]
+
+
+def _tabs(folder: Path) -> None:
+    header, rows = read_rows(folder / "regions.csv")
+    (folder / "regions.csv").write_text("\n".join("\t".join(r) for r in [header, *rows]) + "\n", encoding="utf-8")
+
+
+def _zero_width(folder: Path) -> None:
+    header, rows = read_rows(folder / "spokes.csv")
+    set_cell(folder / "spokes.csv", 5, "id", rows[3][header.index("id")] + "\u200b")
+
+
 CASES = [
     Case("missing_file", lambda f: (f / "spokes.csv").unlink(), "refused", ("spokes.csv", None, None)),
     Case("empty_file", lambda f: (f / "regions.csv").write_text(""), "refused", ("regions.csv", None, None), "empty"),
@@ -204,6 +248,20 @@ CASES = [
     Case("discount_percentage", lambda f: _text(f, "instance.toml", "discount_rate = 0.08", "discount_rate = 8"), "refused",
          ("instance.toml", "discount_rate", "finance.discount_rate"), "write 0.08 for 8 %"),
     Case("non_utf8", _non_utf8, "refused", ("regions.csv", 9, None), "UTF-8"),
+    Case("geojson_null_geometry", lambda f: _geojson(f, _null_geometry), "refused", ("regions.geojson", None, "features[1].geometry"),
+         "expected a Polygon or MultiPolygon (region 'US-BOS'), got null"),
+    Case("geojson_invalid_geometry", lambda f: _geojson(f, _bow_tie), "refused", ("regions.geojson", None, "features[0].geometry"),
+         "Self-intersection"),
+    Case("supply_absurd", _cell("regions.csv", 3, "nmc_t", "1e30"), "refused", ("regions.csv", 3, "nmc_t"), "<= 1e+08 (t packs/yr)"),
+    Case("supply_trillion", _cell("regions.csv", 3, "nmc_t", "1e12"), "refused", ("regions.csv", 3, "nmc_t"), "<= 1e+08 (t packs/yr)"),
+    Case("capacity_implausible", _cell("spoke_sizes.csv", 2, "capacity_t", "1e-9"), "warned", ("spoke_sizes.csv", 2, "capacity_t"),
+         "a plausible value, at least 1 and at most 1e+07 t packs/yr"),
+    Case("tab_delimited", _tabs, "refused", ("regions.csv", 1, None), "a tab-delimited file"),
+    Case("zero_width_id", _zero_width, "refused", ("spokes.csv", 5, "id"), "expected an id of visible characters only, got 'S-HARRISBURG\\u200b' (an id with U+200B ZERO WIDTH SPACE"),
+    Case("hubs_file_missing", lambda f: (f / "hubs.csv").unlink(), "refused", ("hubs.csv", None, None),
+         "the file hubs.csv (hub_sizes.csv names its sites)"),
+    Case("lane_region_to_hub", _cell("lanes.csv", 3, "destination", "H-TOLEDO"), "refused", ("lanes.csv", 3, "destination"),
+         "'H-TOLEDO' is a hub"),
     Case("infeasible_capacity", lambda f: _text(f, "instance.toml", "max_hubs = 2", "max_hubs = 2\nmax_spokes = 2"), "infeasible",
          text="spoke capacity falls short: at most 40,000.0 t/yr of packs can be processed but 56,287.5 t/yr must be collected (short by 16,287.5 t/yr)"),
     Case("infeasible_radius", lambda f: _text(f, "instance.toml", "service_radius_km = 650", "service_radius_km = 50"), "infeasible",
@@ -221,7 +279,7 @@ def reference():
 def test_catalogue_size():
     assert len(CASES) >= 30
     assert len({c.id for c in CASES}) == len(CASES)
-    assert {c.outcome for c in CASES} == {"refused", "accepted", "infeasible"}
+    assert {c.outcome for c in CASES} == {"refused", "accepted", "warned", "infeasible"}
 
 
 def _tables(inst):
@@ -252,6 +310,11 @@ def test_case(case, tmp_path, capsys, reference):
         assert case.text in captured.err, captured.err
         assert hits[0].expected
         assert not out.exists()
+    elif case.outcome == "warned":
+        assert code == 0, captured.err
+        file, row, field = case.where
+        assert f"warning: {file}, row {row}, field '{field}'" in captured.err, captured.err
+        assert case.text in captured.err, captured.err
     elif case.outcome == "accepted":
         assert code == 0, captured.err
         ref_inst, ref_sol = reference

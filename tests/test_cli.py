@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pandas as pd
 import pytest
@@ -71,7 +72,17 @@ def test_no_solution_exit_4(tmp_path, capsys):
     # on every machine.
     assert main(["solve", str(DEMO), "--out", str(tmp_path / "o"), "--node-limit", "0", "--no-heuristics",
                  "--warm-start", "off"]) == 4
-    assert "no feasible network was found" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "no feasible network was found" in out
+    assert re.search(r"time: read [\d.]+ s, build [\d.]+ s, handoff [\d.]+ s, solve [\d.]+ s", out)
+    assert ("what to try: a higher node limit (--node-limit, this run had 0); a MIP start (--warm-start on) to give "
+            "HiGHS a first network early; HiGHS's heuristics back on (drop --no-heuristics)") in out
+
+
+def test_a_file_is_not_an_instance(tmp_path, capsys):
+    assert main(["validate", str(DEMO / "regions.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "expected an instance: a folder holding instance.toml and the CSV files" in err and "got a file (.csv)" in err
 
 
 def test_usage_errors_exit_2(capsys):

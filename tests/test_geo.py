@@ -23,10 +23,14 @@ def test_lanes_radius_and_overrides():
     one_deg = math.pi / 180 * EARTH_RADIUS_KM
     ov = pd.DataFrame({"origin": ["a"], "destination": ["y"], "km": [np.nan], "cost_per_t": [7.0]})
     lanes = lanes_between(o, d, circuity=1.5, rate_per_t_km=2.0, overrides=ov, radius_km=1.5 * one_deg * 1.01)
-    pairs = {(int(i), int(j)) for i, j in zip(lanes.origin, lanes.destination, strict=True)}
-    assert pairs == {(0, 0), (1, 1)}  # only the 1-degree lanes are within the radius
-    assert np.allclose(lanes.km, 1.5 * one_deg)
-    assert np.allclose(lanes.cost_per_t, 2.0 * 1.5 * one_deg)
+    pairs = [(int(i), int(j)) for i, j in zip(lanes.origin, lanes.destination, strict=True)]
+    # the 1-degree lanes are within the radius; a -> y (9 degrees) is beyond it but quoted, so kept
+    assert set(pairs) == {(0, 0), (1, 1), (0, 1)}
+    near = [k for k, p in enumerate(pairs) if p != (0, 1)]
+    assert np.allclose(lanes.km[near], 1.5 * one_deg)
+    assert np.allclose(lanes.cost_per_t[near], 2.0 * 1.5 * one_deg)
+    quoted = pairs.index((0, 1))
+    assert lanes.cost_per_t[quoted] == 7.0 and lanes.quoted[quoted] and lanes.km[quoted] == pytest.approx(1.5 * 9 * one_deg)
     lanes = lanes_between(o, d, circuity=1.5, rate_per_t_km=2.0, overrides=ov, radius_km=None)
     k = [i for i, (a, b) in enumerate(zip(lanes.origin, lanes.destination, strict=True)) if (a, b) == (0, 1)][0]
     assert lanes.cost_per_t[k] == 7.0 and lanes.quoted[k]

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
+import pytest
 
 from optimizer import load_instance
 from optimizer.cli import main
@@ -12,7 +14,7 @@ from optimizer.extract import extract_tables
 from optimizer.model.network import build_network
 from optimizer.solution import FLOW_TOL_T
 
-from .helpers import DEMO
+from .helpers import DEMO, ROOT
 
 
 def _normalised_json(path):
@@ -106,3 +108,46 @@ def test_outputs_get_ordinary_permissions(tmp_path):
     assert {p.name for p in files} >= {"solution.json", "sites.csv", "map.html", "r.xlsx", "n.png"}
     for p in files:
         assert stat.S_IMODE(p.stat().st_mode) == 0o640, p.name
+
+
+def test_a_failing_map_never_loses_the_result(tmp_path, monkeypatch, capsys):
+    """The map fails after the solve (a bug in the drawing, simulated): every table is written,
+    map.html is not, and the message says both."""
+    import optimizer.report.maps as maps
+
+    def broken(*a, **k):
+        raise ValueError("drawing failed")
+
+    monkeypatch.setattr(maps, "network_map", broken)
+    out = tmp_path / "res"
+    assert main(["solve", str(DEMO), "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert f"the results are written to {out}, but map.html could not be drawn: ValueError: drawing failed" in err
+    assert {"solution.json", "sites.csv", "flows.csv", "regions.csv", "costs.csv", "summary.txt"} == {p.name for p in out.iterdir()}
+
+
+def test_an_unwritable_output_place_is_a_usage_error_naming_it(tmp_path, capsys):
+    """Output under a file (no folder can be made there): exit 2 naming the place, before any
+    solve; the same for map, figure and export."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    out = blocker / "results"
+    assert main(["solve", str(DEMO), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"cannot write {out}: {blocker} is a file, not a folder" in err and "internal error" not in err
+    stored = ROOT / "maps" / "solutions" / "demo.json"
+    for cmd, flag, name in (("map", "--out", "m.html"), ("figure", "--out", "f.png"), ("export", "--xlsx", "w.xlsx")):
+        assert main([cmd, str(stored), "--instance", str(DEMO), flag, str(blocker / name)]) == 2
+        assert "is a file, not a folder" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write into a read-only folder")
+def test_a_read_only_folder_is_a_usage_error(tmp_path, capsys):
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o555)
+    try:
+        assert main(["solve", str(DEMO), "--out", str(ro / "res")]) == 2
+        assert "is not writable" in capsys.readouterr().err
+    finally:
+        ro.chmod(0o755)

@@ -29,6 +29,7 @@ def case():
     return inst, net, start, optimum
 
 
+@pytest.mark.slow
 def test_start_is_a_checked_solution_no_better_than_the_optimum(case):
     inst, net, start, optimum = case
     assert start is not None
@@ -41,6 +42,7 @@ def test_start_is_a_checked_solution_no_better_than_the_optimum(case):
     assert start.arcs_kept < len(net.arcs_rs) and used < set(net.spoke_options["site_id"]) | set(net.hub_options["site_id"])
 
 
+@pytest.mark.slow
 def test_full_solve_from_the_start_proves_the_same_optimum(case):
     inst, _net, _start, optimum = case
     sol = solve(inst, threads=1, mip_rel_gap=0.0, warm_start="on")

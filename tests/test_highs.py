@@ -94,8 +94,12 @@ def test_values_that_do_not_price_to_the_objective_are_an_error():
 
 
 def test_values_read_back_after_a_mip_start_are_the_incumbents():
-    """shared/cases/closable-hub-horizon: under HiGHS 1.16 with the start on, the values read back
-    were the start's (costs summing to 16,293,455.82) under the incumbent's objective."""
+    """tests/cases/closable-hub-horizon (two closable existing hubs, a multi-period start): under
+    HiGHS 1.16 with the start on, the values read back were the start's (costs summing to
+    16,293,455.82) under the incumbent's objective 15,307,960.95.  Shown to fail on the broken
+    variant: with the worker returning HiGHS's own vector only (no candidate pool) the solve raises
+    SolverError under HiGHS 1.16 ("reported objective 15,307,960.954402 but the column values it
+    returned give 16,293,455.822002"); before the value check the checker caught it."""
     inst = load_instance(CASES / "closable-hub-horizon")
     plain = solve(inst, warm_start="off", mip_rel_gap=0, threads=1)
     started = solve(inst, warm_start="on", mip_rel_gap=0, threads=1)

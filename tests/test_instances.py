@@ -137,6 +137,7 @@ def test_total_supply_matches_raw_data(market: str) -> None:
         assert regions[f"{chem}_t"].sum() == pytest.approx(value, rel=1e-6), chem
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("market", MARKETS + ("north-america-2035",))
 def test_instance_solves_and_checks(market: str) -> None:
     from optimizer import check_solution, solve

@@ -170,7 +170,9 @@ def test_milp_equals_brute_force_over_all_schedules(seed, variant):
     """Every schedule enumerated (tests/bruteforce.py, its own spend rule: the largest capex paid
     so far is what has been spent) against the MILP, including per-period budgets with a size
     table whose capex falls as capacity grows, and the horizon-wide max_capex (which binds in both
-    of its cases: the unbudgeted optimum differs)."""
+    of its cases: the unbudgeted optimum differs).  Shown to fail on broken variants: without the
+    horizon-wide ``capex_budget`` row both max-capex cases fail; with the size-step spend applied
+    to every site (before issue 14) the non-monotone budget case is called infeasible."""
     inst = _tiny(seed, **variant)
     results = brute_force_schedules(inst)
     sol = solve(inst, **EXACT)

@@ -7,8 +7,14 @@ budgets, profit mode, single sourcing) is solved by spokehub and by ``tests/brut
 must agree, ``check_solution`` must pass, and an instance one finds infeasible the other must too.
 
 The generator is tuned to produce interesting cases, and the test asserts it does: at least 25 %
-of examples open a strict subset of the sites and at least 10 % are infeasible.  Hypothesis runs
-derandomized (a fixed seed) with no deadline, 200 examples per run.
+of examples open a strict subset of the sites, at least 10 % are infeasible and at least 20 %
+carry a lanes.csv (road km that may fall beyond the radius, quoted costs kept whatever the radius).
+Hypothesis runs derandomized (a fixed seed) with no deadline, 200 examples per run.
+
+Shown to fail on broken variants: with quoted lanes beyond the radius dropped again
+(``optimizer/geo.py``, the rule before issue 14) an instance the brute force solves is called
+infeasible; with the capacity-cover rows' right-hand side raised by 30 %
+(``add_capacity_cover``), ``test_cover_rows_do_not_change_the_optimum`` finds a different optimum.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from optimizer import check_solution, solve
 from optimizer.instance import Chemistry, Parameters, make_instance
 from optimizer.solution import SolveStatus
 
-from .bruteforce import brute_force
+from .bruteforce import brute_force, haversine
 
 N_EXAMPLES = 200  # examples checked per run (a few more are drawn: see MAX_CONFIGS)
 MAX_CONFIGS = 150
@@ -98,6 +104,17 @@ def tiny_instances(draw):
         max_capex=draw(st.sampled_from([None, None, 8e6, 3e7])),
         single_sourcing=draw(st.sampled_from([False, False, True])),
     )
+    # lanes.csv: some region->spoke and spoke->hub lanes get a road km (1 to 1.6 x the straight
+    # line: maybe beyond the radius, then dropped) or a quoted cost per tonne (kept whatever the radius)
+    lanes = []
+    legs = [(r["id"], s["id"]) for r in regions for s in spokes] + [(s["id"], h["id"]) for s in spokes for h in hubs]
+    for o, d in draw(st.lists(st.sampled_from(legs), min_size=1, max_size=4, unique=True)) if draw(st.sampled_from([True, True, False])) else []:
+        if draw(st.booleans()):
+            (la1, lo1), (la2, lo2) = _pos(regions + spokes + hubs, o), _pos(regions + spokes + hubs, d)
+            lanes.append({"origin": o, "destination": d, "cost_per_t": np.nan,
+                          "km": rnd(haversine(la1, lo1, la2, lo2) * draw(st.sampled_from([1.0, 1.2, 1.6])))})
+        else:
+            lanes.append({"origin": o, "destination": d, "km": np.nan, "cost_per_t": float(draw(st.sampled_from([5.0, 20.0, 60.0])))})
     chem_cols = [f"{c}_t" for c in chems]
     inst = make_instance(
         "prop", chem_objs, params,
@@ -106,8 +123,14 @@ def tiny_instances(draw):
         pd.DataFrame(spoke_sizes, columns=["site_id", "size", "capacity_t", "capex", "fixed_opex_per_yr"]),
         pd.DataFrame(hubs, columns=["id", "lat", "lon", "status", "existing_size", *[f"accepts_{c}" for c in chems]]) if n_h else None,
         pd.DataFrame(hub_sizes, columns=["site_id", "size", "capacity_t", "capex", "fixed_opex_per_yr"]) if n_h else None,
+        pd.DataFrame(lanes, columns=["origin", "destination", "km", "cost_per_t"]) if lanes else None,
     )
     return inst
+
+
+def _pos(rows, ident):
+    row = next(r for r in rows if r["id"] == ident)
+    return row["lat"], row["lon"]
 
 
 def _n_configs(inst) -> int:
@@ -119,6 +142,7 @@ def _n_configs(inst) -> int:
     return total
 
 
+@pytest.mark.slow
 def test_milp_equals_brute_force():
     stats: Counter = Counter()
 
@@ -156,6 +180,8 @@ def test_milp_equals_brute_force():
         if (sol.flows["echelon"] == "spoke_hub").any():
             event("uses a hub")
             stats["hub"] += 1
+        if len(inst.lanes):
+            stats["lanes"] += 1
 
     check()
     total = stats["total"]
@@ -163,5 +189,27 @@ def test_milp_equals_brute_force():
     assert stats["strict"] >= 0.25 * total, stats
     assert stats["infeasible"] >= 0.10 * total, stats
     print(f"\nproperty test: {total} examples checked, {stats['strict']} strict subsets, "
-          f"{stats['infeasible']} infeasible, {stats['hub']} using hubs, {stats['skipped']} skipped")
+          f"{stats['infeasible']} infeasible, {stats['hub']} using hubs, {stats['lanes']} with lanes.csv, {stats['skipped']} skipped")
     np.testing.assert_(stats["hub"] > 0)
+    assert stats["lanes"] >= 0.2 * total, stats
+
+
+@pytest.mark.slow
+def test_cover_rows_do_not_change_the_optimum():
+    """The capacity-cover rows are implied by the model: on random tiny instances the optimum (or
+    the infeasibility) is the same with and without them (and equals the brute force, above)."""
+    seen: Counter = Counter()
+
+    @settings(max_examples=80, deadline=None, derandomize=True, database=None,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large])
+    @given(tiny_instances())
+    def check(inst):
+        on = solve(inst, mip_rel_gap=0, threads=1, cover_cuts=True, diagnose=False)
+        off = solve(inst, mip_rel_gap=0, threads=1, cover_cuts=False, diagnose=False)
+        assert on.status == off.status
+        if on.status.has_solution:
+            seen["solved"] += 1
+            assert on.objective == pytest.approx(off.objective, rel=1e-7, abs=1e-3)
+
+    check()
+    assert seen["solved"] >= 40, seen

@@ -82,6 +82,7 @@ def test_robustness_table_and_map_count_what_the_scenarios_open(in_process, base
         assert f"open in {r.scenarios_open} of {len(plan.scenarios)} scenarios" in html
 
 
+@pytest.mark.slow
 def test_local_cluster_equals_in_process(in_process, base, tmp_path):
     """A real LocalCluster with 2 workers: the same objectives (HiGHS threads pinned to 1)."""
     plan, ref = in_process
@@ -102,6 +103,7 @@ def test_local_cluster_equals_in_process(in_process, base, tmp_path):
     assert check_solution(apply(base, sc), Solution.load(tmp_path / "dask" / sc.name)) == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["dask", "processes"])
 def test_worker_crash_is_retried_and_nothing_is_lost(in_process, base, tmp_path, monkeypatch, backend):
     plan, ref = in_process
@@ -151,6 +153,7 @@ def test_bad_scenario_is_refused_before_any_solve(tmp_path, capsys):
     assert not (tmp_path / "o2").exists()
 
 
+@pytest.mark.slow
 def test_cli_sweep_exit_code_when_a_scenario_fails(tmp_path, monkeypatch, capsys):
     """With no retries, the scenario whose worker dies is recorded as failed (and only that one:
     the others finish), and the sweep ends with exit code 5."""
@@ -262,3 +265,15 @@ def test_forbidding_an_existing_site_is_said_in_the_summary(base, tmp_path, caps
     assert any("forbids the existing spoke S-KINGSTON" in n for n in sol["provenance"]["notes"])
     sites = pd.read_csv(out / "sites.csv")
     assert "S-KINGSTON" not in set(sites.loc[sites["open"], "site_id"])
+
+
+def test_sweep_console_uses_the_summary_formats(tmp_path, capsys):
+    """Objectives with thousands separators and a unit, gaps in per cent -- never 7.328706e+07."""
+    grid = tmp_path / "grid.toml"
+    grid.write_text("[grid]\nsupply = [0.9, 1.0]\n")
+    assert main(["sweep", str(DEMO), "--grid", str(grid), "--out", str(tmp_path / "o")]) == 0
+    out = capsys.readouterr().out
+    comp = pd.read_csv(tmp_path / "o" / "comparison.csv")
+    assert "net cost [USD/yr]" in out and "e+0" not in out
+    for v, g in zip(comp["objective"], comp["gap"], strict=True):
+        assert f"{v:,.0f}" in out and f"{100 * g:.2g} %" in out

@@ -8,8 +8,6 @@ as PNG (2000 x 1125 px, 16:9), SVG or PDF by the file suffix.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import matplotlib
@@ -24,7 +22,7 @@ from ..errors import UsageError  # noqa: E402
 from ..frames import concat_rows
 from ..instance import Instance  # noqa: E402
 from ..solution import Solution  # noqa: E402
-from .files import publish  # noqa: E402
+from .files import temporary_sibling  # noqa: E402
 from .maps import (  # noqa: E402
     BLACK_MASS_COLOUR,
     CHOROPLETH,
@@ -135,16 +133,10 @@ def write_figure(inst: Instance, sol: Solution, path: str | Path, options: MapOp
     if fmt not in ("png", "svg", "pdf"):
         raise UsageError(f"{path}: a figure is written as .png, .svg or .pdf (by the file's suffix), not '{path.suffix or 'no suffix'}'")
     fig = network_figure(inst, sol, options)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".{fmt}", dir=path.parent)
-    os.close(fd)
     try:
-        meta = {"Software": None} if fmt == "png" else ({"Date": None} if fmt == "svg" else {"CreationDate": None})
-        fig.savefig(tmp, format=fmt, dpi=DPI, metadata=meta)
-        publish(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        with temporary_sibling(path, f".{fmt}") as tmp:
+            meta = {"Software": None} if fmt == "png" else ({"Date": None} if fmt == "svg" else {"CreationDate": None})
+            fig.savefig(tmp, format=fmt, dpi=DPI, metadata=meta)
     finally:
         plt.close(fig)
     return path

@@ -32,9 +32,30 @@ def publish(tmp: str | Path, target: str | Path) -> None:
 
 
 def check_target(path: Path, force: bool) -> None:
-    """Refuse to overwrite ``path`` unless ``force`` (exit code 2 in the CLI)."""
+    """Refuse to overwrite ``path`` unless ``force``, and refuse a place that cannot be written
+    (both exit code 2 in the CLI), before any work is done."""
+    path = Path(path)
     if path.exists() and not force:
         raise UsageError(f"{path} already exists; pass --force to replace it")
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise UsageError(f"cannot write {path}: {parent} is a file, not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(f"cannot write {path}: the folder {parent} is not writable")
+
+
+@contextlib.contextmanager
+def _writing(path: Path) -> Iterator[None]:
+    """OS errors while writing become usage errors naming the place (a read-only mount, a full
+    disk, a file where a folder should be), never "internal error"."""
+    try:
+        yield
+    except UsageError:
+        raise
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}" + (f" ({exc.filename})" if exc.filename else "")) from exc
 
 
 @contextlib.contextmanager
@@ -42,17 +63,19 @@ def atomic_folder(path: str | Path, force: bool = False) -> Iterator[Path]:
     """Yield a temporary folder; on success it replaces ``path`` in one rename."""
     target = Path(path)
     check_target(target, force)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    with _writing(target):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
     try:
         # mkdtemp creates 0700; a result folder gets the permissions mkdir would give it
         os.chmod(tmp, 0o777 & ~_umask())
-        yield tmp
-        old = None
-        if target.exists():
-            old = target.parent / f".{target.name}.old-{os.getpid()}"
-            os.replace(target, old)
-        os.replace(tmp, target)
+        with _writing(target):
+            yield tmp
+            old = None
+            if target.exists():
+                old = target.parent / f".{target.name}.old-{os.getpid()}"
+                os.replace(target, old)
+            os.replace(tmp, target)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
     except BaseException:
@@ -64,14 +87,34 @@ def write_text_atomic(path: str | Path, text: str | bytes, force: bool = True) -
     """Write one file via a temporary file + rename."""
     target = Path(path)
     check_target(target, force)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.tmp-", dir=target.parent)
+    with _writing(target):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.tmp-", dir=target.parent)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(text.encode("utf-8") if isinstance(text, str) else text)
-        publish(tmp, target)
+        with _writing(target):
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(text.encode("utf-8") if isinstance(text, str) else text)
+            publish(tmp, target)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
     return target
+
+
+@contextlib.contextmanager
+def temporary_sibling(path: Path, suffix: str) -> Iterator[str]:
+    """A temporary file beside ``path`` for writers that need a file name (workbooks, figures),
+    published to ``path`` on success; OS errors are usage errors naming the place."""
+    path = Path(path)
+    with _writing(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+        os.close(fd)
+    try:
+        with _writing(path):
+            yield tmp
+            publish(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..errors import SolutionCheckError
+from ..errors import SolutionCheckError, SpokehubError
 from ..instance import Instance
 from ..solution import COMPONENTS, Solution, SolveStatus, component_kind
 from .files import atomic_folder
@@ -40,6 +40,19 @@ def summary_text(sol: Solution, inst: Instance | None = None) -> str:
         return buf.getvalue()
     if not sol.status.has_solution:
         w("no feasible network was found within the limits.\n")
+        w(_timings_line(sol))
+        opts = sol.provenance.get("options", {}) if isinstance(sol.provenance, dict) else {}
+        tips = []
+        if opts.get("time_limit_s") is not None:
+            tips.append(f"a longer time limit (--time-limit, this run had {opts['time_limit_s']:g} s for the solve)")
+        if opts.get("node_limit") is not None:
+            tips.append(f"a higher node limit (--node-limit, this run had {opts['node_limit']})")
+        if opts.get("warm_start") != "on":
+            tips.append("a MIP start (--warm-start on) to give HiGHS a first network early")
+        if not opts.get("heuristics", True):
+            tips.append("HiGHS's heuristics back on (drop --no-heuristics)")
+        tips.append("a looser gap (--gap 0.01) if the run ends before proving, with a network")
+        w("what to try: " + "; ".join(tips) + ".\n")
         return buf.getvalue()
     if sol.multi_period:
         label = "net present value of profit" if sol.profit_mode else "net present cost"
@@ -54,9 +67,7 @@ def summary_text(sol: Solution, inst: Instance | None = None) -> str:
         why = (" (stopped at a limit: not proven optimal)" if sol.status == SolveStatus.FEASIBLE
                else "" if sol.proven_optimal else " (stopped at the gap tolerance: not proven optimal)")
         w(f"MIP gap: {100 * sol.gap:.4f} %{bound}{why}\n")
-    t = sol.timings
-    shown = [k for k in ("read", "build", "warm_start", "handoff", "solve", "extract") if k in t and (k != "warm_start" or t[k] > 0)]
-    w("time: " + ", ".join(f"{k.replace('_', ' ')} {t[k]:.2f} s" for k in shown) + "\n")
+    w(_timings_line(sol))
     prov = sol.provenance
     if prov.get("highs"):
         n = prov.get("threads")
@@ -102,6 +113,12 @@ def summary_text(sol: Solution, inst: Instance | None = None) -> str:
     if collected > 0 and not sol.multi_period:
         w("\n" + key_figures_text(sol))
     return buf.getvalue()
+
+
+def _timings_line(sol: Solution) -> str:
+    t = sol.timings
+    shown = [k for k in ("read", "build", "warm_start", "handoff", "solve", "extract") if k in t and (k != "warm_start" or t[k] > 0)]
+    return "time: " + ", ".join(f"{k.replace('_', ' ')} {t[k]:.2f} s" for k in shown) + "\n"
 
 
 def timeline_text(sol: Solution) -> str:
@@ -214,6 +231,10 @@ def write_solution(sol: Solution, inst: Instance, out: str | Path, force: bool =
 
     A solution with a network is first re-checked by :func:`~optimizer.check.check_solution`:
     one that fails raises :class:`~optimizer.errors.SolutionCheckError` and nothing is written.
+    The map is drawn first, in memory; the folder is then written in one atomic step.  A map
+    that cannot be drawn does not stop the tables: they are written without ``map.html`` and
+    :class:`MapError` says so (a solved result is never lost to a failing map); an interruption
+    writes nothing.
     """
     if sol.status.has_solution:
         from ..check import check_solution
@@ -221,13 +242,30 @@ def write_solution(sol: Solution, inst: Instance, out: str | Path, force: bool =
         violations = check_solution(inst, sol)
         if violations:
             raise SolutionCheckError(violations)
+    html, map_failure = None, None
+    if with_map and sol.status.has_solution:
+        from .maps import MapOptions, map_html
+
+        try:  # drawn before anything is written: an interruption leaves the old result as it was
+            html = map_html(inst, sol, MapOptions(offline=True))
+        except SpokehubError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - reported as what it is; the tables are still written
+            map_failure = exc
     with atomic_folder(out, force=force) as tmp:
         (tmp / "solution.json").write_text(sol.to_json(), encoding="utf-8")
         for name, text in solution_csvs(sol).items():
             (tmp / name).write_text(text, encoding="utf-8")
         (tmp / "summary.txt").write_text(summary_text(sol, inst), encoding="utf-8")
-        if with_map and sol.status.has_solution:
-            from .maps import MapOptions, map_html
-
-            (tmp / "map.html").write_text(map_html(inst, sol, MapOptions(offline=True)), encoding="utf-8")
+        if html is not None:
+            (tmp / "map.html").write_text(html, encoding="utf-8")
+    if map_failure is not None:
+        raise MapError(f"the results are written to {out}, but map.html could not be drawn: "
+                       f"{type(map_failure).__name__}: {map_failure}") from map_failure
     return Path(out)
+
+
+class MapError(SpokehubError):
+    """The map of a written solution could not be drawn (the tables are on disk)."""
+
+    exit_code = 1

@@ -1,22 +1,28 @@
 """Excel workbook of a solution: what a consultant hands to a client next to the map.
 
-Sheets: ``summary`` (status, objective, gap, key per-tonne figures), ``sites``, ``flows``,
-``costs``, ``regions`` (supply, collection and where each region ships), and ``parameters``
-(the instance parameters used).  Headers carry units (``flow [t/yr]``, ``capex [USD]``) and
-number formats are set; :func:`read_workbook` reads the tables back to the solution's column
-names, so a workbook round-trips to the same DataFrames.
+Sheets: ``summary`` (status, objective, gap, key per-tonne figures, each with its unit),
+``sites``, ``flows``, ``costs``, ``regions`` (supply, collection and where each region ships),
+and ``parameters`` (the instance parameters used, with units).  Every sheet has a header row with
+units (``flow [t/yr]``, ``capex [USD]``), number formats, a frozen header and column widths;
+:func:`read_workbook` reads the tables back to the solution's column names, so a workbook
+round-trips to the same DataFrames.
+
+Every text a user supplied (ids, names, scenario names, notes) is written as a text cell, never
+as a formula: a site named ``=HYPERLINK(...)`` shows as that text when the client opens the file.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ..instance import Instance
 from ..solution import Solution
-from .files import publish
+from .files import temporary_sibling
 from .tables import COMPONENT_LABELS, key_figures
 
 #: solution column -> (header with unit, number format); {cur} is the currency
@@ -57,54 +63,102 @@ def regions_with_assignment(sol: Solution) -> pd.DataFrame:
     return reg
 
 
-def write_workbook(sol: Solution, path: str | Path, inst: Instance | None = None) -> Path:
-    """Write the workbook atomically (temporary file + rename)."""
-    import os
-    import tempfile
+def put(ws, row: int, col: int, value, number_format: str | None = None):
+    """Write one cell; text is always a text cell (``data_type`` "s"), never a formula."""
+    cell = ws.cell(row=row, column=col)
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        cell.value = None
+    elif isinstance(value, (bool, np.bool_)):
+        cell.value = bool(value)
+    elif isinstance(value, (int, np.integer)):
+        cell.value = int(value)
+    elif isinstance(value, (float, np.floating)):
+        cell.value = float(value)
+    else:
+        cell.value = str(value)
+        cell.data_type = "s"  # openpyxl would make "=..." a formula
+    if number_format and not isinstance(cell.value, str):
+        cell.number_format = number_format
+    return cell
 
+
+def write_sheet(wb, name: str, header: list[str], rows, formats: list[str | None] | None = None,
+                widths: list[int] | None = None) -> None:
+    """A sheet with a bold frozen header, typed cells, number formats and column widths."""
+    from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
+    ws = wb.create_sheet(name)
+    for j, h in enumerate(header, start=1):
+        put(ws, 1, j, h).font = Font(bold=True)
+    for i, row in enumerate(rows, start=2):
+        for j, v in enumerate(row, start=1):
+            put(ws, i, j, v, formats[j - 1] if formats else None)
+    for j, h in enumerate(header, start=1):
+        ws.column_dimensions[get_column_letter(j)].width = widths[j - 1] if widths else max(12, min(40, len(h) + 2))
+    ws.freeze_panes = "A2"
+
+
+def _summary_rows(sol: Solution, cur: str) -> list[tuple]:
+    per = "" if not sol.multi_period else " (NPV over the horizon)"
+    money = f"{cur}/yr" if not sol.multi_period else cur
+    rows = [("instance", sol.instance_name, "", None), ("status", sol.status_label, "", None), ("currency", cur, "", None),
+            (f"objective: net cost{per}", sol.objective, money, "#,##0"), ("best bound", sol.best_bound, money, "#,##0"),
+            ("MIP gap", sol.gap, "fraction", "0.000%"), ("profit mode", sol.profit_mode, "", None)]
+    units = {"collected_t": ("t packs/yr", "#,##0"), "collection_rate": ("fraction", "0.0%"),
+             "black_mass_t": ("t black mass/yr", "#,##0"), "cost_per_t": (f"{cur}/t packs", "#,##0"),
+             "gross_cost_per_t": (f"{cur}/t packs", "#,##0"), "transport_share": ("fraction", "0.0%"),
+             "haul_pack_km": ("km", "#,##0"), "haul_black_mass_km": ("km", "#,##0"),
+             "spoke_utilisation": ("fraction", "0.0%"), "hub_utilisation": ("fraction", "0.0%")}
+    if sol.status.has_solution:
+        for name, value in key_figures(sol).items():
+            unit, fmt = units.get(name, ("", None))
+            rows.append((name, value, unit, fmt))
+    for note in sol.provenance.get("notes", []) if isinstance(sol.provenance, dict) else []:
+        rows.append(("note", note, "", None))
+    return rows
+
+
+def _parameter_rows(inst: Instance) -> list[tuple]:
+    from .. import schema
+
+    units = {f.name: f.unit for fields in schema.TOML_SECTIONS.values() for f in fields}
+    chem_units = {f.name: f.unit for f in schema.TOML_CHEMISTRY}
+    rows = [(f.name, getattr(inst.params, f.name), units.get(f.name, "").replace("currency", inst.currency))
+            for f in dataclasses.fields(inst.params)]
+    for c in inst.chemistries:
+        rows += [(f"{c.name}.{f.name}", getattr(c, f.name), chem_units.get(f.name, "").replace("currency", inst.currency))
+                 for f in dataclasses.fields(c) if f.name != "name"]
+    return rows
+
+
+def write_workbook(sol: Solution, path: str | Path, inst: Instance | None = None) -> Path:
+    """Write the workbook atomically (temporary file + rename)."""
+    from openpyxl import Workbook
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     cur = sol.currency
-    k = key_figures(sol) if sol.status.has_solution else {}
-    summary = [("instance", sol.instance_name), ("status", sol.status_label), ("currency", cur),
-               (f"objective (net cost) [{cur}/yr]", sol.objective), ("best bound", sol.best_bound),
-               ("MIP gap", sol.gap), ("profit mode", sol.profit_mode)]
-    summary += [(name, value) for name, value in k.items()]
     tables = {
         "sites": sol.sites, "flows": sol.flows,
         "costs": sol.costs.assign(label=sol.costs["component"].map(COMPONENT_LABELS)),
         "regions": regions_with_assignment(sol),
     }
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".xlsx", dir=path.parent)
-    os.close(fd)
-    try:
-        with pd.ExcelWriter(tmp, engine="openpyxl") as xw:
-            pd.DataFrame(summary, columns=["item", "value"]).to_excel(xw, sheet_name="summary", index=False)
-            for name, df in tables.items():
-                out = df.rename(columns={c: _header(c, cur) for c in df.columns})
-                out.to_excel(xw, sheet_name=name, index=False)
-                ws = xw.sheets[name]
-                for j, col in enumerate(df.columns, start=1):
-                    letter = get_column_letter(j)
-                    ws.column_dimensions[letter].width = max(12, min(40, len(_header(col, cur)) + 2))
-                    if col in UNITS:
-                        fmt = UNITS[col][1]
-                        for cell in ws[letter][1:]:
-                            cell.number_format = fmt
-                ws.freeze_panes = "A2"
-            if inst is not None:
-                params = [(f.name, getattr(inst.params, f.name)) for f in dataclasses.fields(inst.params)]
-                for c in inst.chemistries:
-                    params += [(f"{c.name}.{f.name}", getattr(c, f.name)) for f in dataclasses.fields(c) if f.name != "name"]
-                pd.DataFrame(params, columns=["parameter", "value"]).astype({"value": object}).to_excel(
-                    xw, sheet_name="parameters", index=False)
-            xw.sheets["summary"].column_dimensions["A"].width = 36
-        publish(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    wb = Workbook()
+    wb.remove(wb.active)
+    summary = _summary_rows(sol, cur)
+    write_sheet(wb, "summary", ["item", "value", "unit"], [r[:3] for r in summary], widths=[36, 24, 18])
+    ws = wb["summary"]
+    for i, r in enumerate(summary, start=2):
+        if r[3] and isinstance(ws.cell(row=i, column=2).value, (int, float)):
+            ws.cell(row=i, column=2).number_format = r[3]
+    for name, df in tables.items():
+        cols = list(df.columns)
+        write_sheet(wb, name, [_header(c, cur) for c in cols], df.itertuples(index=False, name=None),
+                    formats=[UNITS[c][1] if c in UNITS else None for c in cols])
+    if inst is not None:
+        write_sheet(wb, "parameters", ["parameter", "value", "unit"], _parameter_rows(inst), widths=[40, 16, 24])
+    with temporary_sibling(path, ".xlsx") as tmp:
+        wb.save(tmp)
     return path
 
 
