@@ -99,7 +99,10 @@ def _parser() -> argparse.ArgumentParser:
     sw.add_argument("--backend", choices=["inprocess", "processes", "dask"],
                     help="default: inprocess; dask with --scheduler or --workers")
     sw.add_argument("--workers", type=int, help="worker processes (with no --scheduler: a local Dask cluster)")
-    sw.add_argument("--scheduler", help="address of an existing Dask scheduler, e.g. tcp://host:8786")
+    sw.add_argument("--scheduler", help="address of an existing Dask scheduler, e.g. tcp://host:8786 or tls://host:8786")
+    sw.add_argument("--tls-ca-file", type=Path, help="TLS: the certificate authority that signed the scheduler's certificate")
+    sw.add_argument("--tls-cert", type=Path, help="TLS: this client's certificate")
+    sw.add_argument("--tls-key", type=Path, help="TLS: this client's private key")
     sw.add_argument("--time-limit", type=float, help="HiGHS time limit per scenario (s)")
     sw.add_argument("--gap", type=float, default=1e-4)
     sw.add_argument("--retries", type=int, default=2, help="retries of a scenario whose worker died (default 2)")
@@ -258,11 +261,25 @@ def _sweep(args) -> int:
     plan = load_grid(args.grid, base)  # every scenario is checked before any solve
     backend = args.backend or ("dask" if (args.scheduler or args.workers) else "inprocess")
     options = {"time_limit_s": args.time_limit, "mip_rel_gap": args.gap}
+    tls = {k: str(v) for k, v in (("ca_file", args.tls_ca_file), ("cert", args.tls_cert), ("key", args.tls_key)) if v}
+    if tls and not (args.scheduler or "").startswith("tls://"):
+        raise UsageError("--tls-ca-file/--tls-cert/--tls-key secure a tls:// scheduler address; give --scheduler tls://HOST:PORT")
+    if tls and len(tls) != 3:
+        raise UsageError("a TLS connection needs all three of --tls-ca-file, --tls-cert and --tls-key")
+    if (args.scheduler or "").startswith("tls://") and not tls:
+        import dask
+
+        if not dask.config.get("distributed.comm.tls.ca-file", None):
+            raise UsageError("a tls:// scheduler needs certificates: give --tls-ca-file, --tls-cert and --tls-key, or set "
+                             "Dask's distributed.comm.tls configuration")
+    for name, path in tls.items():
+        if not Path(path).is_file():
+            raise UsageError(f"--tls-{name.replace('_', '-')} {path}: no such file")
     from .options import SolveOptions
 
     SolveOptions(**options).validated()  # refused before any scenario is solved
     res = sweep(base, plan, args.out, options=options, backend=backend, workers=args.workers,
-                scheduler=args.scheduler, resume=args.resume, force=True, retries=args.retries,
+                scheduler=args.scheduler, tls=tls or None, resume=args.resume, force=True, retries=args.retries,
                 quiet=args.quiet, write_maps=args.maps)
     if not args.quiet:
         print(sweep_table(res.comparison, plan.factors, base.currency, base.periods is not None))

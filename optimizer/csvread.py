@@ -30,6 +30,8 @@ from .schema import FieldSpec
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f"}
 _NOTE_PREFIXES = ("note", "comment")
+#: the first characters that make a spreadsheet cell a formula (see report.files.neutralise)
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 _DEC_COMMA = re.compile(r"^[+-]?\d+,\d+$")
 _THOUSANDS_DOT_DEC_COMMA = re.compile(r"^[+-]?\d{1,3}(\.\d{3})+,\d+$")
@@ -53,6 +55,11 @@ def read_raw(path: Path, file_label: str) -> RawTable:
     Rows keep the number a spreadsheet shows, so blank lines count but yield no row.
     """
     table = RawTable(file=file_label, header=[], rows=[])
+    from .limits import too_large
+
+    if (big := too_large(path, "SPOKEHUB_MAX_INPUT_MB")) is not None:
+        table.issues.append(Issue(file_label, None, None, big, "a larger file"))
+        return table
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -86,8 +93,13 @@ def read_raw(path: Path, file_label: str) -> RawTable:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     header_row: list[str] | None = None
     header_line = 0
-    for cells in reader:
-        line = reader.line_num
+    try:
+        rows_read = list(_rows(reader))
+    except csv.Error as exc:
+        table.issues.append(Issue(file_label, reader.line_num or None, None,
+                                  "cells of at most 131,072 characters with their quotes closed", f"{exc} (a missing closing quote?)"))
+        return table
+    for line, cells in rows_read:
         if header_row is None:
             if not any(c.strip() for c in cells):
                 continue
@@ -115,6 +127,11 @@ def read_raw(path: Path, file_label: str) -> RawTable:
         seen.add(name)
     table.header = header_row
     return table
+
+
+def _rows(reader):
+    for cells in reader:
+        yield reader.line_num, cells
 
 
 def check_columns(table: RawTable, specs: list[FieldSpec]) -> None:
@@ -171,6 +188,10 @@ def parse_cell(spec: FieldSpec, text: str, delimiter: str):
             return None, "a blank cell"
         return spec.default, None
     kind = spec.kind
+    if kind in ("str", "id") and raw.startswith("'") and raw[1:2] in FORMULA_START:
+        raw = raw[1:]  # an apostrophe that kept a spreadsheet from reading the cell as a formula
+    if kind == "id" and raw.startswith(FORMULA_START):
+        return None, ("an id not beginning with =, +, -, @ (a spreadsheet reads such a cell as a formula)", f"'{raw}'")
     if kind == "id" and (hidden := invisible_characters(raw)):
         return None, ("an id of visible characters only",
                       f"{visible(raw)} (an id with {hidden}: copy-pasted text often carries them)")

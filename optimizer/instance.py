@@ -338,7 +338,7 @@ def load_instance(path: str | Path) -> Instance:
         lanes=frames["lanes.csv"],
         boundaries=boundaries,
         source=str(folder.resolve()),
-        input_hash=hash_inputs(folder),
+        input_hash="" if any(i.severity == "error" for i in issues) else hash_inputs(folder),
         raw_toml=toml_data,
         periods=periods,
     )
@@ -455,7 +455,7 @@ def save_instance(inst: Instance, folder: str | Path, force: bool = False) -> Pa
     always); numbers in full precision; ``[periods]``, ``supply.csv`` and ``growth.csv`` of a
     multi-period instance included.  Atomic; an existing folder is replaced only with ``force``.
     """
-    from .report.files import atomic_folder
+    from .report.files import atomic_folder, csv_text
 
     tables = instance_tables(inst)
     with atomic_folder(folder, force=force) as tmp:
@@ -464,7 +464,7 @@ def save_instance(inst: Instance, folder: str | Path, force: bool = False) -> Pa
             df = tables[spec.file]
             if df.empty and not spec.required_file:
                 continue
-            df.to_csv(tmp / spec.file, index=False, na_rep="")
+            (tmp / spec.file).write_text(csv_text(df, na_rep=""), encoding="utf-8")
         if inst.boundaries:
             (tmp / GEOJSON_FILE).write_text(json.dumps(inst.boundaries), encoding="utf-8")
     return Path(folder)
@@ -521,7 +521,9 @@ def hash_inputs(folder: Path) -> str:
         if p.exists():
             h.update(name.encode())
             h.update(b"\0")
-            h.update(p.read_bytes())
+            with open(p, "rb") as fh:  # streamed: a large file costs no memory
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    h.update(block)
             h.update(b"\0")
     return h.hexdigest()
 
@@ -559,12 +561,18 @@ def _with_toml_lines(path: Path, issues: list[Issue]) -> list[Issue]:
 def _read_toml(path: Path) -> tuple[dict, list[Issue]]:
     if not path.exists():
         return {}, [Issue(TOML_FILE, None, None, "the file instance.toml (name, currency, parameters)", "no such file")]
+    from .limits import too_large
+
+    if (big := too_large(path, "SPOKEHUB_MAX_TOML_MB")) is not None:
+        return {}, [Issue(TOML_FILE, None, None, big, "a larger file")]
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError:
         return {}, [Issue(TOML_FILE, None, None, "UTF-8 text", "bytes that are not UTF-8")]
     try:
         return tomllib.loads(text), []
+    except RecursionError:
+        return {}, [Issue(TOML_FILE, None, None, "valid TOML syntax", "values nested too deeply to read")]
     except tomllib.TOMLDecodeError as exc:
         msg = str(exc)
         m = re.search(r"line (\d+)", msg)
@@ -825,6 +833,11 @@ def _read_geojson(path: Path, issues: list[Issue]) -> dict | None:
     """``regions.geojson``: a FeatureCollection whose features carry a region id and a real
     polygon.  A feature with a missing, null or unreadable geometry is refused here, with its
     index: the map would otherwise fail after the solve."""
+    from .limits import too_large
+
+    if (big := too_large(path, "SPOKEHUB_MAX_INPUT_MB")) is not None:
+        issues.append(Issue(GEOJSON_FILE, None, None, big, "a larger file"))
+        return None
     try:
         data = json.loads(path.read_bytes().decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:

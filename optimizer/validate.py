@@ -49,6 +49,9 @@ def _unique_ids(inst: Instance, issues: list[Issue]) -> None:
     seen: dict[str, tuple[str, int | None, str]] = {}
     for file, df in (("regions.csv", inst.regions), ("spokes.csv", inst.spokes), ("hubs.csv", inst.hubs)):
         for i, ident in enumerate(df["id"].tolist()):
+            if _row(df, i) is None and ident.startswith(("=", "+", "-", "@", "\t", "\r")):  # built in Python
+                issues.append(Issue(file, None, "id", "an id not beginning with =, +, -, @ (a spreadsheet reads such a "
+                                    "cell as a formula)", f"'{ident}'"))
             key = ident.strip().lower()
             if key in seen:
                 f0, r0, id0 = seen[key]

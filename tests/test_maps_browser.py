@@ -150,3 +150,34 @@ def test_screenshot_is_rich_and_reacts_to_layer_toggles(browser, demo_map, tmp_p
     assert changed > 0.002, changed
     greens = lambda img: np.sum((img[..., 1] > 130) & (img[..., 0] < 90) & (img[..., 2] < 110))  # noqa: E731
     assert greens(after) < greens(before) / 3  # the green pack lines are gone
+
+
+OPEN_ALL_JS = """
+let opened = 0;
+for (const v of Object.values(window)) {
+  if (!(v instanceof L.Layer)) continue;
+  const layers = (v.getLayers ? v.getLayers() : [v]);
+  for (const l of layers) {
+    if (l.getTooltip && l.getTooltip()) { l.openTooltip(); opened++; }
+    if (l.getPopup && l.getPopup()) { l.openPopup(); opened++; }
+  }
+}
+return opened;
+"""
+
+
+def test_no_script_from_the_data_runs(browser, tmp_path):
+    """Markup in every name (instance, regions, sites, outlines, currency): after loading each
+    HTML output and opening every tooltip and popup, no payload has run and the page has no
+    script error (a backtick or ${...} breaking Folium's template strings would show as one)."""
+    from .test_security import hostile_maps
+
+    for what, path in hostile_maps(tmp_path).items():
+        _load(browser, path)
+        opened = browser.execute_script(OPEN_ALL_JS)
+        time.sleep(0.3)
+        assert opened > 10, (what, opened)
+        assert browser.execute_script("return typeof window.__pwned") == "undefined", what
+        errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+        assert errors == [], (what, errors)
+        assert "onerror" in browser.page_source or what == "robustness"  # the names are on the page, as text

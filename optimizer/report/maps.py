@@ -30,11 +30,11 @@ tile layer and no icon fonts, so the HTML opens on a machine with no network at 
 from __future__ import annotations
 
 import copy
+import html as _html
 import json
 import math
 import re
 from dataclasses import dataclass
-from html import escape
 from pathlib import Path
 
 import folium
@@ -82,7 +82,8 @@ def _r(x: float) -> float:
 
 
 def _fmt(x: float, unit: str = "") -> str:
-    return f"{x:,.0f}{(' ' + unit) if unit else ''}"
+    """A tonnage or an amount with its unit, ready for HTML (the unit may hold the currency)."""
+    return f"{x:,.0f}{(' ' + safe_text(unit)) if unit else ''}"
 
 
 def _period(sol: Solution, options: MapOptions) -> str:
@@ -145,6 +146,15 @@ def plan_layers(inst: Instance, sol: Solution, options: MapOptions | None = None
     }
 
 
+def safe_text(value) -> str:
+    """Text from the data made inert wherever Folium puts it: HTML-escaped (``<``, ``>``, ``&``,
+    quotes), and the characters that matter inside a JavaScript template literal (a backtick,
+    ``$``, a backslash) as entities -- Folium writes tooltips and popups inside backtick strings,
+    where ``${...}`` would run."""
+    text = _html.escape(str(value), quote=True)
+    return text.replace("`", "&#96;").replace("$", "&#36;").replace("\\", "&#92;")
+
+
 def _svg(kind: str, size: int, colour: str) -> str:
     if kind == "hub":
         shape = f'<rect x="1.5" y="1.5" width="{size - 3}" height="{size - 3}" fill="{colour}" stroke="white" stroke-width="1.5"/>'
@@ -160,8 +170,8 @@ def _site_popup(r, sol: Solution, inst: Instance, kind: str) -> str:
     var_cost = inst.params.spoke_cost_per_t if kind == "spoke" else inst.params.hub_cost_per_t
     annual = r.capex_annualised + r.fixed_opex_per_yr + var_cost * r.inbound_t
     per_t = annual / r.inbound_t if r.inbound_t > 0 else float("nan")
-    return (f"<b>{escape(str(r.name or r.site_id))}</b> ({kind}, {escape(r.status)})<br>"
-            f"size: {escape(str(r.size))} ({_fmt(r.capacity_t, unit)})<br>"
+    return (f"<b>{safe_text(str(r.name or r.site_id))}</b> ({kind}, {safe_text(r.status)})<br>"
+            f"size: {safe_text(str(r.size))} ({_fmt(r.capacity_t, unit)})<br>"
             f"inbound: {_fmt(r.inbound_t, unit)}<br>utilisation: {100 * r.utilisation:.1f} %<br>"
             f"capex annualised: {_fmt(r.capex_annualised, cur + '/yr')}<br>"
             f"cost per tonne handled: {'-' if math.isnan(per_t) else _fmt(per_t, cur + '/t')}")
@@ -169,23 +179,23 @@ def _site_popup(r, sol: Solution, inst: Instance, kind: str) -> str:
 
 def _title_html(inst: Instance, sol: Solution, title: str | None, period: str) -> str:
     cur = sol.currency
-    head = escape(title or inst.name)
+    head = safe_text(title or inst.name)
     if sol.objective is None:
-        line = escape(sol.status.value)
+        line = safe_text(sol.status.value)
     elif sol.multi_period:
         label = "net present profit" if sol.profit_mode else "net present cost"
         value = -sol.objective if sol.profit_mode else sol.objective
-        line = f"{label} {sol.periods[0]}-{sol.periods[-1]}: {value / 1e6:,.1f} M {escape(cur)}"
+        line = f"{label} {sol.periods[0]}-{sol.periods[-1]}: {value / 1e6:,.1f} M {safe_text(cur)}"
     else:
         label = "net annual profit" if sol.profit_mode else "net annual cost"
         value = -sol.objective if sol.profit_mode else sol.objective
-        line = f"{label}: {value / 1e6:,.1f} M {escape(cur)}/yr"
+        line = f"{label}: {value / 1e6:,.1f} M {safe_text(cur)}/yr"
     gap = "" if sol.gap is None else f" &middot; gap {100 * sol.gap:.2f} %"
     per = " &middot; choose the period at the top right" if sol.multi_period else ""
     return (f'<div id="sh-title" style="position:fixed;top:10px;left:55px;z-index:1000;background:white;'
             f'padding:6px 10px;border:1px solid #999;border-radius:4px;font:13px sans-serif">'
             f'<b style="font-size:15px">{head}</b><br>{line}{gap}<br><span style="color:#555">'
-            f'status: {escape(sol.status.value)}{per}</span></div>')
+            f'status: {safe_text(sol.status.value)}{per}</span></div>')
 
 
 def _legend_html(inst: Instance) -> str:
@@ -211,15 +221,27 @@ def _legend_html(inst: Instance) -> str:
             + "".join(rows) + "</div>")
 
 
-def _simplified(boundaries: dict, tolerance: float) -> dict:
+def _simplified(boundaries: dict, tolerance: float) -> tuple[dict, list[str]]:
+    """The outlines simplified and stripped of every property: the GeoJSON lands as JSON inside a
+    <script> block, where a property holding "</script>" would end it.  Features carry only
+    their position ``k``; the region keys come back as a list, in feature order."""
     from shapely.geometry import mapping, shape
 
-    out = copy.deepcopy(boundaries)
-    for feat in out.get("features", []):
+    out = {"type": "FeatureCollection", "features": []}
+    keys = []
+    for k, feat in enumerate(boundaries.get("features", [])):
         geom = shape(feat["geometry"])
         simple = geom.simplify(tolerance, preserve_topology=True) if tolerance > 0 else geom
-        feat["geometry"] = json.loads(json.dumps(mapping(simple)), parse_float=lambda s: round(float(s), 4))
-    return out
+        out["features"].append({"type": "Feature", "properties": {"k": k},
+                                "geometry": json.loads(json.dumps(mapping(simple)), parse_float=lambda s: round(float(s), 4))})
+        keys.append(geojson_key(feat))
+    return out, keys
+
+
+def boundary_layer(boundaries: dict, tolerance: float, name: str, style: dict):
+    """The plain outline layer (no data in it but the geometry)."""
+    geo, _keys = _simplified(boundaries, tolerance)
+    return folium.GeoJson(geo, name=name, style_function=lambda _f: style, control=True, show=True)
 
 
 def network_map(inst: Instance, sol: Solution, options: MapOptions | None = None) -> folium.Map:
@@ -238,7 +260,8 @@ def network_map(inst: Instance, sol: Solution, options: MapOptions | None = None
     chem_cols = [f"{c}_t" for c in inst.chem_names]
     supply = regions[chem_cols].sum(axis=1)
     if inst.boundaries:
-        geo = _simplified(inst.boundaries, options.simplify_deg)
+        geo, keys = _simplified(inst.boundaries, options.simplify_deg)
+        names = [feat.get("properties", {}).get("name") or key for feat, key in zip(inst.boundaries["features"], keys, strict=True)]
         folium.GeoJson(geo, name="Boundaries", style_function=lambda _f: {
             "color": "#666666", "weight": 0.8, "fillColor": "#f2f2f2", "fillOpacity": 0.6},
             control=True, show=True).add_to(fmap)
@@ -249,17 +272,19 @@ def network_map(inst: Instance, sol: Solution, options: MapOptions | None = None
             top = max(float(values.max()), 1.0)
             colour_of = {k: CHOROPLETH[min(len(CHOROPLETH) - 1, int(len(CHOROPLETH) * v / top))] for k, v in values.items()}
             layer_geo = copy.deepcopy(geo)
-            for feat in layer_geo["features"]:
-                key = geojson_key(feat)
+            fill = {}
+            for feat, key, name in zip(layer_geo["features"], keys, names, strict=True):
                 row = by_region.loc[key] if key in by_region.index else None
-                feat["properties"] = {"id": key, "name": feat.get("properties", {}).get("name", key),
+                k = feat["properties"]["k"]
+                fill[k] = colour_of.get(key, "#ffffff")
+                feat["properties"] = {"k": k, "name": safe_text(name),
                                       "supply": "-" if row is None else " / ".join(
                                           f"{c}: {_fmt(row[f'{c}_t'])} t" for c in inst.chem_names)}
             folium.GeoJson(
                 layer_geo, name=f"Supply: {label} (t packs/yr)", show=label == "all chemistries",
-                style_function=lambda f, colour_of=colour_of: {
+                style_function=lambda f, fill=fill: {
                     "color": "#555555", "weight": 0.6, "fillOpacity": 0.55,
-                    "fillColor": colour_of.get(f["properties"]["id"], "#ffffff")},
+                    "fillColor": fill.get(f["properties"]["k"], "#ffffff")},
                 tooltip=folium.GeoJsonTooltip(fields=["name", "supply"], aliases=["region", "supply"]),
             ).add_to(fmap)
 
@@ -267,12 +292,12 @@ def network_map(inst: Instance, sol: Solution, options: MapOptions | None = None
     points = folium.FeatureGroup(name="Supply points", show=True)
     rs = sol.flows[(sol.flows["echelon"] == "region_spoke") & (sol.flows["period"] == period)]
     ships = rs.groupby("origin").apply(lambda g: "<br>".join(
-        f"&rarr; {escape(d)}: {_fmt(t)} t {escape(c)}, {k:,.0f} km, {cpt:,.0f} {escape(cur)}/t"
+        f"&rarr; {safe_text(d)}: {_fmt(t)} t {safe_text(c)}, {k:,.0f} km, {cpt:,.0f} {safe_text(cur)}/t"
         for d, t, c, k, cpt in zip(g["destination"], g["flow_t"], g["chemistry"], g["km"], g["cost_per_t"], strict=True)),
         include_groups=False) if len(rs) else pd.Series(dtype=object)
     top = max(float(supply.max()), 1.0)
     for (r, s) in zip(regions.itertuples(index=False), supply, strict=True):
-        text = (f"<b>{escape(str(r.name or r.id))}</b> ({escape(str(r.region))})<br>"
+        text = (f"<b>{safe_text(str(r.name or r.id))}</b> ({safe_text(str(r.region))})<br>"
                 + "<br>".join(f"{c}: {_fmt(getattr(r, f'{c}_t'))} t/yr" for c in inst.chem_names)
                 + ("<br>" + ships.get(r.id, "not collected") if len(rs) else ""))
         folium.CircleMarker([_r(r.lat), _r(r.lon)], radius=2 + 9 * math.sqrt(s / top), color=POINT_COLOUR, weight=1,
@@ -318,10 +343,10 @@ def _draw_network(groups: dict, inst: Instance, sol: Solution, plan: dict, perio
         flows = sol.flows[(sol.flows["period"] == period)]
         by_chem: dict = {}
         for o, d, c, t in zip(flows["origin"], flows["destination"], flows["chemistry"], flows["flow_t"], strict=True):
-            by_chem.setdefault((o, d), []).append(f"{escape(str(c))} {_fmt(t)} t")
+            by_chem.setdefault((o, d), []).append(f"{safe_text(str(c))} {_fmt(t)} t")
         for r in df.itertuples(index=False):
             km = "" if (isinstance(r.km, float) and math.isnan(r.km)) else f", {r.km:,.0f} km"
-            tip = f"{escape(str(r.origin))} &rarr; {escape(str(r.destination))}: {_fmt(r.flow_t)} t/yr{km}"
+            tip = f"{safe_text(str(r.origin))} &rarr; {safe_text(str(r.destination))}: {_fmt(r.flow_t)} t/yr{km}"
             detail = by_chem.get((r.origin, r.destination), [])
             if len(detail) > 1:
                 tip += "<br>" + ", ".join(detail)
@@ -337,13 +362,13 @@ def _draw_network(groups: dict, inst: Instance, sol: Solution, plan: dict, perio
         lat, lon = sites_xy[r.origin]
         folium.CircleMarker([_r(lat), _r(lon)], radius=8 + 14 * math.sqrt(r.flow_t / top), color=MERCHANT_COLOUR, weight=3,
                             fill=False, class_name=CLASS["merchant"],
-                            tooltip=f"{escape(str(r.origin))} sells {_fmt(r.flow_t)} t black mass/yr").add_to(merchant)
+                            tooltip=f"{safe_text(str(r.origin))} sells {_fmt(r.flow_t)} t black mass/yr").add_to(merchant)
 
     closed = groups["closed"]
     for r in plan["closed"].itertuples(index=False):
         folium.CircleMarker([_r(r.lat), _r(r.lon)], radius=4, color=CLOSED_COLOUR, fill=True, fill_opacity=0.7,
                             class_name=CLASS["closed"],
-                            tooltip=f"{r.kind} candidate {escape(str(r.name or r.site_id))} (not opened)").add_to(closed)
+                            tooltip=f"{r.kind} candidate {safe_text(str(r.name or r.site_id))} (not opened)").add_to(closed)
 
     for kind, colour in (("hub", HUB_COLOUR), ("spoke", SPOKE_COLOUR)):
         layer = groups[kind]
@@ -354,7 +379,7 @@ def _draw_network(groups: dict, inst: Instance, sol: Solution, plan: dict, perio
             size = int((24 if kind == "hub" else 14) + 12 * math.sqrt(r.capacity_t / top))
             icon = folium.DivIcon(html=_svg(kind, size, colour), icon_size=(size, size), icon_anchor=(size // 2, size // 2),
                                   class_name=CLASS[kind])
-            folium.Marker([_r(r.lat), _r(r.lon)], icon=icon, z_index_offset=1000 if kind == "spoke" else 500, tooltip=f"{kind} {escape(str(r.name or r.site_id))}",
+            folium.Marker([_r(r.lat), _r(r.lon)], icon=icon, z_index_offset=1000 if kind == "spoke" else 500, tooltip=f"{kind} {safe_text(str(r.name or r.site_id))}",
                           popup=folium.Popup(_site_popup(r, sol, inst, kind), max_width=320)).add_to(layer)
 
 

@@ -16,7 +16,7 @@ import pandas as pd
 from ..errors import SolutionCheckError, SpokehubError
 from ..instance import Instance
 from ..solution import COMPONENTS, Solution, SolveStatus, component_kind
-from .files import atomic_folder
+from .files import atomic_folder, csv_text
 
 COMPONENT_LABELS = {name: label for name, (label, _kind) in COMPONENTS.items()}
 
@@ -218,11 +218,11 @@ def _sorted(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
 def solution_csvs(sol: Solution) -> dict[str, str]:
     """The CSV files of a solution folder, as text (sorted, deterministic)."""
     return {
-        "sites.csv": _sorted(sol.sites, ["period", "kind", "site_id"]).to_csv(index=False, float_format="%.6f"),
-        "flows.csv": _sorted(sol.flows, ["period", "echelon", "origin", "destination", "chemistry"]).to_csv(index=False, float_format="%.6f"),
-        "regions.csv": _sorted(sol.regions, ["period", "region_id", "chemistry"]).to_csv(index=False, float_format="%.6f"),
-        "costs.csv": sol.costs.to_csv(index=False, float_format="%.6f"),
-        **({"schedule.csv": sol.schedule().to_csv(index=False, float_format="%.6f")} if sol.multi_period else {}),
+        "sites.csv": csv_text(_sorted(sol.sites, ["period", "kind", "site_id"]), float_format="%.6f"),
+        "flows.csv": csv_text(_sorted(sol.flows, ["period", "echelon", "origin", "destination", "chemistry"]), float_format="%.6f"),
+        "regions.csv": csv_text(_sorted(sol.regions, ["period", "region_id", "chemistry"]), float_format="%.6f"),
+        "costs.csv": csv_text(sol.costs, float_format="%.6f"),
+        **({"schedule.csv": csv_text(sol.schedule(), float_format="%.6f")} if sol.multi_period else {}),
     }
 
 

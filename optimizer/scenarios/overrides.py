@@ -33,6 +33,7 @@ import difflib
 import hashlib
 import json
 import math
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,6 +57,13 @@ class Scenario:
 
     name: str = "base"
     overrides: dict = field(default_factory=dict)
+    #: the folder a sweep writes this scenario to: a safe slug of the name, unique in its sweep
+    #: (see :func:`safe_folder_name`); empty = the slug of the name
+    folder: str = ""
+
+    @property
+    def dir_name(self) -> str:
+        return self.folder or safe_folder_name(self.name)
 
     def key(self) -> str:
         """Stable text of the overrides (sorted), for ids and hashes."""
@@ -67,6 +75,31 @@ class Scenario:
         h.update(self.key().encode())
         h.update(json.dumps(options or {}, sort_keys=True, default=str).encode())
         return h.hexdigest()
+
+
+_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(10)), *(f"LPT{i}" for i in range(10))}
+
+
+def safe_folder_name(name: str, taken: set[str] | None = None) -> str:
+    """A folder name made from ``name`` that stays inside its parent on every system: ASCII
+    letters, digits and ``. _ + -`` only (everything else becomes ``-``; no separators, no
+    ``..``), no leading dot or dash, at most 80 characters, never a reserved Windows name; with
+    ``taken`` (lower-cased names already used, updated here) made unique by a ``-2``, ``-3`` ...
+    suffix, compared ignoring case as macOS and Windows do."""
+    import unicodedata
+
+    slug = unicodedata.normalize("NFKD", str(name)).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^A-Za-z0-9._+-]+", "-", slug).strip(".-_+")[:80].rstrip(".-_+") or "scenario"
+    if slug.upper().split(".")[0] in _RESERVED:
+        slug = f"{slug}_"
+    if taken is None:
+        return slug
+    out, k = slug, 2
+    while out.lower() in taken:
+        out = f"{slug[:76]}-{k}"
+        k += 1
+    taken.add(out.lower())
+    return out
 
 
 def _issue(source: str, key: str, expected: str, got) -> Issue:
@@ -141,8 +174,14 @@ def parse_scenario(data: dict, base: Instance, source: str = "scenario") -> Scen
 
 def read_toml_file(path: Path, what: str) -> dict:
     """A TOML file's data, or an InstanceError naming the file and what went wrong."""
+    from ..limits import too_large
+
+    if (big := too_large(path, "SPOKEHUB_MAX_TOML_MB")) is not None:
+        raise InstanceError([Issue(path.name, None, None, big, "a larger file")], str(path))
     try:
         return tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except RecursionError:
+        raise InstanceError([Issue(path.name, None, None, f"a TOML {what}", "values nested too deeply to read")], str(path)) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InstanceError([Issue(path.name, None, None, f"a readable UTF-8 TOML {what}", str(exc))], str(path)) from exc
     except tomllib.TOMLDecodeError as exc:

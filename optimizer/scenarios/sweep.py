@@ -26,9 +26,11 @@ hash of base + overrides + options (a mismatch is solved again).
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import itertools
 import json
+import math
 import os
 import re
 import sys
@@ -43,8 +45,9 @@ import pandas as pd
 from ..errors import InstanceError, Issue, UsageError
 from ..frames import concat_rows
 from ..instance import Instance
-from ..report.files import write_text_atomic
-from .overrides import Scenario, apply, parse_scenario, read_toml_file
+from ..limits import limit
+from ..report.files import csv_text, write_text_atomic
+from .overrides import Scenario, apply, parse_scenario, read_toml_file, safe_folder_name
 
 EXIT_SOME_FAILED = 5
 #: Test-only fault injection: a worker exits hard on the first attempt of this scenario id
@@ -85,6 +88,10 @@ def load_grid(path: str | Path, base: Instance) -> SweepPlan:
                 issues.append(Issue(path.name, None, f"grid.{k}", "a non-empty list of values", repr(v)))
         if issues:
             raise InstanceError(issues, str(path))
+        n = math.prod(len(grid[k]) for k in factors)
+        if n > limit("SPOKEHUB_MAX_SCENARIOS"):
+            raise InstanceError([Issue(path.name, None, "grid", f"at most {limit('SPOKEHUB_MAX_SCENARIOS'):g} scenarios "
+                                       "(set SPOKEHUB_MAX_SCENARIOS to allow more)", f"{n:,} (the product of the lists)")], str(path))
         for combo in itertools.product(*(grid[k] for k in factors)):
             overrides = dict(zip(factors, combo, strict=True))
             name = "_".join(f"{k}-{_slug(v)}" for k, v in overrides.items())
@@ -92,6 +99,9 @@ def load_grid(path: str | Path, base: Instance) -> SweepPlan:
         mode = "product"
     elif "scenarios" in data:
         items = data["scenarios"]
+        if isinstance(items, list) and len(items) > limit("SPOKEHUB_MAX_SCENARIOS"):
+            raise InstanceError([Issue(path.name, None, "scenarios", f"at most {limit('SPOKEHUB_MAX_SCENARIOS'):g} scenarios",
+                                       f"{len(items):,}")], str(path))
         if not isinstance(items, list):
             raise InstanceError([Issue(path.name, None, "scenarios", "an array of tables [[scenarios]]", repr(items))], str(path))
         factors = sorted({k for it in items for k in it if k not in ("name", "description")})
@@ -107,7 +117,10 @@ def load_grid(path: str | Path, base: Instance) -> SweepPlan:
         ranges = spec.get("ranges", {})
         if not isinstance(n, int) or n < 1 or not isinstance(seed, int) or not isinstance(ranges, dict) or not ranges:
             raise InstanceError([Issue(path.name, None, "lhs", "samples (int >= 1), seed (int) and [lhs.ranges] factor = [low, high]",
-                                       repr(spec))], str(path))
+                                       repr(spec)[:200])], str(path))
+        if n > limit("SPOKEHUB_MAX_SCENARIOS"):
+            raise InstanceError([Issue(path.name, None, "lhs.samples", f"at most {limit('SPOKEHUB_MAX_SCENARIOS'):g} samples "
+                                       "(set SPOKEHUB_MAX_SCENARIOS to allow more)", f"{n:,}")], str(path))
         factors = list(ranges)
         rng = np.random.default_rng(seed)
         cols = {}
@@ -130,6 +143,8 @@ def load_grid(path: str | Path, base: Instance) -> SweepPlan:
     ids = [s.name for s in scenarios]
     if len(set(ids)) != len(ids):
         raise InstanceError([Issue(path.name, None, "name", "distinct scenario names", "duplicates")], str(path))
+    taken: set[str] = set()
+    scenarios = [dataclasses.replace(s, folder=safe_folder_name(s.name, taken)) for s in scenarios]
     return SweepPlan(scenarios, factors, mode)
 
 
@@ -251,7 +266,19 @@ def _run_processes(base, todo, options, retries, on_done, workers: int):
                     break
 
 
-def _run_dask(base, todo, options, retries, on_done, workers: int | None, scheduler: str | None):
+def dask_security(tls: dict | None):
+    """A ``distributed.security.Security`` for a remote scheduler: from the given certificate
+    files (``ca_file``, ``cert``, ``key``), else from Dask's own configuration
+    (``distributed.comm.tls.*`` in a Dask config file or ``DASK_DISTRIBUTED__COMM__TLS__*``)."""
+    from distributed.security import Security
+
+    if not tls:
+        return Security()
+    return Security(tls_ca_file=tls.get("ca_file"), tls_client_cert=tls.get("cert"), tls_client_key=tls.get("key"),
+                    require_encryption=True)
+
+
+def _run_dask(base, todo, options, retries, on_done, workers: int | None, scheduler: str | None, tls: dict | None = None):
     import logging
 
     import dask
@@ -260,7 +287,7 @@ def _run_dask(base, todo, options, retries, on_done, workers: int | None, schedu
     settings = {"distributed.scheduler.allowed-failures": retries, "distributed.worker.daemon": False}
     with dask.config.set(settings):
         if scheduler:
-            client, cluster = Client(scheduler), None
+            client, cluster = Client(scheduler, security=dask_security(tls)), None
         else:
             cluster = LocalCluster(n_workers=workers or 2, threads_per_worker=1, processes=True,
                                    dashboard_address=None, silence_logs=logging.CRITICAL)
@@ -298,8 +325,16 @@ class SweepResult:
 
 def sweep(base: Instance, plan: SweepPlan, out: str | Path, options: dict | None = None, backend: str = "inprocess",
           workers: int | None = None, scheduler: str | None = None, resume: bool = False, force: bool = False,
+          tls: dict | None = None,
           retries: int = 2, quiet: bool = False, write_maps: bool = False) -> SweepResult:
-    """Solve every scenario of ``plan``; write one folder per scenario and the comparison."""
+    """Solve every scenario of ``plan``; write one folder per scenario and the comparison.
+
+    ``scheduler`` sends the work to an existing Dask scheduler; ``tls`` (``ca_file``, ``cert``,
+    ``key``) secures the connection to one that is not on this machine (``tls://`` address).
+    What crosses to the workers is pickled plain data -- the base instance (DataFrames and
+    dataclasses) and each scenario's overrides -- and plain dicts come back: point a sweep only
+    at a scheduler you trust, since a Dask cluster runs what its clients send.
+    """
     from ..report.files import check_target
 
     out = Path(out)
@@ -313,10 +348,11 @@ def sweep(base: Instance, plan: SweepPlan, out: str | Path, options: dict | None
     if out.exists() and not (resume or force):
         check_target(out, False)
     out.mkdir(parents=True, exist_ok=True)
+    _inside(out, plan)  # every folder a scenario writes stays in --out, checked before any solve
     hashes = {sc.name: sc.hash(base, options) for sc in plan.scenarios}
     todo, skipped = [], []
     for sc in plan.scenarios:
-        sol_path = out / sc.name / "solution.json"
+        sol_path = out / sc.dir_name / "solution.json"
         if resume and sol_path.exists():
             try:
                 stored = json.loads(sol_path.read_text(encoding="utf-8"))
@@ -333,7 +369,7 @@ def sweep(base: Instance, plan: SweepPlan, out: str | Path, options: dict | None
     def on_done(o: Outcome) -> None:
         if o.result is not None:
             o.result["provenance"]["scenario_hash"] = hashes[o.scenario.name]
-            _write_scenario(base, o.scenario, o.result, out / o.scenario.name, write_maps)
+            _write_scenario(base, o.scenario, o.result, out / o.scenario.dir_name, write_maps)
         else:
             failed.append((o.scenario.name, o.error or "unknown error"))
         progress.step(o.scenario.name)
@@ -344,12 +380,24 @@ def sweep(base: Instance, plan: SweepPlan, out: str | Path, options: dict | None
         elif backend == "processes":
             _run_processes(base, todo, options, retries, on_done, workers or os.cpu_count() or 1)
         elif backend == "dask":
-            _run_dask(base, todo, options, retries, on_done, workers, scheduler)
+            _run_dask(base, todo, options, retries, on_done, workers, scheduler, tls)
         else:
             raise UsageError(f"unknown backend {backend!r}")
     wall = time.perf_counter() - t0
     comparison = write_summary(base, plan, out, failed)
     return SweepResult(out, comparison, failed, skipped, wall)
+
+
+def _inside(out: Path, plan: SweepPlan) -> None:
+    """Refuse (exit 2) a plan any of whose scenario folders would resolve outside ``out``."""
+    root = out.resolve()
+    names = [sc.dir_name for sc in plan.scenarios]
+    if len({n.lower() for n in names}) != len(names):
+        raise UsageError("two scenarios would share a folder: " + ", ".join(sorted(names)))
+    for sc in plan.scenarios:
+        target = (out / sc.dir_name).resolve()
+        if target.parent != root:
+            raise UsageError(f"scenario {sc.name!r} would write to {target}, outside the sweep's folder {root}")
 
 
 def _write_scenario(base: Instance, sc: Scenario, result: dict, folder: Path, write_maps: bool) -> None:
@@ -372,8 +420,8 @@ def write_summary(base: Instance, plan: SweepPlan, out: Path, failed) -> pd.Data
 
     rows, sols = [], {}
     for sc in plan.scenarios:
-        path = out / sc.name / "solution.json"
-        row = {"scenario": sc.name, **{f: sc.overrides.get(f) for f in plan.factors}}
+        path = out / sc.dir_name / "solution.json"
+        row = {"scenario": sc.name, "folder": sc.dir_name, **{f: sc.overrides.get(f) for f in plan.factors}}
         if path.exists():
             sol = Solution.load(path)
             sols[sc.name] = sol
@@ -391,7 +439,7 @@ def write_summary(base: Instance, plan: SweepPlan, out: Path, failed) -> pd.Data
             row.update(status="failed", error=reason)
         rows.append(row)
     comp = pd.DataFrame(rows)
-    write_text_atomic(out / "comparison.csv", comp.to_csv(index=False, float_format="%.6f"))
+    write_text_atomic(out / "comparison.csv", csv_text(comp, float_format="%.6f"))
     write_text_atomic(out / "sweep.json", json.dumps({
         "base": base.name, "input_hash": base.input_hash, "mode": plan.mode, "factors": plan.factors,
         "scenarios": [{"name": s.name, "overrides": s.overrides} for s in plan.scenarios],
@@ -400,7 +448,7 @@ def write_summary(base: Instance, plan: SweepPlan, out: Path, failed) -> pd.Data
     if sols:
         _objective_chart(comp, plan.factors, out / "objective_vs_factors.png", _objective_label(base))
         table = robustness(base, sols)
-        write_text_atomic(out / "robustness.csv", table.to_csv(index=False, float_format="%.6f"))
+        write_text_atomic(out / "robustness.csv", csv_text(table, float_format="%.6f"))
         robustness_map(base, table, plan.factors, out / "robustness_map.html")
     return comp
 
@@ -504,11 +552,10 @@ def robustness_class(share: float) -> tuple[str, str]:
 
 def robustness_map(base: Instance, table: pd.DataFrame, factors: list[str], path: Path) -> None:
     """Every candidate site coloured by the share of scenarios that open it (offline HTML)."""
-    from html import escape
-
     import folium
 
-    from ..report.maps import CDN, inline_assets
+    from ..report.maps import CDN, boundary_layer, inline_assets
+    from ..report.maps import safe_text as escape
 
     n = int(table["scenarios_solved"].max()) if len(table) else 0
     fmap = folium.Map(location=[float(table["lat"].mean()), float(table["lon"].mean())], zoom_start=4, tiles=None,
@@ -516,7 +563,7 @@ def robustness_map(base: Instance, table: pd.DataFrame, factors: list[str], path
     fmap.default_js = [("leaflet", CDN["leaflet"]), ("jquery", CDN["jquery"])]
     fmap.default_css = [("leaflet_css", CDN["leaflet_css"])]
     if base.boundaries:
-        folium.GeoJson(base.boundaries, name="Boundaries", style_function=lambda _f: {
+        boundary_layer(base.boundaries, 0.0, "Boundaries", {
             "color": "#777777", "weight": 0.6, "fillColor": "#f4f4f4", "fillOpacity": 0.7}).add_to(fmap)
     for kind in ("spoke", "hub"):
         layer = folium.FeatureGroup(name=f"{kind}s: share of scenarios opening them")
