@@ -16,11 +16,13 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import InfeasibilityDiagnosis, Shortfall
+from .frames import concat_rows
 from .highs import run_highs
 from .instance import Instance
 from .model.build import ModelOptions, build_model
 from .model.network import Network, build_network
 from .options import SolveOptions
+from .tiers import LEGS, REGION, TIERS
 
 SHORTFALL_TOL_T = 1e-6
 
@@ -33,20 +35,30 @@ def screens(inst: Instance, net: Network | None = None) -> list[str]:
     """Plain-language findings that explain infeasibility (empty when none apply).
 
     Every comparison is made period by period -- what must be collected in a year of that period
-    against what can be open in it -- and names the period in a multi-period instance.
+    against what can be open in it -- and names the period in a multi-period instance; the
+    capacity screens run over every tier that all material passes (:mod:`optimizer.tiers`).
     """
+    from .model.build import _cover_needs
+
     net = net or build_network(inst)
     p = inst.params
     single = net.single_period
     causes: list[str] = []
     req_all = net.supply[net.supply["required_t"] > SHORTFALL_TOL_T]
-
-    served = set(zip(net.arcs_rs["region_id"], net.arcs_rs["chemistry"], net.arcs_rs["period"], strict=True))
-    for kind, sites, cap in (("spokes", net.spoke_sites, p.max_spokes), ("hubs", net.hub_sites, p.max_hubs)):
+    first = concat_rows([net.arcs[leg.name] for leg in LEGS if leg.origin == REGION], ["origin", "chemistry", "period"])
+    served = set(zip(first["origin"], first["chemistry"], first["period"], strict=True))
+    for t in TIERS:
+        sites = net.tiers[t.name].sites
         n_existing = int((sites["status"] == "existing").sum())
+        cap = getattr(p, f"max_{t.plural}")
         if cap is not None and n_existing > cap:
-            causes.append(f"{n_existing} existing {kind} must stay open but max_{kind} = {cap}")
-
+            causes.append(f"{n_existing} existing {t.plural} must stay open but max_{t.plural} = {cap}")
+        low, hi = getattr(p, f"min_{t.plural}"), getattr(p, f"max_{t.plural}")
+        if low is not None and low > len(sites):
+            causes.append(f"min_{t.plural} = {low} but only {len(sites)} {t.plural} may open")
+        if low is not None and hi is not None and low > hi:
+            causes.append(f"min_{t.plural} = {low} is above max_{t.plural} = {hi}")
+    needs = _cover_needs(inst, net)
     for period in net.periods:
         at = _per(period, single)
         req = req_all[req_all["period"] == period]
@@ -55,49 +67,47 @@ def screens(inst: Instance, net: Network | None = None) -> list[str]:
             regions = sorted(set(unreachable["region_id"]))
             radius = f"{p.service_radius_km:g} km service radius" if p.service_radius_km else "lanes"
             causes.append(
-                f"{len(regions)} region(s) have no open-able spoke within the {radius}{at}: "
+                f"{len(regions)} region(s) have no open-able {' or '.join(dict.fromkeys(leg.destination for leg in LEGS if leg.origin == REGION))} "
+                f"within the {radius}{at}: "
                 + ", ".join(regions[:20]) + (" ..." if len(regions) > 20 else "")
-                + f" ({unreachable['required_t'].sum():,.1f} t/yr required)"
-            )
-        for chem in net.chems:
-            need = req.loc[req["chemistry"] == chem, "required_t"].sum()
-            if need <= 0:
-                continue
-            has_hub = ((net.arcs_sh["chemistry"] == chem) & (net.arcs_sh["period"] == period)).any()
-            has_merchant = inst.chemistry(chem).merchant_price_per_t is not None
-            if not has_hub and not has_merchant:
-                causes.append(
-                    f"{chem}{at}: {need:,.1f} t/yr of packs must be collected but no open-able hub accepts {chem} "
-                    f"and {chem} has no merchant outlet (merchant_price_per_t), so its black mass has nowhere to go"
-                )
-        total_req = req["required_t"].sum()
-        open_able = net.spoke_options[net.spoke_options["period"] == period].groupby("site_id")["capacity_t"].max()
-        caps = np.sort(open_able.to_numpy(dtype=float))[::-1]
-        if p.max_spokes is not None:
-            caps = caps[: p.max_spokes]
-        if caps.sum() + SHORTFALL_TOL_T < total_req:
-            causes.append(
-                f"spoke capacity falls short{at}: at most {caps.sum():,.1f} t/yr of packs can be processed "
-                f"but {total_req:,.1f} t/yr must be collected (short by {total_req - caps.sum():,.1f} t/yr)"
-            )
-        # Black mass that must go to hubs: beyond what merchant outlets can absorb.
-        bm_req = 0.0
-        for chem in net.chems:
-            need = req.loc[req["chemistry"] == chem, "required_t"].sum() * net.black_mass_yield[chem]
-            c = inst.chemistry(chem)
-            if c.merchant_price_per_t is not None:
-                need = max(0.0, need - (c.merchant_cap_t if c.merchant_cap_t is not None else np.inf))
-            bm_req += need
-        hub_open_able = net.hub_options[net.hub_options["period"] == period].groupby("site_id")["capacity_t"].max()
-        hub_caps = np.sort(hub_open_able.to_numpy(dtype=float))[::-1]
-        if p.max_hubs is not None:
-            hub_caps = hub_caps[: p.max_hubs]
-        if bm_req > hub_caps.sum() + SHORTFALL_TOL_T:
-            causes.append(
-                f"hub capacity falls short{at}: at least {bm_req:,.1f} t/yr of black mass must be refined "
-                f"(beyond merchant caps) but hubs can take at most {hub_caps.sum():,.1f} t/yr"
-            )
+                + f" ({unreachable['required_t'].sum():,.1f} t/yr required)")
+        causes += _outlet_screens(inst, net, req, period, at)
+        for t in TIERS:
+            if t.cover:
+                causes += _capacity_screen(inst, net, t, needs[t.name], period, at)
     return causes
+
+
+def _outlet_screens(inst: Instance, net: Network, req, period: str, at: str) -> list[str]:
+    """Chemistries whose black mass has nowhere to go: no accepting site and no merchant outlet."""
+    out = []
+    refining = [leg for leg in LEGS if leg.material == "black_mass"]
+    for chem in net.chems:
+        need = req.loc[req["chemistry"] == chem, "required_t"].sum()
+        if need <= 0:
+            continue
+        has_hub = any(((net.arcs[leg.name]["chemistry"] == chem) & (net.arcs[leg.name]["period"] == period)).any() for leg in refining)
+        if not has_hub and inst.chemistry(chem).merchant_price_per_t is None:
+            out.append(f"{chem}{at}: {need:,.1f} t/yr of packs must be collected but no open-able hub accepts {chem} "
+                       f"and {chem} has no merchant outlet (merchant_price_per_t), so its black mass has nowhere to go")
+    return out
+
+
+def _capacity_screen(inst: Instance, net: Network, t, need, period: str, at: str) -> list[str]:
+    """The tier's largest open-able capacity (within its count cap) against what must reach it."""
+    opts = net.tiers[t.name].options
+    caps = np.sort(opts[opts["period"] == period].groupby("site_id")["capacity_t"].max().to_numpy(dtype=float))[::-1]
+    n = getattr(inst.params, f"max_{t.plural}")
+    if n is not None:
+        caps = caps[:n]
+    total = float(sum(max(0.0, float(need.get((period, c), 0.0))) for c in net.chems))
+    if total <= caps.sum() + SHORTFALL_TOL_T:
+        return []
+    if t.takes == "packs":
+        return [f"{t.name} capacity falls short{at}: at most {caps.sum():,.1f} t/yr of packs can be processed "
+                f"but {total:,.1f} t/yr must be collected (short by {total - caps.sum():,.1f} t/yr)"]
+    return [f"{t.name} capacity falls short{at}: at least {total:,.1f} t/yr of black mass must be refined "
+            f"(beyond merchant caps) but {t.plural} can take at most {caps.sum():,.1f} t/yr"]
 
 
 def diagnose(inst: Instance, options=None) -> InfeasibilityDiagnosis:
@@ -123,5 +133,5 @@ def diagnose(inst: Instance, options=None) -> InfeasibilityDiagnosis:
                           "site caps or the capex budget together with existing sites")
     else:
         causes.append("even with unlimited shortfall allowed the site rules cannot be met "
-                      "(existing sites versus max_spokes/max_hubs or the capex budget)")
+                      "(existing sites versus the site counts, minimum throughputs or the capex budget)")
     return InfeasibilityDiagnosis(shortfall=shortfall, causes=causes)

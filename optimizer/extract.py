@@ -2,7 +2,9 @@
 
 Input is the :class:`~optimizer.model.network.Network` the model was built from and one numpy
 array of values per variable family, in the family's index order (the network table's row
-order).  No Pyomo object is touched, so this works the same for every hand-off route.
+order).  No Pyomo object is touched, so this works the same for every hand-off route.  Tiers
+and legs come from :mod:`optimizer.tiers`: each tier's sites are rows of ``sites`` (``kind`` =
+the tier), each leg's arcs rows of ``flows`` (``echelon`` = the leg).
 """
 
 from __future__ import annotations
@@ -21,6 +23,16 @@ from .solution import (
     SITE_COLUMNS,
     component_kind,
 )
+from .tiers import (
+    LEGS,
+    REGION,
+    TIERS,
+    Tier,
+    legs_into,
+    merchant_echelon,
+    processing_component,
+    revenue_component,
+)
 
 
 def clean_flows(values: np.ndarray) -> np.ndarray:
@@ -30,141 +42,163 @@ def clean_flows(values: np.ndarray) -> np.ndarray:
     return np.maximum(v, 0.0)
 
 
+def _values(net: Network, values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Every family's values (zeros where a family is absent), flows cleaned, binaries as bools."""
+    out = {}
+    for name, (table, _keys) in net.families().items():
+        v = np.asarray(values.get(name, np.zeros(len(table))), dtype=float)
+        out[name] = v > 0.5 if name.startswith("open_") or name == "closed_site" else clean_flows(v)
+    return out
+
+
 def extract_tables(inst: Instance, net: Network, values: dict[str, np.ndarray]) -> dict[str, pd.DataFrame]:
     """Sites, flows, regions and costs tables from variable values."""
-    y_s = np.asarray(values.get("open_spoke", np.zeros(len(net.spoke_options)))) > 0.5
-    y_h = np.asarray(values.get("open_hub", np.zeros(len(net.hub_options)))) > 0.5
-    x = clean_flows(values.get("flow_pack_t", np.zeros(len(net.arcs_rs))))
-    z = clean_flows(values.get("flow_black_mass_t", np.zeros(len(net.arcs_sh))))
-    w = clean_flows(values.get("merchant_t", np.zeros(len(net.merchant))))
-
-    flows = _flows(net, x, z, w)
-    closed = {}
-    if "closed_site" in values and len(values["closed_site"]):
-        from .model.build import closable_periods
-
-        cp = closable_periods(net)
-        closed = {key: v > 0.5 for key, v in zip(zip(cp["site_id"], cp["period"], strict=True), values["closed_site"], strict=True)}
-    sites = concat_rows([
-        _sites(inst, net, "spoke", net.spoke_sites, net.spoke_options, y_s, inst.spokes,
-               net.arcs_rs.assign(flow_t=x).groupby(["spoke_id", "period"])["flow_t"].sum()),
-        _sites(inst, net, "hub", net.hub_sites, net.hub_options, y_h, inst.hubs,
-               net.arcs_sh.assign(flow_t=z).groupby(["hub_id", "period"])["flow_t"].sum()),
-    ], SITE_COLUMNS)
-    sites["closed"] = [closed.get(k, False) for k in zip(sites["site_id"], sites["period"], strict=True)]
-    sites = sites[SITE_COLUMNS]
-
-    collected = net.arcs_rs.assign(flow_t=x).groupby(["region_id", "chemistry", "period"])["flow_t"].sum()
-    reg = net.supply[["region_id", "chemistry", "period", "supply_t", "required_t"]].copy()
-    key = pd.MultiIndex.from_frame(reg[["region_id", "chemistry", "period"]])
-    reg["collected_t"] = np.minimum(collected.reindex(key).fillna(0.0).to_numpy(), reg["supply_t"].to_numpy())
-    reg["uncollected_t"] = clean_flows(reg["supply_t"].to_numpy() - reg["collected_t"].to_numpy())
-    regions = reg[REGION_COLUMNS].reset_index(drop=True)
-
-    costs = cost_table(inst, net, y_s, y_h, x, z, w, regions, closed)
+    v = _values(net, values)
+    flows = _flows(net, v)
+    closed = {(s, p): bool(c) for s, p, c in zip(net.closable["site_id"], net.closable["period"], v["closed_site"], strict=True)}
+    sites = concat_rows([_sites(inst, net, t, v, closed) for t in TIERS], SITE_COLUMNS)
+    regions = _regions(net, v)
+    costs = cost_table(inst, net, v, regions, closed)
     return {"sites": sites, "flows": flows, "regions": regions, "costs": costs}
 
 
-def _flows(net: Network, x, z, w) -> pd.DataFrame:
-    rs = net.arcs_rs.assign(flow_t=x)
-    rs = rs[rs["flow_t"] > 0]
-    part_rs = pd.DataFrame({
-        "echelon": "region_spoke", "origin": rs["region_id"], "destination": rs["spoke_id"],
-        "chemistry": rs["chemistry"], "period": rs["period"], "material": "packs", "flow_t": rs["flow_t"],
-        "km": rs["km"], "cost_per_t": rs["cost_per_t"], "transport_cost": rs["flow_t"] * rs["cost_per_t"],
-    })
-    sh = net.arcs_sh.assign(flow_t=z)
-    sh = sh[sh["flow_t"] > 0]
-    part_sh = pd.DataFrame({
-        "echelon": "spoke_hub", "origin": sh["spoke_id"], "destination": sh["hub_id"],
-        "chemistry": sh["chemistry"], "period": sh["period"], "material": "black_mass", "flow_t": sh["flow_t"],
-        "km": sh["km"], "cost_per_t": sh["cost_per_t"], "transport_cost": sh["flow_t"] * sh["cost_per_t"],
-    })
-    mw = net.merchant.assign(flow_t=w)
+def _flows(net: Network, v: dict) -> pd.DataFrame:
+    parts = []
+    for leg in LEGS:
+        a = net.arcs[leg.name].assign(flow_t=v[leg.flow_var])
+        a = a[a["flow_t"] > 0]
+        parts.append(pd.DataFrame({
+            "echelon": leg.name, "origin": a["origin"], "destination": a["destination"], "chemistry": a["chemistry"],
+            "period": a["period"], "material": leg.material, "flow_t": a["flow_t"], "km": a["km"], "cost_per_t": a["cost_per_t"],
+            "transport_cost": a["flow_t"] * a["cost_per_t"]}))
+    mw = net.merchant.assign(flow_t=v["merchant_t"])
     mw = mw[mw["flow_t"] > 0]
-    part_w = pd.DataFrame({
-        "echelon": "spoke_merchant", "origin": mw["spoke_id"], "destination": "merchant",
+    tier_of = {sid: t for t in TIERS for sid in net.tiers[t.name].sites["id"]}
+    parts.append(pd.DataFrame({
+        "echelon": [merchant_echelon(tier_of[s]) for s in mw["site_id"]], "origin": mw["site_id"], "destination": "merchant",
         "chemistry": mw["chemistry"], "period": mw["period"], "material": "black_mass", "flow_t": mw["flow_t"],
-        "km": 0.0, "cost_per_t": 0.0, "transport_cost": 0.0,
-    })
-    parts = [p for p in (part_rs, part_sh, part_w) if len(p)]
-    if not parts:
-        return pd.DataFrame(columns=FLOW_COLUMNS)
-    out = concat_rows(parts)
+        "km": 0.0, "cost_per_t": 0.0, "transport_cost": 0.0}))
+    out = concat_rows([p for p in parts if len(p)], FLOW_COLUMNS)
+    if not len(out):
+        return out
     return out.sort_values(["period", "echelon", "origin", "destination", "chemistry"], kind="stable").reset_index(drop=True)[FLOW_COLUMNS]
 
 
-def _sites(inst, net, kind, sites, options, chosen, raw_sites, inbound) -> pd.DataFrame:
+def _inbound(net: Network, t: Tier, v: dict) -> dict:
+    """(site, period) -> tonnes the site takes in."""
+    parts = [net.arcs[leg.name].assign(flow_t=v[leg.flow_var]) for leg in legs_into(t.name)]
+    a = concat_rows(parts, ["destination", "period", "flow_t"])
+    return a.groupby(["destination", "period"])["flow_t"].sum().to_dict() if len(a) else {}
+
+
+def _sites(inst: Instance, net: Network, t: Tier, v: dict, closed: dict) -> pd.DataFrame:
     """One row per site and period: the size chosen (if any), inbound tonnes, utilisation."""
-    if sites.empty:
+    tt = net.tiers[t.name]
+    if tt.sites.empty:
         return pd.DataFrame(columns=SITE_COLUMNS)
     # Sites number in the hundreds at most: plain dictionaries beat pandas joins here.
-    opt = options[chosen]
+    opt = tt.options[v[t.open_var]]
     picked = {(sid, per): (size, cap, capex, opex) for sid, per, size, cap, capex, opex in zip(
         opt["site_id"], opt["period"], opt["size"], opt["capacity_t"], opt["capex_charged"], opt["fixed_opex_per_yr"],
         strict=True)}
-    inb = inbound.to_dict()
-    meta = {sid: (name, lat, lon) for sid, name, lat, lon in zip(
-        raw_sites["id"], raw_sites["name"], raw_sites["lat"], raw_sites["lon"], strict=True)}
+    inb = _inbound(net, t, v)
+    raw = getattr(inst, t.sites)
+    meta = {sid: (name, lat, lon) for sid, name, lat, lon in zip(raw["id"], raw["name"], raw["lat"], raw["lon"], strict=True)}
     rows = []
     for period in net.periods:
-        for sid, status in zip(sites["id"], sites["status"], strict=True):
+        for sid, status in zip(tt.sites["id"], tt.sites["status"], strict=True):
             name, lat, lon = meta[sid]
             t_in = float(inb.get((sid, period), 0.0))
+            is_closed = closed.get((sid, period), False)
             p = picked.get((sid, period))
             if p is None:
-                rows.append((sid, kind, name, status, period, False, "", 0.0, t_in, 0.0, 0.0, 0.0, 0.0, False, lat, lon))
+                rows.append((sid, t.name, name, status, period, False, "", 0.0, t_in, 0.0, 0.0, 0.0, 0.0, is_closed, lat, lon))
                 continue
             size, cap, capex, opex = p
             util = t_in / cap if cap > 0 else 0.0
             if 1.0 < util <= 1.0 + 1e-6:  # full up to round-off shows as 100 %, never above
                 util = 1.0
-            rows.append((sid, kind, name, status, period, True, str(size), float(cap), t_in, util, float(capex),
-                         float(capex) * net.crf, float(opex), False, lat, lon))
+            rows.append((sid, t.name, name, status, period, True, str(size), float(cap), t_in, util, float(capex),
+                         float(capex) * net.crf, float(opex), is_closed, lat, lon))
     return pd.DataFrame(rows, columns=SITE_COLUMNS)
 
 
-def cost_table(inst: Instance, net: Network, y_s, y_h, x, z, w, regions: pd.DataFrame,
-               closed: dict | None = None) -> pd.DataFrame:
+def _regions(net: Network, v: dict) -> pd.DataFrame:
+    a = concat_rows([net.arcs[leg.name].assign(flow_t=v[leg.flow_var]) for leg in LEGS if leg.origin == REGION],
+                    ["origin", "chemistry", "period", "flow_t"])
+    collected = a.groupby(["origin", "chemistry", "period"])["flow_t"].sum()
+    reg = net.supply[["region_id", "chemistry", "period", "supply_t", "required_t"]].copy()
+    key = pd.MultiIndex.from_frame(reg[["region_id", "chemistry", "period"]])
+    reg["collected_t"] = np.minimum(collected.reindex(key).fillna(0.0).to_numpy(), reg["supply_t"].to_numpy())
+    reg["uncollected_t"] = clean_flows(reg["supply_t"].to_numpy() - reg["collected_t"].to_numpy())
+    return reg[REGION_COLUMNS].reset_index(drop=True)
+
+
+def cost_table(inst: Instance, net: Network, v: dict, regions: pd.DataFrame, closed: dict | None = None) -> pd.DataFrame:
     """Cost components per period (currency/yr; revenues negative), from the model's tables.
 
-    Multi-period instances add ``closure``: the one-off cost of sites closing in that period
-    (not per year).
+    ``closure`` is the one-off cost of sites closing in a period of a horizon, or in a one-period
+    instance the closure cost annualised like capex.
     """
+    from .model.build import closure_coefficients
+
     closed = closed or {}
-    closure_cost = dict(zip(concat_rows([inst.spokes, inst.hubs])["id"], concat_rows([inst.spokes, inst.hubs])["closure_cost"], strict=True))
     p = inst.params
     rev = {c.name: c.hub_revenue_per_t or 0.0 for c in inst.chemistries}
-    rows = []
     price = net.merchant["price_per_t"].to_numpy(float)
+    closure_cost = dict(zip(zip(net.closable["site_id"], net.closable["period"], strict=True), closure_coefficients(inst, net) if len(net.closable)
+                            else [], strict=True))
+    rows = []
     for period in net.periods:
-        so = net.spoke_options["period"].to_numpy() == period
-        ho = net.hub_options["period"].to_numpy() == period
-        rs = net.arcs_rs["period"].to_numpy() == period
-        sh = net.arcs_sh["period"].to_numpy() == period
-        mw = net.merchant["period"].to_numpy() == period
+        values: dict[str, float] = {"capex_annualised": 0.0, "fixed_opex": 0.0}
+        for t in TIERS:
+            o = net.tiers[t.name].options
+            sel = (o["period"].to_numpy() == period) & v[t.open_var]
+            values["capex_annualised"] += float(o["capex_charged"].to_numpy(float)[sel].sum()) * net.crf
+            values["fixed_opex"] += float(o["fixed_opex_per_yr"].to_numpy(float)[sel].sum())
+        for t in TIERS:
+            cost_of = dict(zip(net.tiers[t.name].sites["id"], net.tiers[t.name].sites["cost_per_t"], strict=True))
+            values[processing_component(t)] = sum(
+                float(net.arcs[leg.name]["destination"].map(cost_of).to_numpy(float)[_in(net, leg, period)] @ v[leg.flow_var][_in(net, leg, period)])
+                for leg in legs_into(t.name))
+        for leg in LEGS:
+            sel = _in(net, leg, period)
+            values[leg.component] = values.get(leg.component, 0.0) + float(net.arcs[leg.name]["cost_per_t"].to_numpy(float)[sel] @ v[leg.flow_var][sel])
         rg = regions["period"].to_numpy() == period
-        capex = (net.spoke_options["capex_charged"].to_numpy(float)[so] @ y_s[so]
-                 + net.hub_options["capex_charged"].to_numpy(float)[ho] @ y_h[ho]) * net.crf
-        opex = (net.spoke_options["fixed_opex_per_yr"].to_numpy(float)[so] @ y_s[so]
-                + net.hub_options["fixed_opex_per_yr"].to_numpy(float)[ho] @ y_h[ho])
-        values = {
-            "capex_annualised": capex,
-            "fixed_opex": opex,
-            "spoke_processing": p.spoke_cost_per_t * x[rs].sum(),
-            "hub_processing": p.hub_cost_per_t * z[sh].sum(),
-            "transport_pack": net.arcs_rs["cost_per_t"].to_numpy(float)[rs] @ x[rs],
-            "transport_black_mass": net.arcs_sh["cost_per_t"].to_numpy(float)[sh] @ z[sh],
-            "uncollected_penalty": (p.uncollected_penalty_per_t or 0.0) * regions["uncollected_t"].to_numpy(float)[rg].sum(),
-            "merchant_disposal": -(np.minimum(price[mw], 0.0) @ w[mw]),
-            "merchant_revenue": -(np.maximum(price[mw], 0.0) @ w[mw]),
-            "hub_revenue": -(net.arcs_sh["chemistry"].map(rev).to_numpy(float)[sh] @ z[sh]),
-        }
-        if not net.single_period:
-            k = net.periods.index(period)
-            prev = net.periods[k - 1] if k > 0 else None
-            values["closure"] = sum(closure_cost[sid] for (sid, t), c in closed.items()
-                                    if t == period and c and not closed.get((sid, prev), False))
+        values["uncollected_penalty"] = (p.uncollected_penalty_per_t or 0.0) * regions["uncollected_t"].to_numpy(float)[rg].sum()
+        mw = net.merchant["period"].to_numpy() == period
+        values["merchant_disposal"] = -(np.minimum(price[mw], 0.0) @ v["merchant_t"][mw])
+        values["merchant_revenue"] = -(np.maximum(price[mw], 0.0) @ v["merchant_t"][mw])
+        for t in TIERS:
+            if t.revenue:
+                values[revenue_component(t)] = -sum(
+                    float(net.arcs[leg.name]["chemistry"].map(rev).to_numpy(float)[_in(net, leg, period)] @ v[leg.flow_var][_in(net, leg, period)])
+                    for leg in legs_into(t.name))
+        if not net.single_period or len(net.closable):
+            values["closure"] = _closures(net, period, closed, closure_cost)
         for name, value in values.items():
             rows.append((name, component_kind(name), period, float(value)))
     return pd.DataFrame(rows, columns=COST_COLUMNS)
+
+
+def _in(net: Network, leg, period: str) -> np.ndarray:
+    return net.arcs[leg.name]["period"].to_numpy() == period
+
+
+def _closures(net: Network, period: str, closed: dict, coefficient: dict) -> float:
+    """Cost of the sites closing in ``period`` (a one-off in a horizon, annualised in one period)."""
+    if net.single_period:
+        return sum(coefficient[(s, t)] for (s, t), c in closed.items() if c and t == period)
+    k = net.periods.index(period)
+    prev = net.periods[k - 1] if k > 0 else None
+    # the objective's coefficient is the discounted difference; the table reports the plain cost
+    return sum(_plain_closure(net, s) for (s, t), c in closed.items() if t == period and c and not closed.get((s, prev), False))
+
+
+def _plain_closure(net: Network, site: str) -> float:
+    for t in TIERS:
+        sites = net.tiers[t.name].sites
+        hit = sites.loc[sites["id"] == site, "closure_cost"]
+        if len(hit):
+            return float(hit.iat[0])
+    return 0.0

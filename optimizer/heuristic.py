@@ -30,9 +30,10 @@ import pandas as pd
 
 from .frames import concat_rows
 from .highs import run_highs
-from .model.build import build_model, closable_periods
+from .model.build import build_model
 from .model.network import Network
-from .solution import SolveStatus
+from .status import SolveStatus
+from .tiers import LEGS, REGION, TIERS
 
 
 @dataclass
@@ -44,21 +45,30 @@ class WarmStart:
     arcs_kept: int
 
 
-def sparsify(net: Network, k_region: int, k_spoke: int) -> Network:
-    """The network with only the ``k`` cheapest lanes per (region, chemistry, period) and per
-    (spoke, chemistry, period); black-mass bounds are recomputed for what can still reach."""
-    rs = net.arcs_rs
-    rank = rs.groupby(["region_id", "chemistry", "period"], sort=False)["cost_per_t"].rank(method="first")
-    rs = rs[rank <= k_region].reset_index(drop=True)
-    reach = rs.groupby(["spoke_id", "chemistry", "period"])["ub_t"].sum()
-    sh = net.arcs_sh
-    rank = sh.groupby(["spoke_id", "chemistry", "period"], sort=False)["cost_per_t"].rank(method="first")
-    sh = sh[rank <= k_spoke]
-    keys = pd.MultiIndex.from_frame(sh[["spoke_id", "chemistry", "period"]])
-    sh = sh[keys.isin(reach.index)].reset_index(drop=True)
-    mk = pd.MultiIndex.from_frame(net.merchant[["spoke_id", "chemistry", "period"]])
-    merchant = net.merchant[mk.isin(reach.index)].reset_index(drop=True)
-    return replace(net, arcs_rs=rs, arcs_sh=sh, merchant=merchant)
+def _first_leg_arcs(net: Network) -> pd.DataFrame:
+    return concat_rows([net.arcs[leg.name] for leg in LEGS if leg.origin == REGION])
+
+
+def sparsify(net: Network, k_region: int, k_site: int) -> Network:
+    """The network with only the ``k_region`` cheapest lanes per (region, chemistry, period) on
+    each leg from the regions and the ``k_site`` cheapest per (site, chemistry, period) on the
+    legs between tiers; downstream arcs and merchant outlets only where something can arrive."""
+    keys = ["origin", "chemistry", "period"]
+    arcs = {}
+    arrives = None  # (site, chemistry, period) that can receive something
+    for leg in LEGS:
+        a = net.arcs[leg.name]
+        k = k_region if leg.origin == REGION else k_site
+        rank = a.groupby(keys, sort=False)["cost_per_t"].rank(method="first")
+        a = a[rank <= k]
+        if leg.origin != REGION and arrives is not None:
+            a = a[pd.MultiIndex.from_frame(a[keys]).isin(arrives)]
+        arcs[leg.name] = a.reset_index(drop=True)
+        into = a.rename(columns={"destination": "site"})[["site", "chemistry", "period"]]
+        arrives = pd.MultiIndex.from_frame(into) if arrives is None else arrives.append(pd.MultiIndex.from_frame(into))
+    mk = pd.MultiIndex.from_frame(net.merchant[["site_id", "chemistry", "period"]])
+    merchant = net.merchant[mk.isin(arrives)].reset_index(drop=True)
+    return net.with_tables(arcs=arcs, merchant=merchant)
 
 
 def _spread(full: pd.DataFrame, part: pd.DataFrame, values: np.ndarray, keys: list[str]) -> np.ndarray:
@@ -71,41 +81,45 @@ def _spread(full: pd.DataFrame, part: pd.DataFrame, values: np.ndarray, keys: li
 
 
 def restrict_to_sites(net: Network, sites: set[str]) -> Network:
-    """The network with only ``sites`` as spoke/hub candidates, with every lane among them."""
-    rs, sh, mk = net.arcs_rs, net.arcs_sh, net.merchant
-    return replace(
-        net,
-        spoke_options=net.spoke_options[net.spoke_options["site_id"].isin(sites)].reset_index(drop=True),
-        hub_options=net.hub_options[net.hub_options["site_id"].isin(sites)].reset_index(drop=True),
-        arcs_rs=rs[rs["spoke_id"].isin(sites)].reset_index(drop=True),
-        arcs_sh=sh[sh["spoke_id"].isin(sites) & sh["hub_id"].isin(sites)].reset_index(drop=True),
-        merchant=mk[mk["spoke_id"].isin(sites)].reset_index(drop=True),
-    )
+    """The network with only ``sites`` (and every existing site) as candidates of every tier,
+    with every lane among them."""
+    from .model.network import TierTables
 
-
-def _uncollectable(net: Network) -> pd.DataFrame:
-    """Supply rows with an ``uncollected_t`` variable (collection rate below 1)."""
-    return net.supply[net.supply["supply_t"] > net.supply["required_t"]]
+    sites = set(sites) | {i for tt in net.tiers.values() for i in tt.sites.loc[tt.sites["status"] == "existing", "id"]}
+    tiers = {name: TierTables(tt.sites, tt.options[tt.options["site_id"].isin(sites)].reset_index(drop=True))
+             for name, tt in net.tiers.items()}
+    arcs = {}
+    for leg in LEGS:
+        a = net.arcs[leg.name]
+        keep = a["destination"].isin(sites) & (a["origin"].isin(sites) if leg.origin != REGION else True)
+        arcs[leg.name] = a[keep].reset_index(drop=True)
+    mk = net.merchant
+    return net.with_tables(tiers=tiers, arcs=arcs, merchant=mk[mk["site_id"].isin(sites)].reset_index(drop=True))
 
 
 def _to_full(net: Network, part: Network, v: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """A solution of the model on ``part`` (a sub-network of ``net``) in ``net``'s index order."""
-    full = {
-        "open_spoke": _spread(net.spoke_options, part.spoke_options, v.get("open_spoke", []), ["site_id", "size", "period"]),
-        "open_hub": _spread(net.hub_options, part.hub_options, v.get("open_hub", []), ["site_id", "size", "period"]),
-        "flow_pack_t": _spread(net.arcs_rs, part.arcs_rs, v["flow_pack_t"], ["region_id", "spoke_id", "chemistry", "period"]),
-        "flow_black_mass_t": _spread(net.arcs_sh, part.arcs_sh, v.get("flow_black_mass_t", []), ["spoke_id", "hub_id", "chemistry", "period"]),
-        "merchant_t": _spread(net.merchant, part.merchant, v.get("merchant_t", []), ["spoke_id", "chemistry", "period"]),
-    }
-    if "uncollected_t" in v:
-        full["uncollected_t"] = _spread(_uncollectable(net), _uncollectable(part), v["uncollected_t"],
-                                        ["region_id", "chemistry", "period"])
+    full = {}
+    mine = part.families()
+    for name, (table, keys) in net.families().items():
+        if name in v:
+            full[name] = _spread(table, mine[name][0], v[name], keys)
     if "assign" in v:
-        keys = ["region_id", "spoke_id", "period"]
-        pairs = net.arcs_rs[keys].drop_duplicates().reset_index(drop=True)
-        part_pairs = part.arcs_rs[keys].drop_duplicates().reset_index(drop=True)
+        keys = ["origin", "destination", "period"]
+        pairs = _first_leg_arcs(net)[keys].drop_duplicates().reset_index(drop=True)
+        part_pairs = _first_leg_arcs(part)[keys].drop_duplicates().reset_index(drop=True)
         full["assign"] = _spread(pairs, part_pairs, v["assign"], keys)
     return full
+
+
+def _open_sites(net: Network, values: dict) -> set[str]:
+    """Sites a (possibly fractional) solution opens at all."""
+    return {site for t in TIERS for site in net.tiers[t.name].options.loc[
+        np.asarray(values.get(t.open_var, np.zeros(len(net.tiers[t.name].options)))) > 1e-6, "site_id"]}
+
+
+def _n_options(net: Network) -> int:
+    return sum(len(tt.options) for tt in net.tiers.values())
 
 
 def warm_start(inst, net: Network, model_options, solve_options, budget_s: float,
@@ -121,7 +135,8 @@ def warm_start(inst, net: Network, model_options, solve_options, budget_s: float
     capacity is tight: customers then need farther warehouses than their few cheapest lanes.
     """
     t0 = time.perf_counter()
-    n_rs = net.arcs_rs.groupby(["region_id", "chemistry", "period"]).size().max() if len(net.arcs_rs) else 0
+    first = _first_leg_arcs(net)
+    n_rs = first.groupby(["origin", "chemistry", "period"]).size().max() if len(first) else 0
     k = k_region
     while True:
         remaining = budget_s - (time.perf_counter() - t0)
@@ -136,10 +151,9 @@ def warm_start(inst, net: Network, model_options, solve_options, budget_s: float
         if lp.status != SolveStatus.INFEASIBLE or k >= n_rs:
             return None  # out of time, or already as wide as the full network
         k *= 2
-    used = {site for table, var in ((small.spoke_options, "open_spoke"), (small.hub_options, "open_hub"))
-            for site in table.loc[np.asarray(lp.values.get(var, np.zeros(len(table)))) > 1e-6, "site_id"]}
-    part = restrict_to_sites(net, used)
-    if len(part.spoke_options) >= 0.8 * len(net.spoke_options):
+    part = restrict_to_sites(net, _open_sites(small, lp.values))
+    first_tier = next(leg.destination for leg in LEGS if leg.origin == REGION)
+    if len(part.tiers[first_tier].options) >= 0.8 * len(net.tiers[first_tier].options):
         return None  # not worth it: the LP uses nearly every site
     remaining = budget_s - (time.perf_counter() - t0)
     if remaining <= 0.05 * budget_s:
@@ -149,7 +163,7 @@ def warm_start(inst, net: Network, model_options, solve_options, budget_s: float
                                    warm_start="off", log=False))
     if not run.status.has_solution:
         return None
-    return WarmStart(_to_full(net, part, run.values), float(run.objective), time.perf_counter() - t0, k, len(part.arcs_rs))
+    return WarmStart(_to_full(net, part, run.values), float(run.objective), time.perf_counter() - t0, k, len(_first_leg_arcs(part)))
 
 
 # --- multi-period: period by period --------------------------------------------------------------
@@ -157,13 +171,15 @@ def warm_start(inst, net: Network, model_options, solve_options, budget_s: float
 
 def period_slice(net: Network, period: str) -> Network:
     """The one-period network of ``period`` (every table filtered to it, its NPV weight kept)."""
+    from .model.network import TierTables
+
     def pick(df: pd.DataFrame) -> pd.DataFrame:
         return df[df["period"] == period].reset_index(drop=True)
 
-    return replace(net, periods=[period], period_weight={period: net.period_weight[period]},
-                   spoke_options=pick(net.spoke_options), hub_options=pick(net.hub_options),
-                   supply=pick(net.supply), arcs_rs=pick(net.arcs_rs), arcs_sh=pick(net.arcs_sh),
-                   merchant=pick(net.merchant))
+    return net.with_tables(periods=[period], period_weight={period: net.period_weight[period]},
+                           tiers={n: TierTables(tt.sites, pick(tt.options)) for n, tt in net.tiers.items()},
+                           supply=pick(net.supply), arcs={n: pick(a) for n, a in net.arcs.items()}, merchant=pick(net.merchant),
+                           closable=pick(net.closable).iloc[0:0])
 
 
 def _has_budget(inst) -> bool:
@@ -195,10 +211,13 @@ def rolling_start(inst, net: Network, model_options, solve_options, budget_s: fl
             return None
         sub = period_slice(net, period)
         floors = pd.Series(kept, dtype=float)
-        for name in ("spoke_options", "hub_options"):
-            opts = getattr(sub, name)
-            floor = opts["site_id"].map(floors).fillna(0.0).to_numpy()
-            sub = replace(sub, **{name: opts[opts["capacity_t"].to_numpy() >= floor - 1e-9].reset_index(drop=True)})
+        from .model.network import TierTables
+
+        tiers = {}
+        for name, tt in sub.tiers.items():
+            floor = tt.options["site_id"].map(floors).fillna(0.0).to_numpy()
+            tiers[name] = TierTables(tt.sites, tt.options[tt.options["capacity_t"].to_numpy() >= floor - 1e-9].reset_index(drop=True))
+        sub = sub.with_tables(tiers=tiers)
         forced = tuple(sorted(set(inst.forced_open) | set(kept)))
         sub_inst = replace(inst, forced_open=forced)
         built = build_model(sub_inst, model_options, net=sub)
@@ -209,19 +228,22 @@ def rolling_start(inst, net: Network, model_options, solve_options, budget_s: fl
             return None
         objective += float(run.objective)
         v = run.values
-        for name, var in (("spoke_options", "open_spoke"), ("hub_options", "open_hub")):
-            o = getattr(sub, name)
-            on = np.asarray(v.get(var, np.zeros(len(o)))) > 0.5
+        for t in TIERS:
+            o = sub.tiers[t.name].options
+            on = np.asarray(v.get(t.open_var, np.zeros(len(o)))) > 0.5
             kept.update(zip(o.loc[on, "site_id"], o.loc[on, "capacity_t"].astype(float), strict=True))
         subs.append(sub)
         values.append(v)
 
     # the periods side by side are one sub-network of the horizon network
-    tables = ("spoke_options", "hub_options", "supply", "arcs_rs", "arcs_sh", "merchant")
-    part = replace(net, **{t: concat_rows(getattr(x, t) for x in subs) for t in tables})
+    from .model.network import TierTables
+
+    part = net.with_tables(
+        tiers={n: TierTables(tt.sites, concat_rows(x.tiers[n].options for x in subs)) for n, tt in net.tiers.items()},
+        arcs={n: concat_rows(x.arcs[n] for x in subs) for n in net.arcs}, supply=concat_rows(x.supply for x in subs),
+        merchant=concat_rows(x.merchant for x in subs), closable=net.closable.iloc[0:0])
     full = _to_full(net, part, {var: np.concatenate([np.asarray(v.get(var, []), dtype=float) for v in values])
                                 for var in sorted(set().union(*values))})
-    n_closable = len(closable_periods(net))
-    if n_closable:
-        full["closed_site"] = np.zeros(n_closable)  # the schedule never closes a site
-    return WarmStart(full, objective, time.perf_counter() - t0, 0, len(net.arcs_rs))
+    if len(net.closable):
+        full["closed_site"] = np.zeros(len(net.closable))  # the schedule never closes a site
+    return WarmStart(full, objective, time.perf_counter() - t0, 0, len(_first_leg_arcs(net)))

@@ -54,7 +54,7 @@ import numpy as np
 from . import highs_worker
 from .errors import SpokehubError
 from .options import SolveOptions, guard_grace_s
-from .solution import SolveStatus
+from .status import SolveStatus
 
 #: Seconds a new worker may take to import numpy and highspy and say it is ready.
 STARTUP_TIMEOUT_S = 120.0

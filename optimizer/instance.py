@@ -50,13 +50,16 @@ class Parameters:
     black_mass_cost_per_t_km: float
     circuity: float = 1.0
     service_radius_km: float | None = None
+    spoke_hub_radius_km: float | None = None
     discount_rate: float = 0.0
     lifetime_years: float = 1.0
     spoke_cost_per_t: float = 0.0
     hub_cost_per_t: float = 0.0
     uncollected_penalty_per_t: float | None = None
     min_collection_rate: float = 1.0
+    min_spokes: int | None = None
     max_spokes: int | None = None
+    min_hubs: int | None = None
     max_hubs: int | None = None
     max_capex: float | None = None
     single_sourcing: bool = False

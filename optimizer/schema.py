@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .tiers import LEGS, TIERS
+
 SCHEMA_VERSION = 1
 
 #: Site statuses understood in spokes.csv / hubs.csv.
@@ -173,9 +175,19 @@ SITE_FIELDS = (
     ),
     FieldSpec(
         "closure_cost", "float",
-        "Multi-period, existing sites only: one-off cost of closing (pausing) the site for good; "
-        "blank = the site may not close",
+        "Existing sites only: one-off cost of closing the site (for good, in a multi-period plan; "
+        "annualised like capex in a one-period one); blank = the site may not close, 0 = it may close for free",
         unit="currency", required=False, lo=0, hi=1e15, warn_hi=1e12,
+    ),
+    FieldSpec(
+        "processing_cost_per_t", "float",
+        "Variable processing cost at this site, replacing the tier's ([processing]); blank = the tier's",
+        unit="currency/t taken", required=False, lo=0, hi=1e9, warn_hi=1e7,
+    ),
+    FieldSpec(
+        "group", "str",
+        "A group name (an operator, a programme) that scenario overrides can address together; blank = none",
+        required=False, default="",
     ),
 )
 
@@ -216,6 +228,8 @@ SPOKE_SIZES = TableSpec(
                   warn_lo=1, warn_hi=1e7),
         FieldSpec("capex", "float", "Up-front capital cost", unit="currency", lo=0, hi=1e15, warn_hi=1e12),
         FieldSpec("fixed_opex_per_yr", "float", "Fixed operating cost while open", unit="currency/yr", lo=0, hi=1e14, warn_hi=1e11),
+        FieldSpec("min_throughput_t", "float", "Least throughput while open at this size (a plant runs or closes); blank = none",
+                  unit="t packs/yr", lo=0, hi=1e8, required=False, default=0.0),
     ),
 )
 
@@ -230,6 +244,8 @@ HUB_SIZES = TableSpec(
                   warn_lo=1, warn_hi=1e7),
         FieldSpec("capex", "float", "Up-front capital cost", unit="currency", lo=0, hi=1e15, warn_hi=1e12),
         FieldSpec("fixed_opex_per_yr", "float", "Fixed operating cost while open", unit="currency/yr", lo=0, hi=1e14, warn_hi=1e11),
+        FieldSpec("min_throughput_t", "float", "Least throughput while open at this size; blank = none",
+                  unit="t black mass/yr", lo=0, hi=1e8, required=False, default=0.0),
     ),
     required_file=False,
 )
@@ -333,6 +349,9 @@ TOML_SECTIONS: dict[str, tuple[FieldSpec, ...]] = {
         FieldSpec("circuity", "float", "Road distance over great-circle distance", unit="-", lo=1, hi=3),
         FieldSpec("service_radius_km", "float", "Longest region->spoke haul (road km); omit for none", unit="km", lo=0, lo_open=True,
                   required=False, hi=4e4, warn_hi=1e4),
+        *(FieldSpec(leg.radius_param, "float", f"Longest {leg.origin}->{leg.destination} haul (road km); omit for none",
+                    unit="km", lo=0, lo_open=True, required=False, hi=4e4, warn_hi=1e4)
+          for leg in LEGS if leg.radius_param and leg.radius_param != "service_radius_km"),
     ),
     "finance": (
         FieldSpec("discount_rate", "float", "Discount rate as a fraction (0.08 = 8 %)", unit="1/yr", lo=0, hi=1, hi_open=True),
@@ -356,8 +375,10 @@ TOML_SECTIONS: dict[str, tuple[FieldSpec, ...]] = {
         ),
     ),
     "limits": (
-        FieldSpec("max_spokes", "int", "Most spokes open (existing included); omit for none", lo=0, required=False),
-        FieldSpec("max_hubs", "int", "Most hubs open (existing included); omit for none", lo=0, required=False),
+        *(f for t in TIERS for f in (
+            FieldSpec(f"min_{t.plural}", "int", f"Fewest {t.plural} open in every period (existing included); omit for none",
+                      lo=0, required=False),
+            FieldSpec(f"max_{t.plural}", "int", f"Most {t.plural} open (existing included); omit for none", lo=0, required=False))),
         FieldSpec("max_capex", "float", "Budget for up-front capex charged (sunk capex excluded); omit for none", unit="currency", lo=0,
                   required=False, hi=1e17, warn_hi=1e14),
         FieldSpec("single_sourcing", "bool", "Each region ships all its collected packs to one spoke", required=False, default=False),

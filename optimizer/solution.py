@@ -25,30 +25,19 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from .errors import InfeasibilityDiagnosis, InfeasibleError, NoSolutionError, Shortfall, UsageError
+from .status import SolveStatus
 
 FLOW_TOL_T = 1e-6  # t/yr; smaller flows are solver round-off
 #: A MIP gap at or below this is a proof of optimality; above it "optimal" means "within the gap
 #: tolerance HiGHS was asked to stop at" and is reported as such.
 PROVEN_GAP = 1e-9
 SOLUTION_SCHEMA_VERSION = 1
-
-
-class SolveStatus(StrEnum):
-    OPTIMAL = "optimal"
-    FEASIBLE = "feasible (limit)"  # stopped at a time/node limit with a solution and a gap
-    INFEASIBLE = "infeasible"
-    NO_SOLUTION = "no solution (limit)"  # stopped at a limit before any solution was found
-
-    @property
-    def has_solution(self) -> bool:
-        return self in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE)
 
 
 SITE_COLUMNS = ["site_id", "kind", "name", "status", "period", "open", "size", "capacity_t", "inbound_t",
@@ -63,19 +52,22 @@ COST_COLUMNS = ["component", "kind", "period", "value"]
 #: ``revenue`` as a negative one, so the values of a costs table sum to the objective (net cost).
 #: Merchant sales are split by the sign of the chemistry's price: sold at a positive price they
 #: are a revenue, at a negative price (disposal, a gate fee paid) a cost.
-COMPONENTS: dict[str, tuple[str, str]] = {
-    "capex_annualised": ("capex (annualised)", "cost"),
-    "fixed_opex": ("fixed opex", "cost"),
-    "spoke_processing": ("spoke processing", "cost"),
-    "hub_processing": ("hub processing", "cost"),
-    "transport_pack": ("transport, packs", "cost"),
-    "transport_black_mass": ("transport, black mass", "cost"),
-    "uncollected_penalty": ("uncollected penalty", "cost"),
-    "merchant_disposal": ("merchant disposal (negative price)", "cost"),
-    "merchant_revenue": ("merchant sales", "revenue"),
-    "hub_revenue": ("hub revenue", "revenue"),
-    "closure": ("site closures (one-off)", "cost"),
-}
+def _components() -> dict[str, tuple[str, str]]:
+    from .tiers import LEGS, TIERS, processing_component, revenue_component
+
+    labels = {"transport_pack": "transport, packs", "transport_black_mass": "transport, black mass"}
+    out = {"capex_annualised": ("capex (annualised)", "cost"), "fixed_opex": ("fixed opex", "cost")}
+    out.update({processing_component(t): (f"{t.name} processing", "cost") for t in TIERS})
+    out.update({leg.component: (labels.get(leg.component, leg.component.replace("_", " ")), "cost") for leg in LEGS})
+    out.update({"uncollected_penalty": ("uncollected penalty", "cost"),
+                "merchant_disposal": ("merchant disposal (negative price)", "cost"),
+                "merchant_revenue": ("merchant sales", "revenue")})
+    out.update({revenue_component(t): (f"{t.name} revenue", "revenue") for t in TIERS if t.revenue})
+    out["closure"] = ("site closures", "cost")
+    return out
+
+
+COMPONENTS: dict[str, tuple[str, str]] = _components()
 
 
 def component_kind(name: str) -> str:

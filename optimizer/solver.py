@@ -27,6 +27,7 @@ from .instance import Instance, load_instance
 from .model.build import BuiltModel, build_model
 from .options import SolveOptions
 from .solution import Solution, SolveStatus, empty_tables
+from .tiers import LEGS, REGION
 
 #: Models with at least this many region->spoke arcs get a warm start under warm_start="auto".
 WARM_START_MIN_ARCS = 5000
@@ -119,11 +120,12 @@ def _pipeline(instance: Instance, options: SolveOptions, timings: dict):
 def _wants_warm_start(built: BuiltModel, options: SolveOptions) -> bool:
     if options.warm_start == "off" or options.handoff != "direct":
         return False
-    if built.net.spoke_options.empty:
+    first = [leg for leg in LEGS if leg.origin == REGION]
+    if all(built.net.tiers[leg.destination].options.empty for leg in first):
         return False
     if options.warm_start == "on":
         return True
-    return len(built.net.arcs_rs) >= WARM_START_MIN_ARCS
+    return sum(len(built.net.arcs[leg.name]) for leg in first) >= WARM_START_MIN_ARCS
 
 
 def _options(options: SolveOptions | None, kwargs: dict) -> SolveOptions:

@@ -60,28 +60,28 @@ def test_round_off_is_reported_consistently():
     """Flows below the tolerance are zero everywhere; a site full up to round-off shows 100 %."""
     inst = load_instance(DEMO)
     net = build_network(inst)
-    x = np.zeros(len(net.arcs_rs))
+    rs = net.arcs["region_spoke"]
+    x = np.zeros(len(rs))
     # fill one spoke exactly to capacity, plus a round-off excess
-    spoke = net.arcs_rs["spoke_id"].iat[5]
-    opts = net.spoke_options
+    spoke = rs["destination"].iat[5]
+    opts = net.tiers["spoke"].options
     k = int(np.flatnonzero((opts["site_id"] == spoke).to_numpy())[0])
     cap = float(opts["capacity_t"].iat[k])
-    big = int(np.flatnonzero((net.arcs_rs["spoke_id"] == spoke).to_numpy())[0])
+    big = int(np.flatnonzero((rs["destination"] == spoke).to_numpy())[0])
     x[big] = cap * (1 + 1e-9)
     # solver noise on an arc of another region and chemistry
-    other = (net.arcs_rs["region_id"] != net.arcs_rs["region_id"].iat[big]).to_numpy()
+    other = (rs["origin"] != rs["origin"].iat[big]).to_numpy()
     tiny = int(np.flatnonzero(other)[0])
     x[tiny] = FLOW_TOL_T / 10
     y = np.zeros(len(opts))
     y[k] = 1.0
-    tables = extract_tables(inst, net, {"open_spoke": y, "open_hub": np.zeros(len(net.hub_options)), "flow_pack_t": x,
-                                        "flow_black_mass_t": np.zeros(len(net.arcs_sh)), "merchant_t": np.zeros(len(net.merchant))})
+    tables = extract_tables(inst, net, {"open_spoke": y, "flow_region_spoke_t": x})
     flows = tables["flows"]
     assert (flows["flow_t"] >= FLOW_TOL_T).all() and len(flows) == 1
-    r = net.arcs_rs.iloc[tiny]
+    r = rs.iloc[tiny]
     reg = tables["regions"].set_index(["region_id", "chemistry"])
-    assert reg.at[(r["region_id"], r["chemistry"]), "collected_t"] == 0.0
-    assert reg.at[(r["region_id"], r["chemistry"]), "uncollected_t"] == reg.at[(r["region_id"], r["chemistry"]), "supply_t"]
+    assert reg.at[(r["origin"], r["chemistry"]), "collected_t"] == 0.0
+    assert reg.at[(r["origin"], r["chemistry"]), "uncollected_t"] == reg.at[(r["origin"], r["chemistry"]), "supply_t"]
     site = tables["sites"].set_index("site_id").loc[spoke]
     assert site["utilisation"] == 1.0
     assert (tables["sites"]["utilisation"] <= 1.0).all()

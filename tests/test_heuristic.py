@@ -39,7 +39,8 @@ def test_start_is_a_checked_solution_no_better_than_the_optimum(case):
     assert start.objective >= optimum.objective - 1e-9 * abs(optimum.objective)
     # the start leaves sites out: it solved a smaller model
     used = set(sol.sites.loc[sol.sites["open"].astype(bool), "site_id"])
-    assert start.arcs_kept < len(net.arcs_rs) and used < set(net.spoke_options["site_id"]) | set(net.hub_options["site_id"])
+    assert start.arcs_kept < len(net.arcs["region_spoke"])
+    assert used < set(net.tiers["spoke"].options["site_id"]) | set(net.tiers["hub"].options["site_id"])
 
 
 @pytest.mark.slow
@@ -53,9 +54,12 @@ def test_full_solve_from_the_start_proves_the_same_optimum(case):
 
 def test_restrict_to_sites_keeps_exactly_the_lanes_among_them(case):
     _inst, net, _start, _opt = case
-    keep = set(net.spoke_options["site_id"].iloc[::3]) | set(net.hub_options["site_id"].iloc[:1])
+    existing = {i for tt in net.tiers.values() for i in tt.sites.loc[tt.sites["status"] == "existing", "id"]}
+    keep = set(net.tiers["spoke"].options["site_id"].iloc[::3]) | set(net.tiers["hub"].options["site_id"].iloc[:1])
     part = restrict_to_sites(net, keep)
-    assert set(part.spoke_options["site_id"]) | set(part.hub_options["site_id"]) <= keep
-    assert len(part.arcs_rs) == int(net.arcs_rs["spoke_id"].isin(keep).sum())
-    assert len(part.arcs_sh) == int((net.arcs_sh["spoke_id"].isin(keep) & net.arcs_sh["hub_id"].isin(keep)).sum())
-    assert set(part.arcs_sh["hub_id"]) <= keep and set(part.merchant["spoke_id"]) <= keep
+    keep = keep | existing  # existing sites always stay candidates
+    assert set(part.tiers["spoke"].options["site_id"]) | set(part.tiers["hub"].options["site_id"]) <= keep
+    rs, sh = net.arcs["region_spoke"], net.arcs["spoke_hub"]
+    assert len(part.arcs["region_spoke"]) == int(rs["destination"].isin(keep).sum())
+    assert len(part.arcs["spoke_hub"]) == int((sh["origin"].isin(keep) & sh["destination"].isin(keep)).sum())
+    assert set(part.arcs["spoke_hub"]["destination"]) <= keep and set(part.merchant["site_id"]) <= keep

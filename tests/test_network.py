@@ -24,7 +24,8 @@ def test_region_spoke_arcs_pruned_by_radius_and_exclusion():
                 for c in inst.chem_names:
                     if getattr(r, f"{c}_t") > 0:
                         expected.add((r.id, s.id, c))
-    got = set(zip(net.arcs_rs["region_id"], net.arcs_rs["spoke_id"], net.arcs_rs["chemistry"], strict=True))
+    a = net.arcs["region_spoke"]
+    got = set(zip(a["origin"], a["destination"], a["chemistry"], strict=True))
     assert got == expected
     assert 0 < len(got) < len(inst.regions) * 8 * 2  # strictly sparser than the dense product
 

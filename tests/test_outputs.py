@@ -70,16 +70,15 @@ def _fake_solution(inst, net_sites=None):
     from optimizer.model.network import build_network
 
     net = build_network(inst)
-    rs = net.arcs_rs.assign(i=np.arange(len(net.arcs_rs)))
-    best = rs.sort_values("km").groupby(["region_id", "chemistry"]).head(1)
+    rs = net.arcs["region_spoke"].assign(i=np.arange(len(net.arcs["region_spoke"])))
+    best = rs.sort_values("km").groupby(["origin", "chemistry"]).head(1)
     x = np.zeros(len(rs))
     x[best["i"].to_numpy()] = best["ub_t"].to_numpy()
-    y = np.zeros(len(net.spoke_options))
-    used = set(best["spoke_id"])
-    first = net.spoke_options.groupby("site_id").head(1)
-    y[first.index[first["site_id"].isin(used)].to_numpy()] = 1
-    values = {"open_spoke": y, "open_hub": np.zeros(len(net.hub_options)), "flow_pack_t": x,
-              "flow_black_mass_t": np.zeros(len(net.arcs_sh)), "merchant_t": np.zeros(len(net.merchant))}
+    opts = net.tiers["spoke"].options
+    y = np.zeros(len(opts))
+    first = opts.groupby("site_id").head(1)
+    y[first.index[first["site_id"].isin(set(best["destination"]))].to_numpy()] = 1
+    values = {"open_spoke": y, "flow_region_spoke_t": x}
     tables = extract_tables(inst, net, values)
     from optimizer.solution import SolveStatus
 

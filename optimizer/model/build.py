@@ -1,18 +1,22 @@
-r"""The spokehub MILP in Pyomo: one ``add_<family>`` function per constraint family.
+r"""The spokehub MILP in Pyomo: one ``add_<family>`` per constraint family, written once over
+the network's tiers and legs (:mod:`optimizer.tiers`).
 
-Notation (sets are the tables of :mod:`optimizer.model.network`; :math:`t` a period):
+Notation (sets are the tables of :mod:`optimizer.model.network`; :math:`t` a period; :math:`T` a
+tier -- spokes, hubs --, :math:`\ell` a leg -- region->spoke, spoke->hub):
 
-* :math:`y^S_{s,k,t}, y^H_{h,k,t} \in \{0,1\}` -- site :math:`s`/:math:`h` operates size
-  :math:`k` (``open_spoke``, ``open_hub``);
-* :math:`x_{r,s,c,t} \ge 0` -- t packs/yr of chemistry :math:`c` from region :math:`r` to spoke
-  :math:`s` (``flow_pack_t``);
-* :math:`z_{s,h,c,t} \ge 0` -- t black mass/yr from spoke to hub (``flow_black_mass_t``);
-* :math:`w_{s,c,t} \ge 0` -- t black mass/yr sold at the spoke gate (``merchant_t``);
-* :math:`u_{r,c,t} \ge 0` -- t packs/yr left uncollected (``uncollected_t``).
+* :math:`y^T_{i,k,t} \in \{0,1\}` -- site :math:`i` of tier :math:`T` operates size :math:`k`
+  (``open_<tier>``);
+* :math:`x^\ell_{a,c,t} \ge 0` -- t/yr of chemistry :math:`c` on arc :math:`a = (o, d)` of leg
+  :math:`\ell` (``flow_<leg>_t``: packs region->spoke, black mass spoke->hub);
+* :math:`w_{i,c,t} \ge 0` -- t black mass/yr sold at the gate of site :math:`i` (``merchant_t``);
+* :math:`u_{r,c,t} \ge 0` -- t packs/yr left uncollected (``uncollected_t``);
+* :math:`\text{closed}_{i,t} \in \{0,1\}` -- an existing site closed (``closed_site``).
 
-Every constraint family carries its formula in its docstring; the README's formulation section is
-the same text.  Index sets hold only arcs that exist (within the service radius, accepted
-chemistry), so no row or column is created for a pair that cannot carry flow.
+:math:`\text{in}_{i,c,t} = \sum_{\ell \to T} \sum_{a \to i} x^\ell_{a,c,t}` is what site :math:`i`
+takes in and :math:`\text{out}_{i,c,t} = \sum_{\ell \leftarrow T} \sum_{a \leftarrow i} x^\ell_{a,c,t}`
+what it sends on.  Every family carries its formula in its docstring; the README's formulation
+section is the same text.  Index sets hold only arcs that exist (within the leg's radius or
+quoted, accepted chemistry), so no row or column is created for a pair that cannot carry flow.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ from pyomo.common.gc_manager import PauseGC
 
 from ..frames import concat_rows
 from ..instance import Instance
+from ..tiers import LEGS, REGION, TIERS, Tier, legs_into, legs_out_of, processing_component
+from .joins import index_tuples, pairs, positions, size_ranks
 from .linear import Terms, add_linear_expression, add_rows, var_array
 from .network import Network, build_network
 
@@ -37,7 +43,7 @@ class ModelOptions:
     single_sourcing: bool | None = None  # None: take the instance's setting
     elastic: bool = False  # diagnosis mode: minimise unmet required collection instead of cost
     linking: str = "per-arc"  # "per-arc" (strong) | "aggregated" (capacity rows only)
-    cover_cuts: bool = True  # open capacity >= required collection at each echelon
+    cover_cuts: bool = True  # open capacity >= required collection at each tier that all flow passes
 
 
 @dataclass
@@ -53,32 +59,39 @@ class BuiltModel:
 def build_model(inst: Instance, options: ModelOptions | None = None, net: Network | None = None) -> BuiltModel:
     """Build the MILP for ``inst``; every family in the order the README lists them."""
     options = options or ModelOptions()
+    if options.linking not in ("per-arc", "aggregated"):
+        raise ValueError(f"linking must be 'per-arc' or 'aggregated', got {options.linking!r}")
     net = net or build_network(inst)
     with PauseGC():
         m = pyo.ConcreteModel(name=f"spokehub[{inst.name}]")
-        add_variables(m, inst, net, options)
+        add_variables(m, net, options)
         add_supply_balance(m, net, options)
-        add_one_size(m, net)
-        add_spoke_capacity(m, net)
-        add_spoke_mass_balance(m, net)
-        add_hub_capacity(m, net)
+        for t in TIERS:
+            add_one_size(m, net, t)
+            add_capacity(m, net, t)
+            add_min_throughput(m, net, t)
+            if t.makes is not None:
+                add_mass_balance(m, net, t)
         if options.linking == "per-arc":
-            add_link_region_spoke(m, net)
-            add_link_spoke_hub(m, net)
-        elif options.linking != "aggregated":
-            raise ValueError(f"linking must be 'per-arc' or 'aggregated', got {options.linking!r}")
+            for leg in LEGS:
+                add_link(m, net, leg)
         if options.cover_cuts and not options.elastic:
-            add_capacity_cover(m, inst, net)
+            for t in TIERS:
+                if t.cover:
+                    add_capacity_cover(m, inst, net, t)
         if _single_sourcing(inst, options):
             add_single_sourcing(m, net)
         add_merchant_cap(m, inst, net)
-        add_site_count_caps(m, inst, net)
-        if inst.forced_open:
-            add_forced_open(m, inst, net)
+        for t in TIERS:
+            add_site_counts(m, inst, net, t)
+            if inst.forced_open:
+                add_forced_open(m, inst, net, t)
         if net.single_period:
             add_capex_budget(m, inst, net)
         else:
-            add_build_schedule(m, net)
+            for t in TIERS:
+                add_build_schedule(m, net, t)
+            add_closed_for_good(m, net)
             add_capex_budgets(m, inst, net)
         add_objective(m, inst, net, options)
     return BuiltModel(m, net, inst, options)
@@ -88,64 +101,39 @@ def _single_sourcing(inst: Instance, options: ModelOptions) -> bool:
     return inst.params.single_sourcing if options.single_sourcing is None else options.single_sourcing
 
 
-def _index(df: pd.DataFrame, cols: list[str]) -> list[tuple]:
-    return list(zip(*(df[c].tolist() for c in cols), strict=True))
-
-
-def _codes(frames: list[pd.DataFrame], cols: list[str]) -> list[np.ndarray]:
-    """One compact int64 code per row of each frame, equal exactly when the ``cols`` values are."""
-    sizes = [len(f) for f in frames]
-    code = np.zeros(sum(sizes), dtype=np.int64)
-    for c in cols:
-        col, uniques = pd.factorize(np.concatenate([f[c].to_numpy() for f in frames]))
-        code, _ = pd.factorize(code * len(uniques) + col)
-    return np.split(code, np.cumsum(sizes)[:-1])
-
-
-def _positions(keys: pd.DataFrame, table: pd.DataFrame, cols: list[str]) -> np.ndarray:
-    """Row position in ``table`` of each row of ``keys`` (joined on ``cols``; all must exist)."""
-    if len(keys) == 0:
-        return np.zeros(0, dtype=np.int64)
-    k, t = _codes([keys, table], cols)
-    lookup = np.full(int(max(k.max(), t.max())) + 1, -1, dtype=np.int64)
-    lookup[t] = np.arange(len(t))
-    pos = lookup[k]
-    if (pos < 0).any():
-        raise AssertionError(f"index join on {cols} left rows unmatched")
-    return pos
+def _var(m: pyo.ConcreteModel, name: str) -> pyo.Var:
+    return m.component(name)
 
 
 # --- variables -----------------------------------------------------------------------------------
 
 
-def add_variables(m: pyo.ConcreteModel, inst: Instance, net: Network, options: ModelOptions) -> None:
-    """Declare variables over the sparse sets, with bounds from real capacities."""
-    so, ho = net.spoke_options, net.hub_options
-    m.SPOKE_SIZES = pyo.Set(initialize=_index(so, ["site_id", "size", "period"]), ordered=True, dimen=3)
-    m.HUB_SIZES = pyo.Set(initialize=_index(ho, ["site_id", "size", "period"]), ordered=True, dimen=3)
-    m.ARCS_REGION_SPOKE = pyo.Set(initialize=_index(net.arcs_rs, ["region_id", "spoke_id", "chemistry", "period"]), ordered=True, dimen=4)
-    m.ARCS_SPOKE_HUB = pyo.Set(initialize=_index(net.arcs_sh, ["spoke_id", "hub_id", "chemistry", "period"]), ordered=True, dimen=4)
-    m.MERCHANT = pyo.Set(initialize=_index(net.merchant, ["spoke_id", "chemistry", "period"]), ordered=True, dimen=3)
-    unc = net.supply[net.supply["supply_t"] > net.supply["required_t"]]
-    m.UNCOLLECTABLE = pyo.Set(initialize=_index(unc, ["region_id", "chemistry", "period"]), ordered=True, dimen=3)
-
-    m.open_spoke = pyo.Var(m.SPOKE_SIZES, within=pyo.Binary, doc="spoke s operates size k in period t")
-    m.open_hub = pyo.Var(m.HUB_SIZES, within=pyo.Binary, doc="hub h operates size k in period t")
-    m.flow_pack_t = pyo.Var(m.ARCS_REGION_SPOKE, within=pyo.NonNegativeReals, doc="t packs/yr region->spoke")
-    m.flow_black_mass_t = pyo.Var(m.ARCS_SPOKE_HUB, within=pyo.NonNegativeReals, doc="t black mass/yr spoke->hub")
-    m.merchant_t = pyo.Var(m.MERCHANT, within=pyo.NonNegativeReals, doc="t black mass/yr sold at the spoke gate")
-    m.uncollected_t = pyo.Var(m.UNCOLLECTABLE, within=pyo.NonNegativeReals, doc="t packs/yr not collected")
-    # Upper bounds from real capacities and supplies (the big-M of the linking rows).
-    for var, ub in ((m.flow_pack_t, net.arcs_rs["ub_t"]), (m.flow_black_mass_t, net.arcs_sh["ub_t"]),
-                    (m.merchant_t, net.merchant["ub_t"]), (m.uncollected_t, unc["supply_t"] - unc["required_t"])):
-        for v, u in zip(var_array(var).tolist(), ub.tolist(), strict=True):
-            v.setub(u)
-    if not net.single_period:
-        closable = closable_periods(net)
-        m.CLOSABLE = pyo.Set(initialize=_index(closable, ["site_id", "period"]), ordered=True, dimen=2)
-        m.closed_site = pyo.Var(m.CLOSABLE, within=pyo.Binary, doc="existing site i is closed from period t on")
+def add_variables(m: pyo.ConcreteModel, net: Network, options: ModelOptions) -> None:
+    """Declare every variable family over its sparse table (:meth:`Network.families`), with
+    upper bounds from real capacities and supplies (the big-M of the linking rows)."""
+    bounds = {leg.flow_var: net.arcs[leg.name]["ub_t"] for leg in LEGS}
+    bounds["merchant_t"] = net.merchant["ub_t"]
+    unc = net.uncollectable()
+    bounds["uncollected_t"] = unc["supply_t"] - unc["required_t"]
+    docs = {**{t.open_var: f"{t.name} i operates size k in period t" for t in TIERS},
+            **{leg.flow_var: f"t/yr of {leg.material} on {leg.origin}->{leg.destination} arcs" for leg in LEGS},
+            "merchant_t": "t black mass/yr sold at a site's gate", "uncollected_t": "t packs/yr not collected",
+            "closed_site": "existing site i is closed (from period t on)"}
+    set_names = {**{t.open_var: f"{t.name.upper()}_SIZES" for t in TIERS}, **{leg.flow_var: f"ARCS_{leg.name.upper()}" for leg in LEGS},
+                 "merchant_t": "MERCHANT", "uncollected_t": "UNCOLLECTABLE", "closed_site": "CLOSABLE"}
+    for name, (table, keys) in net.families().items():
+        if name == "closed_site" and not len(table) and net.single_period:
+            continue  # one period without closable sites: no closure variables at all
+        index = pyo.Set(initialize=index_tuples(table, keys), ordered=True, dimen=len(keys))
+        m.add_component(set_names[name], index)
+        binary = name.startswith("open_") or name == "closed_site"
+        var = pyo.Var(index, within=pyo.Binary if binary else pyo.NonNegativeReals, doc=docs[name])
+        m.add_component(name, var)
+        if name in bounds:
+            for v, u in zip(var_array(var).tolist(), bounds[name].tolist(), strict=True):
+                v.setub(u)
     if options.elastic:
-        m.SUPPLY = pyo.Set(initialize=_index(net.supply, ["region_id", "chemistry", "period"]), ordered=True, dimen=3)
+        m.SUPPLY = pyo.Set(initialize=index_tuples(net.supply, ["region_id", "chemistry", "period"]), ordered=True, dimen=3)
         m.shortfall_t = pyo.Var(m.SUPPLY, within=pyo.NonNegativeReals,
                                 doc="t packs/yr of required collection not met (diagnosis only)")
 
@@ -153,10 +141,21 @@ def add_variables(m: pyo.ConcreteModel, inst: Instance, net: Network, options: M
 # --- constraints ---------------------------------------------------------------------------------
 
 
-def add_supply_balance(m: pyo.ConcreteModel, net: Network, options: ModelOptions) -> None:
-    r"""Every tonne of supply is collected by some spoke or left uncollected.
+def _inflow_terms(m, net: Network, t: Tier, rows: pd.DataFrame, keys: list[str], coef=None) -> list[Terms]:
+    """Terms of what the sites of tier ``t`` take in, into ``rows`` matched on ``keys``
+    (``site_id`` matched to the arcs' destination)."""
+    parts = []
+    for leg in legs_into(t.name):
+        arcs = net.arcs[leg.name].rename(columns={"destination": "site_id"})
+        c = 1.0 if coef is None else coef(arcs)
+        parts.append(Terms.of(positions(arcs, rows, keys), _var(m, leg.flow_var), coef=c))
+    return parts
 
-    .. math:: \sum_{s} x_{r,s,c,t} + u_{r,c,t} = \text{supply}_{r,c,t}
+
+def add_supply_balance(m: pyo.ConcreteModel, net: Network, options: ModelOptions) -> None:
+    r"""Every tonne of supply is collected by some site or left uncollected.
+
+    .. math:: \sum_{\ell \text{ from regions}} \sum_{d} x^\ell_{(r,d),c,t} + u_{r,c,t} = \text{supply}_{r,c,t}
        \qquad u_{r,c,t} \le (1-\rho)\,\text{supply}_{r,c,t}
 
     with :math:`\rho` the required collection rate (the bound on :math:`u` is the collection
@@ -164,147 +163,390 @@ def add_supply_balance(m: pyo.ConcreteModel, net: Network, options: ModelOptions
     """
     sup = net.supply
     keys = ["region_id", "chemistry", "period"]
-    parts = [Terms.of(_positions(net.arcs_rs, sup, keys), m.flow_pack_t)]
-    unc = sup[sup["supply_t"] > sup["required_t"]]
+    parts = [Terms.of(positions(net.arcs[leg.name].rename(columns={"origin": "region_id"}), sup, keys), _var(m, leg.flow_var))
+             for leg in LEGS if leg.origin == REGION]
+    unc = net.uncollectable()
     if len(unc):
-        parts.append(Terms.of(_positions(unc, sup, keys), m.uncollected_t))
+        parts.append(Terms.of(positions(unc, sup, keys), m.uncollected_t))
     if options.elastic:
         parts.append(Terms.of(np.arange(len(sup)), m.shortfall_t))
-    add_rows(m, "supply_balance", _index(sup, keys), parts, "==", sup["supply_t"].to_numpy(),
+    add_rows(m, "supply_balance", index_tuples(sup, keys), parts, "==", sup["supply_t"].to_numpy(),
              doc="supply collected + uncollected = supply")
 
 
-def closable_periods(net: Network) -> pd.DataFrame:
-    """(site, period) pairs where a closable existing site may be closed: every period but the first."""
-    sites = concat_rows([net.spoke_sites, net.hub_sites])
-    ids = sites.loc[sites["closable"].astype(bool), "id"].tolist()
-    rows = [(i, t) for i in ids for t in net.periods[1:]]
-    return pd.DataFrame(rows, columns=["site_id", "period"])
+def _site_period_rows(opts: pd.DataFrame) -> pd.DataFrame:
+    return opts[["site_id", "period"]].drop_duplicates().reset_index(drop=True)
 
 
-def add_one_size(m: pyo.ConcreteModel, net: Network) -> None:
-    r"""At most one size per site; existing sites stay open (unless closed, multi-period).
+def add_one_size(m: pyo.ConcreteModel, net: Network, t: Tier) -> None:
+    r"""At most one size per site; existing sites stay open unless closed.
 
-    .. math:: \sum_k y_{s,k,t} \le 1, \qquad \sum_k y_{s,k,t} + \text{closed}_{s,t} = 1
+    .. math:: \sum_k y^T_{i,k,t} \le 1, \qquad \sum_k y^T_{i,k,t} + \text{closed}_{i,t} = 1
        \text{ for existing sites}
 
-    (:math:`\text{closed}` exists only for existing sites with a closure cost, from the second
-    period on; it is 0 otherwise).
+    (:math:`\text{closed}` exists only for existing sites with a closure cost: from the second
+    period on in a horizon, in the one period of a one-period instance; it is 0 otherwise).
     """
-    closable = closable_periods(net) if not net.single_period else pd.DataFrame(columns=["site_id", "period"])
-    for kind, opts, sites, var in (("spoke", net.spoke_options, net.spoke_sites, m.open_spoke),
-                                   ("hub", net.hub_options, net.hub_sites, m.open_hub)):
-        rows = opts[["site_id", "period"]].drop_duplicates().reset_index(drop=True)
-        pos = _positions(opts, rows, ["site_id", "period"])
-        status = rows["site_id"].map(dict(zip(sites["id"], sites["status"], strict=True)))
-        is_existing = (status == "existing").to_numpy()
-        if (~is_existing).any():
-            keep = np.flatnonzero(~is_existing)
-            remap = -np.ones(len(rows), dtype=np.int64)
-            remap[keep] = np.arange(len(keep))
-            sel = remap[pos] >= 0
-            add_rows(m, f"{kind}_one_size", _index(rows.iloc[keep], ["site_id", "period"]),
-                     [Terms.of(remap[pos][sel], var, pos=np.flatnonzero(sel))], "<=", 1.0,
-                     doc=f"at most one size per {kind}")
-        if is_existing.any():
-            keep = np.flatnonzero(is_existing)
-            remap = -np.ones(len(rows), dtype=np.int64)
-            remap[keep] = np.arange(len(keep))
-            sel = remap[pos] >= 0
-            parts = [Terms.of(remap[pos][sel], var, pos=np.flatnonzero(sel))]
-            ex_rows = rows.iloc[keep].reset_index(drop=True)
-            if len(closable):
-                mine = closable[closable["site_id"].isin(set(ex_rows["site_id"]))].reset_index()
-                if len(mine):
-                    parts.append(Terms.of(_positions(mine, ex_rows, ["site_id", "period"]), m.closed_site,
-                                          pos=mine["index"].to_numpy()))
-            add_rows(m, f"{kind}_existing_open", _index(ex_rows, ["site_id", "period"]), parts, "==", 1.0,
-                     doc=f"existing {kind}s operate one size at least as large as installed, unless closed")
+    tt = net.tiers[t.name]
+    opts, var = tt.options, _var(m, t.open_var)
+    rows = _site_period_rows(opts)
+    pos = positions(opts, rows, ["site_id", "period"])
+    status = rows["site_id"].map(dict(zip(tt.sites["id"], tt.sites["status"], strict=True)))
+    is_existing = (status == "existing").to_numpy()
+    for existing, name, sense, doc in ((False, f"{t.name}_one_size", "<=", f"at most one size per {t.name}"),
+                                       (True, f"{t.name}_existing_open", "==",
+                                        f"existing {t.plural} operate one size at least as large as installed, unless closed")):
+        keep = np.flatnonzero(is_existing == existing)
+        if not len(keep):
+            continue
+        remap = -np.ones(len(rows), dtype=np.int64)
+        remap[keep] = np.arange(len(keep))
+        sel = remap[pos] >= 0
+        these = rows.iloc[keep].reset_index(drop=True)
+        parts = [Terms.of(remap[pos][sel], var, pos=np.flatnonzero(sel))]
+        if existing and len(net.closable):
+            mine = net.closable.reset_index()
+            mine = mine[mine["site_id"].isin(set(these["site_id"]))]
+            if len(mine):
+                parts.append(Terms.of(positions(mine, these, ["site_id", "period"]), m.closed_site, pos=mine["index"].to_numpy()))
+        add_rows(m, name, index_tuples(these, ["site_id", "period"]), parts, sense, 1.0, doc=doc)
 
 
-def _size_ranks(opts: pd.DataFrame) -> np.ndarray:
-    """Rank of each option's size within its site, by capacity (0 = smallest offered)."""
-    sizes = opts[["site_id", "size", "capacity_t"]].drop_duplicates(["site_id", "size"])
-    sizes = sizes.sort_values(["site_id", "capacity_t", "size"], kind="stable")
-    sizes["rank"] = sizes.groupby("site_id").cumcount()
-    return opts.merge(sizes[["site_id", "size", "rank"]], on=["site_id", "size"], how="left")["rank"].to_numpy()
+def add_capacity(m: pyo.ConcreteModel, net: Network, t: Tier) -> None:
+    r"""What a site takes in, within the size it operates.
+
+    .. math:: \sum_c \text{in}_{i,c,t} \le \sum_k \text{cap}_{i,k}\, y^T_{i,k,t}
+    """
+    opts = net.tiers[t.name].options
+    rows = _site_period_rows(opts)
+    sizes = Terms.of(positions(opts, rows, ["site_id", "period"]), _var(m, t.open_var), coef=-opts["capacity_t"].to_numpy(dtype=float))
+    add_rows(m, f"{t.name}_capacity", index_tuples(rows, ["site_id", "period"]),
+             _inflow_terms(m, net, t, rows, ["site_id", "period"]) + [sizes], "<=", 0.0,
+             doc=f"{t.unit} in <= capacity of the size operated")
+
+
+def add_min_throughput(m: pyo.ConcreteModel, net: Network, t: Tier) -> None:
+    r"""A site that operates runs at least its size's minimum throughput (where one is given).
+
+    .. math:: \sum_c \text{in}_{i,c,t} \ge \sum_k \text{min}_{i,k}\, y^T_{i,k,t}
+    """
+    opts = net.tiers[t.name].options
+    has_min = opts["min_throughput_t"].to_numpy(dtype=float) > 0
+    if not has_min.any():
+        return
+    rows = opts.loc[has_min, ["site_id", "period"]].drop_duplicates().reset_index(drop=True)
+    sel = np.flatnonzero(opts[["site_id", "period"]].merge(rows.assign(_r=1), how="left")["_r"].notna().to_numpy())
+    sizes = Terms.of(positions(opts.iloc[sel], rows, ["site_id", "period"]), _var(m, t.open_var), pos=sel,
+                     coef=-opts["min_throughput_t"].to_numpy(dtype=float)[sel])
+    inflow = []
+    for leg in legs_into(t.name):
+        arcs = net.arcs[leg.name].rename(columns={"destination": "site_id"})
+        hit = np.flatnonzero(arcs[["site_id", "period"]].merge(rows.assign(_r=1), how="left")["_r"].notna().to_numpy())
+        inflow.append(Terms.of(positions(arcs.iloc[hit], rows, ["site_id", "period"]), _var(m, leg.flow_var), pos=hit))
+    add_rows(m, f"{t.name}_min_throughput", index_tuples(rows, ["site_id", "period"]), inflow + [sizes], ">=", 0.0,
+             doc=f"{t.unit} in >= the minimum throughput of the size operated")
+
+
+def add_mass_balance(m: pyo.ConcreteModel, net: Network, t: Tier) -> None:
+    r"""What a site makes leaves it: to the next tier or to the merchant market at its gate.
+
+    .. math:: \eta_c\, \text{in}_{i,c,t} = \text{out}_{i,c,t} + w_{i,c,t}
+
+    with :math:`\eta_c` the black-mass yield for a tier that converts packs (1 otherwise).
+    """
+    keys = ["site_id", "chemistry", "period"]
+    into = concat_rows(net.arcs[leg.name].rename(columns={"destination": "site_id"})[keys] for leg in legs_into(t.name))
+    rows = into.drop_duplicates().reset_index(drop=True)
+
+    def yield_of(arcs):
+        return arcs["chemistry"].map(net.black_mass_yield).to_numpy(dtype=float) if t.converts else 1.0
+
+    parts = _inflow_terms(m, net, t, rows, keys, coef=yield_of)
+    for leg in legs_out_of(t.name):
+        parts.append(Terms.of(positions(net.arcs[leg.name].rename(columns={"origin": "site_id"}), rows, keys),
+                              _var(m, leg.flow_var), coef=-1.0))
+    if t.merchant:
+        mine = net.merchant[net.merchant["site_id"].isin(set(net.tiers[t.name].sites["id"]))]
+        parts.append(Terms.of(positions(mine, rows, keys), m.merchant_t, pos=mine.index.to_numpy(), coef=-1.0))
+    add_rows(m, f"{t.name}_mass_balance", index_tuples(rows, keys), parts, "==", 0.0,
+             doc=f"what a {t.name} makes of what it takes = what it sends on")
+
+
+def add_link(m: pyo.ConcreteModel, net: Network, leg) -> None:
+    r"""Strong linking: no flow into a site that is not open, big-M from real capacities.
+
+    .. math:: x^\ell_{(o,d),c,t} \le \sum_k \min(\bar x^\ell_{(o,d),c,t}, \text{cap}_{d,k})\, y^{T(d)}_{d,k,t}
+
+    with :math:`\bar x` the arc's upper bound: the supply for an arc from a region, else what can
+    reach the origin site converted to what it sends on, capped by its largest size.
+    """
+    arcs = net.arcs[leg.name]
+    if arcs.empty:
+        return
+    opts = net.tiers[leg.destination].options
+    arc, opt = pairs(arcs.rename(columns={"destination": "site_id"}), opts, ["site_id", "period"])
+    coef = -np.minimum(arcs["ub_t"].to_numpy(dtype=float)[arc], opts["capacity_t"].to_numpy(dtype=float)[opt])
+    flow = _var(m, leg.flow_var)
+    add_rows(m, f"link_{leg.name}", flow.index_set(),
+             [Terms.of(np.arange(len(arcs)), flow), Terms.of(arc, _var(m, f"open_{leg.destination}"), pos=opt, coef=coef)],
+             "<=", 0.0, doc=f"{leg.material} only into an open {leg.destination}")
+
+
+def add_single_sourcing(m: pyo.ConcreteModel, net: Network) -> None:
+    r"""Each region ships all its collected packs to one site (one collection contract).
+
+    .. math:: \sum_d a_{r,d,t} \le 1, \qquad x_{(r,d),c,t} \le \text{supply}_{r,c,t}\, a_{r,d,t},
+       \qquad a_{r,d,t} \le \sum_k y_{d,k,t}
+    """
+    region_legs = [leg for leg in LEGS if leg.origin == REGION]
+    all_arcs = concat_rows(net.arcs[leg.name][["origin", "destination", "period"]] for leg in region_legs)
+    keys = ["origin", "destination", "period"]
+    pairs_ = all_arcs.drop_duplicates().reset_index(drop=True)
+    m.ASSIGN = pyo.Set(initialize=index_tuples(pairs_, keys), ordered=True, dimen=3)
+    m.assign = pyo.Var(m.ASSIGN, within=pyo.Binary, doc="region r contracts site d in period t")
+    regions = pairs_[["origin", "period"]].drop_duplicates().reset_index(drop=True)
+    add_rows(m, "assign_one", index_tuples(regions, ["origin", "period"]),
+             [Terms.of(positions(pairs_, regions, ["origin", "period"]), m.assign)], "<=", 1.0, doc="at most one site per region")
+    for leg in region_legs:
+        arcs = net.arcs[leg.name]
+        n = len(arcs)
+        flow = _var(m, leg.flow_var)
+        add_rows(m, f"assign_flow_{leg.name}", flow.index_set(),
+                 [Terms.of(np.arange(n), flow),
+                  Terms.of(np.arange(n), m.assign, pos=positions(arcs, pairs_, keys), coef=-arcs["ub_t"].to_numpy(dtype=float))],
+                 "<=", 0.0, doc="flow only to the contracted site")
+    parts = [Terms.of(np.arange(len(pairs_)), m.assign)]
+    for leg in region_legs:
+        opts = net.tiers[leg.destination].options
+        mine = pairs_.reset_index()
+        mine = mine[mine["destination"].isin(set(opts["site_id"]))]
+        row, opt = pairs(mine.rename(columns={"destination": "site_id"}), opts, ["site_id", "period"])
+        parts.append(Terms.of(mine["index"].to_numpy()[row], _var(m, f"open_{leg.destination}"), pos=opt, coef=-1.0))
+    add_rows(m, "assign_open", m.ASSIGN, parts, "<=", 0.0, doc="contract only an open site")
+
+
+def _cover_needs(inst: Instance, net: Network) -> dict[str, pd.Series]:
+    """Per tier, per (period, chemistry): the tonnes of its material that must reach it -- the
+    required collection, converted by the tiers upstream, less what merchant markets upstream
+    can take (negative: nothing is certain to arrive)."""
+    req = net.supply.groupby(["period", "chemistry"])["required_t"].sum()
+    caps = {c.name: (c.merchant_cap_t if c.merchant_cap_t is not None else np.inf) if c.merchant_price_per_t is not None
+            else 0.0 for c in inst.chemistries}
+    need, out = req.astype(float), {}
+    for t in TIERS:  # upstream first
+        out[t.name] = need
+        if t.converts:
+            need = need * need.index.get_level_values("chemistry").map(net.black_mass_yield).to_numpy()
+        if t.merchant:
+            need = need - need.index.get_level_values("chemistry").map(caps).to_numpy()
+    return out
+
+
+def add_capacity_cover(m: pyo.ConcreteModel, inst: Instance, net: Network, t: Tier) -> None:
+    r"""Capacity-cover cuts: the sizes opened must be able to take what has to reach the tier.
+
+    .. math:: \sum_{i,k} \text{cap}_{i,k}\, y^T_{i,k,t} \ge \sum_c N^T_{c,t}
+    .. math:: \sum_{i \ni c,k} \text{cap}_{i,k}\, y^T_{i,k,t} \ge N^T_{c,t} \quad \text{(tiers whose sites accept chemistries)}
+
+    where :math:`N^T_{c,t}` is the required collection converted by the tiers upstream, less the
+    merchant caps upstream (for hubs: :math:`\eta_c \sum_r \rho\,\text{supply}_{r,c,t} -
+    \text{mcap}_c`), counting only positive needs.  Implied by the model, so the optimum is
+    unchanged; they give the LP relaxation and HiGHS's cover separators a knapsack over the
+    binaries that the flow rows only state indirectly.
+    """
+    need = _cover_needs(inst, net)[t.name]
+    tt = net.tiers[t.name]
+    ho = tt.options
+    if ho.empty:
+        return
+    idx, t_row, t_pos, t_coef, rhs = [], [], [], [], []
+    accepts = {c: set(tt.sites.loc[tt.sites[f"accepts_{c}"].astype(bool), "id"]) for c in net.chems} if t.accepts else {}
+    cap = ho["capacity_t"].to_numpy(float)
+    for period in net.periods:
+        sel = np.flatnonzero(ho["period"].to_numpy() == period)
+        needs = {c: float(need.get((period, c), 0.0)) for c in net.chems}
+        if not t.accepts:
+            total = sum(v for v in needs.values())
+            if total > 0:
+                idx.append(period)
+                t_row.append(np.full(len(sel), len(idx) - 1))
+                t_pos.append(sel)
+                t_coef.append(cap[sel])
+                rhs.append(total)
+            continue
+        total = 0.0
+        for c in net.chems:
+            if needs[c] <= 1e-9:
+                continue
+            total += needs[c]
+            hit = np.array([i for i in sel if ho["site_id"].iat[i] in accepts[c]], dtype=np.int64)
+            idx.append((c, period))
+            t_row.append(np.full(len(hit), len(idx) - 1))
+            t_pos.append(hit)
+            t_coef.append(cap[hit])
+            rhs.append(needs[c])
+        if total > 1e-9 and len(net.chems) > 1:
+            idx.append(("all", period))
+            t_row.append(np.full(len(sel), len(idx) - 1))
+            t_pos.append(sel)
+            t_coef.append(cap[sel])
+            rhs.append(total)
+    if idx:
+        add_rows(m, f"cover_{t.name}", idx,
+                 [Terms.of(np.concatenate(t_row), _var(m, t.open_var), pos=np.concatenate(t_pos), coef=np.concatenate(t_coef))],
+                 ">=", np.asarray(rhs), doc=f"{t.name} capacity opened covers what has to reach it")
+
+
+def add_merchant_cap(m: pyo.ConcreteModel, inst: Instance, net: Network) -> None:
+    r"""Network-wide merchant market size per chemistry, where one is given.
+
+    .. math:: \sum_i w_{i,c,t} \le \text{mcap}_c
+    """
+    caps = {c.name: c.merchant_cap_t for c in inst.chemistries if c.merchant_cap_t is not None}
+    sel = net.merchant[net.merchant["chemistry"].isin(list(caps))]
+    if sel.empty:
+        return
+    rows = sel[["chemistry", "period"]].drop_duplicates().reset_index(drop=True)
+    add_rows(m, "merchant_cap", index_tuples(rows, ["chemistry", "period"]),
+             [Terms.of(positions(sel, rows, ["chemistry", "period"]), m.merchant_t, pos=sel.index.to_numpy())], "<=",
+             rows["chemistry"].map(caps).to_numpy(dtype=float), doc="merchant sales within the market cap")
+
+
+def add_forced_open(m: pyo.ConcreteModel, inst: Instance, net: Network, t: Tier) -> None:
+    r"""Scenario overrides: the forced sites operate some size in every period they may.
+
+    .. math:: \sum_k y^T_{i,k,t} \ge 1 \quad i \in \text{forced}
+    """
+    opts = net.tiers[t.name].options
+    sel = np.flatnonzero(opts["site_id"].isin(set(inst.forced_open)).to_numpy())
+    if not len(sel):
+        return
+    rows = opts.iloc[sel][["site_id", "period"]].drop_duplicates().reset_index(drop=True)
+    add_rows(m, f"{t.name}_forced_open", index_tuples(rows, ["site_id", "period"]),
+             [Terms.of(positions(opts.iloc[sel], rows, ["site_id", "period"]), _var(m, t.open_var), pos=sel)], ">=", 1.0,
+             doc=f"forced {t.plural} operate")
+
+
+def add_site_counts(m: pyo.ConcreteModel, inst: Instance, net: Network, t: Tier) -> None:
+    r"""Optional fewest and most open sites of a tier, in every period.
+
+    .. math:: N^T_{\min} \le \sum_{i,k} y^T_{i,k,t} \le N^T_{\max}
+    """
+    opts = net.tiers[t.name].options
+    rows = pd.DataFrame({"period": net.periods})
+    for bound, sense in (("max", "<="), ("min", ">=")):
+        n = getattr(inst.params, f"{bound}_{t.plural}")
+        if n is None or (opts.empty and sense == "<="):
+            continue
+        add_rows(m, f"{bound}_{t.plural}", net.periods, [Terms.of(positions(opts, rows, ["period"]), _var(m, t.open_var))],
+                 sense, float(n), doc=f"at {'most' if bound == 'max' else 'least'} {n} {t.plural} open")
+
+
+def add_capex_budget(m: pyo.ConcreteModel, inst: Instance, net: Network) -> None:
+    r"""Optional budget on up-front capex charged (sunk capex of existing sizes is not charged).
+
+    .. math:: \sum_T \sum_{i,k} \text{capex}_{i,k}\, y^T_{i,k} \le B
+    """
+    budget = inst.params.max_capex
+    if budget is None:
+        return
+    parts = [Terms.of(np.zeros(len(net.tiers[t.name].options), dtype=np.int64), _var(m, t.open_var),
+                      coef=net.tiers[t.name].options["capex_charged"].to_numpy(dtype=float)) for t in TIERS]
+    add_rows(m, "capex_budget", ["total"], parts, "<=", float(budget), doc="capex charged within the budget")
 
 
 def _threshold_terms(opts: pd.DataFrame, rows: pd.DataFrame, period_col: str) -> tuple[np.ndarray, np.ndarray]:
     """(row, option) pairs with the option at the row's site, in ``rows[period_col]``, and of
     rank >= the row's threshold ``q`` -- the terms of the cumulative size indicator Y(q)."""
-    o = opts[["site_id", "period"]].assign(rank=_size_ranks(opts), _opt=np.arange(len(opts)))
+    o = opts[["site_id", "period"]].assign(rank=size_ranks(opts), _opt=np.arange(len(opts)))
     r = rows[["site_id", period_col, "q"]].rename(columns={period_col: "period"}).assign(_row=np.arange(len(rows)))
-    i, j = _pairs(r, o, ["site_id", "period"])
+    i, j = pairs(r, o, ["site_id", "period"])
     keep = o["rank"].to_numpy()[j] >= r["q"].to_numpy()[i]
     return r["_row"].to_numpy()[i][keep], o["_opt"].to_numpy()[j][keep]
 
 
 def _schedule_rows(opts: pd.DataFrame, periods: list[str]) -> pd.DataFrame:
     """(site, q, period, prev) for every size threshold q of a site and every period it may
-    operate in after its first one (``prev`` = the period before)."""
-    ranks = _size_ranks(opts)
+    operate in (``prev`` = the period before, NaN in its first one)."""
+    ranks = size_ranks(opts)
     n_sizes = pd.Series(ranks).groupby(opts["site_id"].to_numpy()).max() + 1
-    site_periods = opts[["site_id", "period"]].drop_duplicates()
     order = {p: k for k, p in enumerate(periods)}
-    site_periods = site_periods.assign(k=site_periods["period"].map(order)).sort_values(["site_id", "k"])
-    site_periods["prev"] = site_periods.groupby("site_id")["period"].shift(1)
-    out = []
-    for site, n in n_sizes.items():
-        sp = site_periods[site_periods["site_id"] == site]
-        for q in range(int(n)):
-            out.append(sp.assign(q=q))
-    if not out:
-        return pd.DataFrame(columns=["site_id", "period", "prev", "q"])
-    return concat_rows(out)[["site_id", "period", "prev", "q"]]
+    sp = opts[["site_id", "period"]].drop_duplicates()
+    sp = sp.assign(k=sp["period"].map(order)).sort_values(["site_id", "k"])
+    sp["prev"] = sp.groupby("site_id")["period"].shift(1)
+    out = [sp[sp["site_id"] == site].assign(q=q) for site, n in n_sizes.items() for q in range(int(n))]
+    return concat_rows(out, None)[["site_id", "period", "prev", "q"]] if out else pd.DataFrame(columns=["site_id", "period", "prev", "q"])
 
 
-def add_build_schedule(m: pyo.ConcreteModel, net: Network) -> None:
+def add_build_schedule(m: pyo.ConcreteModel, net: Network, t: Tier) -> None:
     r"""Multi-period: sites only grow, candidates never close, closed sites never reopen.
 
     With :math:`Y_{i,q,t} = \sum_{k:\,\text{rank}(k) \ge q} y_{i,k,t}` (site :math:`i` runs a size
     of rank :math:`q` or larger; :math:`Y_{i,0,t}` = open):
 
-    .. math:: Y_{i,q,t} - Y_{i,q,t-1} + \text{closed}_{i,t} \ge 0, \qquad
-       \text{closed}_{i,t} \ge \text{closed}_{i,t-1}
+    .. math:: Y_{i,q,t} - Y_{i,q,t-1} + \text{closed}_{i,t} \ge 0
 
     for every size threshold :math:`q` and consecutive periods the site may operate in (before its
     earliest year it has no variables).  Cumulative indicators give these rows the tightest LP
     relaxation of "capacity never shrinks".
     """
-    for kind, opts, var in (("spoke", net.spoke_options, m.open_spoke), ("hub", net.hub_options, m.open_hub)):
-        rows = _schedule_rows(opts, net.periods)
-        rows = rows[rows["prev"].notna()].reset_index(drop=True)
-        if rows.empty:
-            continue
+    opts, var = net.tiers[t.name].options, _var(m, t.open_var)
+    rows = _schedule_rows(opts, net.periods)
+    rows = rows[rows["prev"].notna()].reset_index(drop=True)
+    if not rows.empty:
         r_now, o_now = _threshold_terms(opts, rows, "period")
         r_prev, o_prev = _threshold_terms(opts, rows, "prev")
         parts = [Terms.of(r_now, var, pos=o_now, coef=1.0), Terms.of(r_prev, var, pos=o_prev, coef=-1.0)]
         if hasattr(m, "closed_site"):
-            closable = closable_periods(net).reset_index()
-            hit = rows.reset_index().merge(closable, on=["site_id", "period"], suffixes=("", "_c"))
+            hit = rows.reset_index().merge(net.closable.reset_index(), on=["site_id", "period"], suffixes=("", "_c"))
             if len(hit):
                 parts.append(Terms.of(hit["index"].to_numpy(), m.closed_site, pos=hit["index_c"].to_numpy()))
-        add_rows(m, f"{kind}_grow_only", _index(rows, ["site_id", "q", "period"]), parts, ">=", 0.0,
-                 doc=f"{kind} capacity never shrinks, except by closing for good")
-    if hasattr(m, "closed_site"):
-        closable = closable_periods(net)
-        pairs = closable.assign(_pos=np.arange(len(closable)))
-        prev = pairs.groupby("site_id")["_pos"].shift(1)
-        sel = prev.notna().to_numpy()
-        if sel.any():
-            n = int(sel.sum())
-            add_rows(m, "closed_for_good", _index(closable[sel], ["site_id", "period"]),
-                     [Terms.of(np.arange(n), m.closed_site, pos=np.flatnonzero(sel)),
-                      Terms.of(np.arange(n), m.closed_site, pos=prev[sel].to_numpy().astype(np.int64), coef=-1.0)],
-                     ">=", 0.0, doc="closed sites do not reopen")
+        add_rows(m, f"{t.name}_grow_only", index_tuples(rows, ["site_id", "q", "period"]), parts, ">=", 0.0,
+                 doc=f"{t.name} capacity never shrinks, except by closing for good")
+
+
+def add_closed_for_good(m: pyo.ConcreteModel, net: Network) -> None:
+    r"""Multi-period: a site that closed stays closed.
+
+    .. math:: \text{closed}_{i,t} \ge \text{closed}_{i,t-1}
+    """
+    if not hasattr(m, "closed_site"):
+        return
+    closable = net.closable
+    prev = closable.assign(_pos=np.arange(len(closable))).groupby("site_id")["_pos"].shift(1)
+    sel = prev.notna().to_numpy()
+    if sel.any():
+        n = int(sel.sum())
+        add_rows(m, "closed_for_good", index_tuples(closable[sel], ["site_id", "period"]),
+                 [Terms.of(np.arange(n), m.closed_site, pos=np.flatnonzero(sel)),
+                  Terms.of(np.arange(n), m.closed_site, pos=prev[sel].to_numpy().astype(np.int64), coef=-1.0)],
+                 ">=", 0.0, doc="closed sites do not reopen")
 
 
 def _monotone_capex(opts: pd.DataFrame) -> set[str]:
     """Sites whose capex charged never falls as the size grows (ranked by capacity)."""
-    ranked = opts.assign(rank=_size_ranks(opts)).drop_duplicates(["site_id", "rank"]).sort_values(["site_id", "rank"])
+    ranked = opts.assign(rank=size_ranks(opts)).drop_duplicates(["site_id", "rank"]).sort_values(["site_id", "rank"])
     falls = ranked.groupby("site_id")["capex_charged"].apply(lambda c: bool((np.diff(c.to_numpy(float)) < 0).any()))
     return set(falls.index[~falls.to_numpy(dtype=bool)])
+
+
+def _step_spend(net: Network, t: Tier, opts: pd.DataFrame, var) -> tuple[pd.DataFrame, list[Terms], np.ndarray, np.ndarray]:
+    """The size-step rows of sites with monotone capex, inc >= Y(q, now) - Y(q, before): their
+    index, the Y terms, the right-hand side (the installed size counts as reached before the first
+    period) and each step's capex."""
+    rows = _schedule_rows(opts, net.periods).reset_index(drop=True)
+    pos_of = opts["index"].to_numpy()
+    r_now, o_now = _threshold_terms(opts, rows, "period")
+    has_prev = rows["prev"].notna().to_numpy()
+    r_prev, o_prev = _threshold_terms(opts, rows[has_prev].reset_index(drop=True), "prev")
+    r_prev = np.flatnonzero(has_prev)[r_prev]
+    status = rows["site_id"].map(dict(zip(net.tiers[t.name].sites["id"], net.tiers[t.name].sites["status"], strict=True)))
+    installed = ((~has_prev) & (status.to_numpy() == "existing") & (rows["q"].to_numpy() == 0)).astype(float)
+    parts = [Terms.of(r_now, var, pos=pos_of[o_now], coef=-1.0), Terms.of(r_prev, var, pos=pos_of[o_prev], coef=1.0)]
+    ranked = opts.assign(rank=size_ranks(opts))[["site_id", "rank", "capex_charged"]].drop_duplicates(["site_id", "rank"])
+    cap = dict(zip(zip(ranked["site_id"], ranked["rank"], strict=True), ranked["capex_charged"], strict=True))
+    delta = np.array([cap[(s, q)] - (cap[(s, q - 1)] if q > 0 else 0.0) for s, q in zip(rows["site_id"], rows["q"], strict=True)])
+    return rows, parts, -installed, delta
 
 
 def add_capex_budgets(m: pyo.ConcreteModel, inst: Instance, net: Network) -> None:
@@ -330,398 +572,151 @@ def add_capex_budgets(m: pyo.ConcreteModel, inst: Instance, net: Network) -> Non
     Budget rows only constrain, so the model is free to keep :math:`M` at the running maximum and
     the spend is exact.
     """
-    per = inst.periods
-    budget = per.capex_budget if per is not None else None
+    budget = inst.periods.capex_budget if inst.periods is not None else None
     total = inst.params.max_capex
     if budget is None and total is None:
         return
-    step_parts, max_parts = [], []
-    for kind, opts, var in (("spoke", net.spoke_options, m.open_spoke), ("hub", net.hub_options, m.open_hub)):
+    step, running = [], []
+    for t in TIERS:
+        opts = net.tiers[t.name].options
         if opts.empty:
             continue
         monotone = _monotone_capex(opts)
-        mono = opts[opts["site_id"].isin(monotone)].reset_index()
-        other = opts[~opts["site_id"].isin(monotone)].reset_index()
-        if len(mono):
-            rows = _schedule_rows(mono, net.periods).reset_index(drop=True)
-            step_parts.append((kind, mono, var, rows))
-        if len(other):
-            rows = _schedule_rows(other, net.periods)
-            rows = rows[rows["q"] == 0].drop(columns="q").reset_index(drop=True)
-            max_parts.append((kind, other, var, rows))
+        for subset, into in ((opts[opts["site_id"].isin(monotone)].reset_index(), step),
+                             (opts[~opts["site_id"].isin(monotone)].reset_index(), running)):
+            if len(subset):
+                into.append((t, subset, _var(m, t.open_var)))
     spend: list[tuple[np.ndarray, object, np.ndarray, np.ndarray]] = []  # (period of row, var, pos, coef)
-    if step_parts:
-        index = concat_rows(r for *_x, r in step_parts)
-        m.CAPEX_STEPS = pyo.Set(initialize=_index(index, ["site_id", "q", "period"]), ordered=True, dimen=3)
+    if step:
+        built = [(t, *_step_spend(net, t, opts, var)) for t, opts, var in step]
+        index = concat_rows(rows for _t, rows, *_x in built)
+        m.CAPEX_STEPS = pyo.Set(initialize=index_tuples(index, ["site_id", "q", "period"]), ordered=True, dimen=3)
         m.capex_step = pyo.Var(m.CAPEX_STEPS, within=pyo.NonNegativeReals, doc="size threshold q newly reached in period t")
         offset = 0
-        for kind, opts, var, rows in step_parts:
+        for t, rows, parts, rhs, delta in built:
             n = len(rows)
-            pos_of = opts["index"].to_numpy()  # option rows of the full table
-            r_now, o_now = _threshold_terms(opts, rows, "period")
-            has_prev = rows["prev"].notna().to_numpy()
-            r_prev, o_prev = _threshold_terms(opts, rows[has_prev].reset_index(drop=True), "prev")
-            r_prev = np.flatnonzero(has_prev)[r_prev]
-            # Y before the first period: the installed size of an existing site (rank 0 after filtering)
-            sites = net.spoke_sites if kind == "spoke" else net.hub_sites
-            status = rows["site_id"].map(dict(zip(sites["id"], sites["status"], strict=True)))
-            installed = ((~has_prev) & (status.to_numpy() == "existing") & (rows["q"].to_numpy() == 0)).astype(float)
-            add_rows(m, f"{kind}_capex_step", _index(rows, ["site_id", "q", "period"]),
-                     [Terms.of(np.arange(n), m.capex_step, pos=offset + np.arange(n)),
-                      Terms.of(r_now, var, pos=pos_of[o_now], coef=-1.0), Terms.of(r_prev, var, pos=pos_of[o_prev], coef=1.0)],
-                     ">=", -installed, doc="a size threshold reached in a period is a capex step")
-            ranked = opts.assign(rank=_size_ranks(opts))[["site_id", "rank", "capex_charged"]].drop_duplicates(["site_id", "rank"])
-            cap = dict(zip(zip(ranked["site_id"], ranked["rank"], strict=True), ranked["capex_charged"], strict=True))
-            delta = np.array([cap[(s, q)] - (cap[(s, q - 1)] if q > 0 else 0.0)
-                              for s, q in zip(rows["site_id"], rows["q"], strict=True)])
+            add_rows(m, f"{t.name}_capex_step", index_tuples(rows, ["site_id", "q", "period"]),
+                     [Terms.of(np.arange(n), m.capex_step, pos=offset + np.arange(n)), *parts], ">=", rhs,
+                     doc="a size threshold reached in a period is a capex step")
             spend.append((rows["period"].to_numpy(), m.capex_step, offset + np.arange(n), delta))
             offset += n
-    if max_parts:
-        index = concat_rows(r for *_x, r in max_parts)
-        m.CAPEX_REACHED = pyo.Set(initialize=_index(index, ["site_id", "period"]), ordered=True, dimen=2)
-        m.capex_reached = pyo.Var(m.CAPEX_REACHED, within=pyo.NonNegativeReals,
-                                  doc="largest capex charged among the sizes site i has operated up to period t")
-        offset = 0
-        for kind, opts, var, rows in max_parts:
-            n = len(rows)
-            pos_of = opts["index"].to_numpy()
-            own = np.arange(n)
-            o_row = _positions(opts, rows, ["site_id", "period"])
-            add_rows(m, f"{kind}_capex_reached_covers", _index(rows, ["site_id", "period"]),
-                     [Terms.of(own, m.capex_reached, pos=offset + own),
-                      Terms.of(o_row, var, pos=pos_of, coef=-opts["capex_charged"].to_numpy(float))],
-                     ">=", 0.0, doc="capex reached covers the size operated")
-            prev_pos = rows.reset_index().merge(rows.reset_index()[["index", "site_id", "period"]],
-                                                left_on=["site_id", "prev"], right_on=["site_id", "period"],
-                                                suffixes=("", "_prev"))
-            if len(prev_pos):
-                k = len(prev_pos)
-                add_rows(m, f"{kind}_capex_reached_grows", _index(prev_pos, ["site_id", "period"]),
-                         [Terms.of(np.arange(k), m.capex_reached, pos=offset + prev_pos["index"].to_numpy()),
-                          Terms.of(np.arange(k), m.capex_reached, pos=offset + prev_pos["index_prev"].to_numpy(), coef=-1.0)],
-                         ">=", 0.0, doc="capex reached never falls")
-                spend.append((prev_pos["period"].to_numpy(), m.capex_reached, offset + prev_pos["index_prev"].to_numpy(),
-                              np.full(k, -1.0)))
-            spend.append((rows["period"].to_numpy(), m.capex_reached, offset + own, np.ones(n)))
-            offset += n
+    if running:
+        spend += _running_spend(m, net, running)
     if not spend:
         return
 
-    def rows_for(select_row) -> list[Terms]:
+    def terms(select_row) -> list[Terms]:
         return [Terms.of(select_row(periods), var, pos=pos, coef=coef) for periods, var, pos, coef in spend]
 
     if budget is not None:
         order = {p: k for k, p in enumerate(net.periods)}
         add_rows(m, "capex_budget_period", list(net.periods),
-                 rows_for(lambda periods: np.array([order[p] for p in periods], dtype=np.int64)),
+                 terms(lambda periods: np.array([order[p] for p in periods], dtype=np.int64)),
                  "<=", np.asarray(budget, dtype=float), doc="capex spent per period within its budget")
     if total is not None:
-        add_rows(m, "capex_budget", ["total"], rows_for(lambda periods: np.zeros(len(periods), dtype=np.int64)),
+        add_rows(m, "capex_budget", ["total"], terms(lambda periods: np.zeros(len(periods), dtype=np.int64)),
                  "<=", float(total), doc="capex spent over the horizon within the budget")
 
 
-def add_spoke_capacity(m: pyo.ConcreteModel, net: Network) -> None:
-    r"""Packs into a spoke within the chosen size.
-
-    .. math:: \sum_{r,c} x_{r,s,c,t} \le \sum_k \text{cap}_{s,k}\, y^S_{s,k,t}
-    """
-    rows = net.spoke_options[["site_id", "period"]].drop_duplicates().reset_index(drop=True)
-    flows = Terms.of(_positions(net.arcs_rs.rename(columns={"spoke_id": "site_id"}), rows, ["site_id", "period"]),
-                     m.flow_pack_t)
-    sizes = Terms.of(_positions(net.spoke_options, rows, ["site_id", "period"]), m.open_spoke,
-                     coef=-net.spoke_options["capacity_t"].to_numpy(dtype=float))
-    add_rows(m, "spoke_capacity", _index(rows, ["site_id", "period"]), [flows, sizes], "<=", 0.0,
-             doc="t packs in <= capacity of the size operated")
-
-
-def add_spoke_mass_balance(m: pyo.ConcreteModel, net: Network) -> None:
-    r"""Packs become black mass by the chemistry's yield; all of it leaves to hubs or merchants.
-
-    .. math:: \eta_c \sum_r x_{r,s,c,t} = \sum_h z_{s,h,c,t} + w_{s,c,t}
-    """
-    keys = ["spoke_id", "chemistry", "period"]
-    rows = net.arcs_rs[keys].drop_duplicates().reset_index(drop=True)
-    yields = net.arcs_rs["chemistry"].map(net.black_mass_yield).to_numpy(dtype=float)
-    parts = [
-        Terms.of(_positions(net.arcs_rs, rows, keys), m.flow_pack_t, coef=yields),
-        Terms.of(_positions(net.arcs_sh, rows, keys), m.flow_black_mass_t, coef=-1.0),
-        Terms.of(_positions(net.merchant, rows, keys), m.merchant_t, coef=-1.0),
-    ]
-    add_rows(m, "spoke_mass_balance", _index(rows, keys), parts, "==", 0.0,
-             doc="yield x packs in = black mass out")
-
-
-def add_hub_capacity(m: pyo.ConcreteModel, net: Network) -> None:
-    r"""Black mass into a hub within the chosen size (hubs receive only accepted chemistries,
-    because :math:`z` exists only on accepting arcs).
-
-    .. math:: \sum_{s,c} z_{s,h,c,t} \le \sum_k \text{cap}_{h,k}\, y^H_{h,k,t}
-    """
-    rows = net.hub_options[["site_id", "period"]].drop_duplicates().reset_index(drop=True)
-    flows = Terms.of(_positions(net.arcs_sh.rename(columns={"hub_id": "site_id"}), rows, ["site_id", "period"]),
-                     m.flow_black_mass_t)
-    sizes = Terms.of(_positions(net.hub_options, rows, ["site_id", "period"]), m.open_hub,
-                     coef=-net.hub_options["capacity_t"].to_numpy(dtype=float))
-    add_rows(m, "hub_capacity", _index(rows, ["site_id", "period"]), [flows, sizes], "<=", 0.0,
-             doc="t black mass in <= capacity of the size operated")
-
-
-def _pairs(left: pd.DataFrame, right: pd.DataFrame, cols: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """All (i, j) with ``left`` row i and ``right`` row j equal on ``cols`` (a vectorised join)."""
-    a, b = _codes([left, right], cols)
-    order = np.argsort(b, kind="stable")
-    sb = b[order]
-    start = np.searchsorted(sb, a, "left")
-    count = np.searchsorted(sb, a, "right") - start
-    i = np.repeat(np.arange(len(left)), count)
-    offset = np.arange(len(i)) - np.repeat(np.cumsum(count) - count, count)
-    return i, order[np.repeat(start, count) + offset]
-
-
-def _link(m, name: str, arcs: pd.DataFrame, site_col: str, flow_var, options: pd.DataFrame, open_var, doc: str) -> None:
-    """Per-arc linking rows ``flow <= sum_k min(ub, cap_k) * open_k``."""
-    if arcs.empty:
-        return
-    arc, opt = _pairs(arcs.rename(columns={site_col: "site_id"}), options, ["site_id", "period"])
-    coef = -np.minimum(arcs["ub_t"].to_numpy(dtype=float)[arc], options["capacity_t"].to_numpy(dtype=float)[opt])
-    parts = [
-        Terms.of(np.arange(len(arcs)), flow_var),
-        Terms.of(arc, open_var, pos=opt, coef=coef),
-    ]
-    add_rows(m, name, flow_var.index_set(), parts, "<=", 0.0, doc=doc)
-
-
-def add_link_region_spoke(m: pyo.ConcreteModel, net: Network) -> None:
-    r"""Strong linking: no pack flow into a closed spoke, big-M from real capacities.
-
-    .. math:: x_{r,s,c,t} \le \sum_k \min(\text{supply}_{r,c,t}, \text{cap}_{s,k})\, y^S_{s,k,t}
-    """
-    _link(m, "link_region_spoke", net.arcs_rs, "spoke_id", m.flow_pack_t, net.spoke_options, m.open_spoke,
-          "pack flow only into an open spoke")
-
-
-def add_link_spoke_hub(m: pyo.ConcreteModel, net: Network) -> None:
-    r"""Strong linking: no black mass into a closed hub.
-
-    .. math:: z_{s,h,c,t} \le \sum_k \min(\bar z_{s,c,t}, \text{cap}_{h,k})\, y^H_{h,k,t}
-
-    where :math:`\bar z_{s,c,t} = \eta_c \min(\max_k \text{cap}_{s,k}, \sum_r \text{supply}_{r,c,t})`
-    over regions within reach of :math:`s`.
-    """
-    _link(m, "link_spoke_hub", net.arcs_sh, "hub_id", m.flow_black_mass_t, net.hub_options, m.open_hub,
-          "black mass only into an open hub")
-
-
-def add_single_sourcing(m: pyo.ConcreteModel, net: Network) -> None:
-    r"""Each region ships all its collected packs to one spoke (one collection contract).
-
-    .. math:: \sum_s a_{r,s,t} \le 1, \qquad x_{r,s,c,t} \le \text{supply}_{r,c,t}\, a_{r,s,t},
-       \qquad a_{r,s,t} \le \sum_k y^S_{s,k,t}
-    """
-    pairs = net.arcs_rs[["region_id", "spoke_id", "period"]].drop_duplicates().reset_index(drop=True)
-    m.ASSIGN = pyo.Set(initialize=_index(pairs, ["region_id", "spoke_id", "period"]), ordered=True, dimen=3)
-    m.assign = pyo.Var(m.ASSIGN, within=pyo.Binary, doc="region r contracts spoke s in period t")
-    regions = pairs[["region_id", "period"]].drop_duplicates().reset_index(drop=True)
-    add_rows(m, "assign_one", _index(regions, ["region_id", "period"]),
-             [Terms.of(_positions(pairs, regions, ["region_id", "period"]), m.assign)], "<=", 1.0,
-             doc="at most one spoke per region")
-    arc_pair = _positions(net.arcs_rs, pairs, ["region_id", "spoke_id", "period"])
-    n_arcs = len(net.arcs_rs)
-    add_rows(m, "assign_flow", m.ARCS_REGION_SPOKE,
-             [Terms.of(np.arange(n_arcs), m.flow_pack_t),
-              Terms.of(np.arange(n_arcs), m.assign, pos=arc_pair, coef=-net.arcs_rs["ub_t"].to_numpy(dtype=float))],
-             "<=", 0.0, doc="flow only to the contracted spoke")
-    row, opt = _pairs(pairs.rename(columns={"spoke_id": "site_id"}), net.spoke_options, ["site_id", "period"])
-    add_rows(m, "assign_open", m.ASSIGN,
-             [Terms.of(np.arange(len(pairs)), m.assign),
-              Terms.of(row, m.open_spoke, pos=opt, coef=-1.0)],
-             "<=", 0.0, doc="contract only an open spoke")
-
-
-def add_capacity_cover(m: pyo.ConcreteModel, inst: Instance, net: Network) -> None:
-    r"""Capacity-cover cuts: the sizes opened must be able to take what has to be collected.
-
-    .. math:: \sum_{s,k} \text{cap}_{s,k} y^S_{s,k,t} \ge \sum_{r,c} \rho\,\text{supply}_{r,c,t}
-    .. math:: \sum_{h \ni c,k} \text{cap}_{h,k} y^H_{h,k,t} \ge \eta_c \sum_r \rho\,\text{supply}_{r,c,t} - \text{mcap}_c
-
-    (per chemistry over the hubs accepting it, and summed over chemistries for all hubs).  Implied
-    by the model, so the optimum is unchanged; they give the LP relaxation and HiGHS's cover
-    separators a knapsack over the binaries that the flow rows only state indirectly.
-    """
-    req = net.supply.groupby(["period", "chemistry"])["required_t"].sum()
-    so, ho = net.spoke_options, net.hub_options
-    rows_s = []
-    for period in net.periods:
-        need = float(req.loc[period].sum()) if period in req.index.get_level_values(0) else 0.0
-        if need > 0 and len(so):
-            rows_s.append((period, need))
-    if rows_s:
-        index = [p for p, _ in rows_s]
-        rows = pd.DataFrame({"period": index})
-        sel = np.flatnonzero(so["period"].isin(index).to_numpy())
-        add_rows(m, "cover_spoke", index,
-                 [Terms.of(_positions(so.iloc[sel], rows, ["period"]), m.open_spoke, pos=sel,
-                           coef=so["capacity_t"].to_numpy(float)[sel])],
-                 ">=", np.array([v for _, v in rows_s]), doc="spoke capacity opened covers required collection")
-    if ho.empty:
-        return
-    merchant_cap = {c.name: (c.merchant_cap_t if c.merchant_cap_t is not None else np.inf)
-                    if c.merchant_price_per_t is not None else 0.0 for c in inst.chemistries}
-    accepts = {c: set(inst.hubs.loc[inst.hubs[f"accepts_{c}"].astype(bool), "id"]) for c in net.chems}
-    idx, terms_row, terms_pos, terms_coef, rhs = [], [], [], [], []
-    for period in net.periods:
-        sel = np.flatnonzero(ho["period"].to_numpy() == period)
-        total = 0.0
-        for c in net.chems:
-            need = float(req.get((period, c), 0.0)) * net.black_mass_yield[c] - merchant_cap[c]
-            if need <= 1e-9:
-                continue
-            total += need
-            hit = np.array([i for i in sel if ho["site_id"].iat[i] in accepts[c]], dtype=np.int64)
-            row = len(idx)
-            idx.append((c, period))
-            terms_row.append(np.full(len(hit), row))
-            terms_pos.append(hit)
-            terms_coef.append(ho["capacity_t"].to_numpy(float)[hit])
-            rhs.append(need)
-        if total > 1e-9 and len(net.chems) > 1:
-            row = len(idx)
-            idx.append(("all", period))
-            terms_row.append(np.full(len(sel), row))
-            terms_pos.append(sel)
-            terms_coef.append(ho["capacity_t"].to_numpy(float)[sel])
-            rhs.append(total)
-    if idx:
-        add_rows(m, "cover_hub", idx,
-                 [Terms.of(np.concatenate(terms_row), m.open_hub, pos=np.concatenate(terms_pos),
-                           coef=np.concatenate(terms_coef))],
-                 ">=", np.asarray(rhs), doc="hub capacity opened covers black mass with nowhere else to go")
-
-
-def add_merchant_cap(m: pyo.ConcreteModel, inst: Instance, net: Network) -> None:
-    r"""Network-wide merchant market size per chemistry, where one is given.
-
-    .. math:: \sum_s w_{s,c,t} \le \text{mcap}_c
-    """
-    caps = {c.name: c.merchant_cap_t for c in inst.chemistries if c.merchant_cap_t is not None}
-    sel = net.merchant[net.merchant["chemistry"].isin(list(caps))]
-    if sel.empty:
-        return
-    rows = sel[["chemistry", "period"]].drop_duplicates().reset_index(drop=True)
-    add_rows(m, "merchant_cap", _index(rows, ["chemistry", "period"]),
-             [Terms.of(_positions(sel, rows, ["chemistry", "period"]), m.merchant_t, pos=sel.index.to_numpy())], "<=",
-             rows["chemistry"].map(caps).to_numpy(dtype=float), doc="merchant sales within the market cap")
-
-
-def add_forced_open(m: pyo.ConcreteModel, inst: Instance, net: Network) -> None:
-    r"""Scenario overrides: the forced sites operate some size in every period they may.
-
-    .. math:: \sum_k y_{i,k,t} \ge 1 \quad i \in \text{forced}
-    """
-    forced = set(inst.forced_open)
-    for kind, opts, var in (("spoke", net.spoke_options, m.open_spoke), ("hub", net.hub_options, m.open_hub)):
-        sel = np.flatnonzero(opts["site_id"].isin(forced).to_numpy())
-        if not len(sel):
-            continue
-        rows = opts.iloc[sel][["site_id", "period"]].drop_duplicates().reset_index(drop=True)
-        add_rows(m, f"{kind}_forced_open", _index(rows, ["site_id", "period"]),
-                 [Terms.of(_positions(opts.iloc[sel], rows, ["site_id", "period"]), var, pos=sel)], ">=", 1.0,
-                 doc=f"forced {kind}s operate")
-
-
-def add_site_count_caps(m: pyo.ConcreteModel, inst: Instance, net: Network) -> None:
-    r"""Optional caps on the number of open sites.
-
-    .. math:: \sum_{s,k} y^S_{s,k,t} \le N^S, \qquad \sum_{h,k} y^H_{h,k,t} \le N^H
-    """
-    for kind, cap, opts, var in (("spokes", inst.params.max_spokes, net.spoke_options, m.open_spoke),
-                                 ("hubs", inst.params.max_hubs, net.hub_options, m.open_hub)):
-        if cap is None or opts.empty:
-            continue
-        rows = pd.DataFrame({"period": net.periods})
-        add_rows(m, f"max_{kind}", net.periods,
-                 [Terms.of(_positions(opts, rows, ["period"]), var)], "<=", float(cap),
-                 doc=f"at most {cap} {kind} open")
-
-
-def add_capex_budget(m: pyo.ConcreteModel, inst: Instance, net: Network) -> None:
-    r"""Optional budget on up-front capex charged (sunk capex of existing sizes is not charged).
-
-    .. math:: \sum_{s,k} \text{capex}_{s,k} y^S_{s,k} + \sum_{h,k} \text{capex}_{h,k} y^H_{h,k} \le B
-    """
-    budget = inst.params.max_capex
-    if budget is None:
-        return
-    parts = [
-        Terms.of(np.zeros(len(net.spoke_options), dtype=np.int64), m.open_spoke,
-                 coef=net.spoke_options["capex_charged"].to_numpy(dtype=float)),
-        Terms.of(np.zeros(len(net.hub_options), dtype=np.int64), m.open_hub,
-                 coef=net.hub_options["capex_charged"].to_numpy(dtype=float)),
-    ]
-    add_rows(m, "capex_budget", ["total"], parts, "<=", float(budget), doc="capex charged within the budget")
+def _running_spend(m, net: Network, running: list) -> list:
+    """The running-maximum rows of sites whose capex falls somewhere as the size grows."""
+    rows_of = []
+    for t, opts, var in running:
+        rows = _schedule_rows(opts, net.periods)
+        rows_of.append((t, opts, var, rows[rows["q"] == 0].drop(columns="q").reset_index(drop=True)))
+    index = concat_rows(r for *_x, r in rows_of)
+    m.CAPEX_REACHED = pyo.Set(initialize=index_tuples(index, ["site_id", "period"]), ordered=True, dimen=2)
+    m.capex_reached = pyo.Var(m.CAPEX_REACHED, within=pyo.NonNegativeReals,
+                              doc="largest capex charged among the sizes site i has operated up to period t")
+    spend, offset = [], 0
+    for t, opts, var, rows in rows_of:
+        n, own = len(rows), np.arange(len(rows))
+        add_rows(m, f"{t.name}_capex_reached_covers", index_tuples(rows, ["site_id", "period"]),
+                 [Terms.of(own, m.capex_reached, pos=offset + own),
+                  Terms.of(positions(opts, rows, ["site_id", "period"]), var, pos=opts["index"].to_numpy(),
+                           coef=-opts["capex_charged"].to_numpy(float))],
+                 ">=", 0.0, doc="capex reached covers the size operated")
+        prev = rows.reset_index().merge(rows.reset_index()[["index", "site_id", "period"]], left_on=["site_id", "prev"],
+                                        right_on=["site_id", "period"], suffixes=("", "_prev"))
+        if len(prev):
+            k = len(prev)
+            add_rows(m, f"{t.name}_capex_reached_grows", index_tuples(prev, ["site_id", "period"]),
+                     [Terms.of(np.arange(k), m.capex_reached, pos=offset + prev["index"].to_numpy()),
+                      Terms.of(np.arange(k), m.capex_reached, pos=offset + prev["index_prev"].to_numpy(), coef=-1.0)],
+                     ">=", 0.0, doc="capex reached never falls")
+            spend.append((prev["period"].to_numpy(), m.capex_reached, offset + prev["index_prev"].to_numpy(), np.full(k, -1.0)))
+        spend.append((rows["period"].to_numpy(), m.capex_reached, offset + own, np.ones(n)))
+        offset += n
+    return spend
 
 
 # --- objective -----------------------------------------------------------------------------------
 
-#: Cost components in reporting order; revenue components enter the objective with a minus sign.
-COST_COMPONENTS = (
-    "capex_annualised",
-    "fixed_opex",
-    "spoke_processing",
-    "hub_processing",
-    "transport_pack",
-    "transport_black_mass",
-    "uncollected_penalty",
-)
-REVENUE_COMPONENTS = ("merchant_revenue", "hub_revenue")
+
+def closure_coefficients(inst: Instance, net: Network) -> np.ndarray:
+    """Objective coefficient of each ``closed_site`` variable: in a horizon the one-off closure
+    cost discounted to the start of the period it happens in (``closed`` jumps from 0 to 1 there),
+    in one period the closure cost annualised with the capital recovery factor."""
+    closable = net.closable
+    sites = concat_rows(getattr(inst, t.sites)[["id", "closure_cost"]] for t in TIERS)
+    cost = closable["site_id"].map(dict(zip(sites["id"], sites["closure_cost"], strict=True))).to_numpy(float)
+    if net.single_period:
+        return cost * net.crf
+    start = inst.periods.start_discount(inst.params.discount_rate)
+    nxt = {t: (start[net.periods[k + 1]] if k + 1 < len(net.periods) else 0.0) for k, t in enumerate(net.periods)}
+    return cost * (closable["period"].map(start) - closable["period"].map(nxt)).to_numpy(float)
 
 
 def add_objective(m: pyo.ConcreteModel, inst: Instance, net: Network, options: ModelOptions) -> None:
-    r"""Minimise annual net cost (or, in diagnosis mode, the unmet required collection).
+    r"""Minimise net cost (a net present value over a horizon), or in diagnosis mode the unmet
+    required collection.
 
     .. math::
-       \min \sum_t \omega_t \Big[ \sum_{i,k} (\text{crf}\,\text{capex}_{i,k} + \text{opex}_{i,k}) y_{i,k,t}
-       + \sum (v^S + \tau^P_{r,s}) x + \sum (v^H + \tau^B_{s,h}) z + \pi \sum u
-       - \sum_{s,c} p_c w_{s,c,t} - \sum \text{rev}_c z \Big]
+       \min \sum_t \omega_t \Big[ \sum_T \sum_{i,k} (\text{crf}\,\text{capex}_{i,k} + \text{opex}_{i,k}) y^T_{i,k,t}
+       + \sum_T \sum_i v_i\, \text{in}_{i,t} + \sum_\ell \sum_a \tau^\ell_a x^\ell_{a,t} + \pi \sum u
+       - \sum_{i,c} p_c w_{i,c,t} - \sum_{T \text{ refining}} \sum_i \text{rev}_c\, \text{in}_{i,c,t} \Big]
+       + \sum_{i,t} \kappa_{i,t}\, \text{closed}_{i,t}
 
-    with :math:`\omega_t` the period weight (1 for a single period).
+    with :math:`\omega_t` the period weight (1 for a single period), :math:`v_i` the site's
+    variable processing cost (its own, else its tier's), :math:`\tau` the lane cost per tonne and
+    :math:`\kappa` the closure coefficient (:func:`closure_coefficients`).
     """
     p = inst.params
 
     def weight(df: pd.DataFrame) -> np.ndarray:
         return df["period"].map(net.period_weight).to_numpy(dtype=float)
 
-    so, ho = net.spoke_options, net.hub_options
-    unc = net.supply[net.supply["supply_t"] > net.supply["required_t"]]
-    rev = {c.name: c.hub_revenue_per_t or 0.0 for c in inst.chemistries}
-
     def per_t(df: pd.DataFrame, var, coef) -> Terms:
         c = np.broadcast_to(weight(df) * coef, (len(df),))
         keep = np.flatnonzero(c != 0)  # a zero price adds no term
         return Terms.of(np.zeros(len(keep), dtype=np.int64), var, pos=keep, coef=c[keep])
 
-    components = [
-        (+1, "cost_capex_annualised", [per_t(so, m.open_spoke, net.crf * so["capex_charged"].to_numpy(float)),
-                                       per_t(ho, m.open_hub, net.crf * ho["capex_charged"].to_numpy(float))]),
-        (+1, "cost_fixed_opex", [per_t(so, m.open_spoke, so["fixed_opex_per_yr"].to_numpy(float)),
-                                 per_t(ho, m.open_hub, ho["fixed_opex_per_yr"].to_numpy(float))]),
-        (+1, "cost_spoke_processing", [per_t(net.arcs_rs, m.flow_pack_t, p.spoke_cost_per_t)]),
-        (+1, "cost_hub_processing", [per_t(net.arcs_sh, m.flow_black_mass_t, p.hub_cost_per_t)]),
-        (+1, "cost_transport_pack", [per_t(net.arcs_rs, m.flow_pack_t, net.arcs_rs["cost_per_t"].to_numpy(float))]),
-        (+1, "cost_transport_black_mass", [per_t(net.arcs_sh, m.flow_black_mass_t, net.arcs_sh["cost_per_t"].to_numpy(float))]),
-        (+1, "cost_uncollected_penalty", [per_t(unc, m.uncollected_t, p.uncollected_penalty_per_t or 0.0)]),
-        (-1, "revenue_merchant", [per_t(net.merchant, m.merchant_t, net.merchant["price_per_t"].to_numpy(float))]),
-        (-1, "revenue_hub", [per_t(net.arcs_sh, m.flow_black_mass_t, net.arcs_sh["chemistry"].map(rev).to_numpy(float))]),
+    rev = {c.name: c.hub_revenue_per_t or 0.0 for c in inst.chemistries}
+    components: list[tuple[int, str, list[Terms]]] = [
+        (+1, "cost_capex_annualised", [per_t(net.tiers[t.name].options, _var(m, t.open_var),
+                                             net.crf * net.tiers[t.name].options["capex_charged"].to_numpy(float)) for t in TIERS]),
+        (+1, "cost_fixed_opex", [per_t(net.tiers[t.name].options, _var(m, t.open_var),
+                                       net.tiers[t.name].options["fixed_opex_per_yr"].to_numpy(float)) for t in TIERS]),
     ]
+    for t in TIERS:
+        cost_of = dict(zip(net.tiers[t.name].sites["id"], net.tiers[t.name].sites["cost_per_t"], strict=True))
+        components.append((+1, f"cost_{processing_component(t)}",
+                           [per_t(net.arcs[leg.name], _var(m, leg.flow_var), net.arcs[leg.name]["destination"].map(cost_of).to_numpy(float))
+                            for leg in legs_into(t.name)]))
+    for component in dict.fromkeys(leg.component for leg in LEGS):
+        components.append((+1, f"cost_{component}", [per_t(net.arcs[leg.name], _var(m, leg.flow_var), net.arcs[leg.name]["cost_per_t"].to_numpy(float))
+                                                     for leg in LEGS if leg.component == component]))
+    unc = net.uncollectable()
+    components.append((+1, "cost_uncollected_penalty", [per_t(unc, m.uncollected_t, p.uncollected_penalty_per_t or 0.0)]))
     if hasattr(m, "closed_site"):
-        # closed[t] - closed[t-1] = 1 in the closure period: a one-off cost, discounted to its start
-        closable = closable_periods(net)
-        start = inst.periods.start_discount(p.discount_rate)
-        nxt = {t: (start[net.periods[k + 1]] if k + 1 < len(net.periods) else 0.0) for k, t in enumerate(net.periods)}
-        cost = closable["site_id"].map(dict(zip(
-            concat_rows([inst.spokes, inst.hubs])["id"], concat_rows([inst.spokes, inst.hubs])["closure_cost"], strict=True)))
-        coef = cost.to_numpy(float) * (closable["period"].map(start) - closable["period"].map(nxt)).to_numpy(float)
-        components.insert(7, (+1, "cost_closure", [Terms.of(np.zeros(len(closable), dtype=np.int64), m.closed_site, coef=coef)]))
+        components.append((+1, "cost_closure", [Terms.of(np.zeros(len(net.closable), dtype=np.int64), m.closed_site,
+                                                         coef=closure_coefficients(inst, net))]))
+    components.append((-1, "revenue_merchant", [per_t(net.merchant, m.merchant_t, net.merchant["price_per_t"].to_numpy(float))]))
+    for t in TIERS:
+        if t.revenue:
+            components.append((-1, f"revenue_{t.name}",
+                               [per_t(net.arcs[leg.name], _var(m, leg.flow_var), net.arcs[leg.name]["chemistry"].map(rev).to_numpy(float))
+                                for leg in legs_into(t.name)]))
     for _sign, name, parts in components:
         add_linear_expression(m, name, parts)
 

@@ -2,28 +2,33 @@
 
 Nothing here imports Pyomo: the model builder only turns these tables into components.  Each
 table row is one index of a Pyomo set, in the same order, so a solved column block maps back to
-table rows by position.
+table rows by position (:meth:`Network.families` says which table each variable family is
+indexed by).
 
-Sets (one table each):
+Per tier (:data:`optimizer.tiers.TIERS`), a :class:`TierTables`:
 
-``spoke_options`` / ``hub_options`` (``SPOKE_SIZES``, ``HUB_SIZES``)
-    (site, size, period) for every non-excluded site; an existing site only offers sizes at least
-    as large as the installed one, charged the capex difference (the installed capex is sunk).
-``supply`` (``SUPPLY``)
-    (region, chemistry, period) with positive supply; ``required_t`` = collection rate x supply.
-``arcs_rs`` (``ARCS_REGION_SPOKE``)
-    (region, spoke, chemistry, period) for every region->spoke lane within the service radius and
-    every chemistry the region supplies.  ``ub_t`` = min(supply, largest spoke size).
-``arcs_sh`` (``ARCS_SPOKE_HUB``)
-    (spoke, hub, chemistry, period) where the hub accepts the chemistry and the spoke can receive
-    it.  ``ub_t`` = yield x min(largest spoke size, supply that can reach the spoke).
-``merchant`` (``MERCHANT``)
-    (spoke, chemistry, period) for chemistries with a merchant price, same ``ub_t``.
+``sites``
+    every non-excluded site: ``id, status, existing_size, earliest_year, closure_cost, closable,
+    max_capacity_t, cost_per_t`` (its variable processing cost: the site's own, else the tier's).
+``options``
+    (site, size, period) for every size a site may operate (``open_<tier>``); an existing site
+    only at or above its installed size, charged the capex difference (the installed capex is
+    sunk): ``capacity_t, capex, capex_charged, fixed_opex_per_yr, min_throughput_t, installed``.
+
+Per leg (:data:`optimizer.tiers.LEGS`), ``arcs[leg]`` (``flow_<leg>_t``): (origin, destination,
+chemistry, period) for every lane within the leg's radius (or quoted in lanes.csv) that can carry
+the chemistry -- from regions that supply it, into sites that accept it -- with ``km``,
+``cost_per_t``, ``quoted`` and ``ub_t``: the most the arc can carry (the supply, or the tier's
+conversion of what can reach the origin site, capped by the origin's largest size).
+
+``supply`` (``SUPPLY``): (region, chemistry, period) with positive supply; ``required_t`` =
+collection rate x supply.  ``merchant`` (``MERCHANT``): (site, chemistry, period) where a tier
+selling at its gate makes a chemistry with a merchant price.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -31,8 +36,18 @@ import pandas as pd
 from ..frames import concat_rows
 from ..geo import lanes_between
 from ..instance import Instance
+from ..tiers import LEGS, REGION, TIERS, Tier
 
 SINGLE_PERIOD = "base"
+ARC_COLUMNS = ["origin", "destination", "chemistry", "period", "km", "cost_per_t", "quoted", "ub_t"]
+
+
+@dataclass
+class TierTables:
+    """The sites and size options of one tier (see module docstring)."""
+
+    sites: pd.DataFrame
+    options: pd.DataFrame
 
 
 @dataclass
@@ -44,64 +59,106 @@ class Network:
     chems: list[str]
     black_mass_yield: dict[str, float]
     crf: float
-    spoke_sites: pd.DataFrame  # id, status, existing_size, max_capacity_t
-    hub_sites: pd.DataFrame
-    spoke_options: pd.DataFrame  # site_id, size, period, capacity_t, capex_charged, fixed_opex_per_yr, installed
-    hub_options: pd.DataFrame
+    tiers: dict[str, TierTables]
     supply: pd.DataFrame  # region_id, chemistry, period, supply_t, required_t
-    arcs_rs: pd.DataFrame  # region_id, spoke_id, chemistry, period, km, cost_per_t, quoted, ub_t
-    arcs_sh: pd.DataFrame  # spoke_id, hub_id, chemistry, period, km, cost_per_t, quoted, ub_t
-    merchant: pd.DataFrame  # spoke_id, chemistry, period, price_per_t, ub_t
+    arcs: dict[str, pd.DataFrame]  # per leg: ARC_COLUMNS
+    merchant: pd.DataFrame  # site_id, chemistry, period, price_per_t, ub_t
+    closable: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["site_id", "period"]))
 
     @property
     def single_period(self) -> bool:
         return len(self.periods) == 1
 
+    def uncollectable(self) -> pd.DataFrame:
+        """Supply rows with an ``uncollected_t`` variable (collection rate below 1)."""
+        return self.supply[self.supply["supply_t"] > self.supply["required_t"]]
 
-def site_options(sites: pd.DataFrame, sizes: pd.DataFrame, periods: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Open sites with their size options; existing sites only at or above the installed size."""
-    open_sites = sites[sites["status"] != "excluded"][["id", "status", "existing_size", "earliest_year", "closure_cost"]].reset_index(drop=True)
+    def families(self) -> dict[str, tuple[pd.DataFrame, list[str]]]:
+        """Each variable family (by Pyomo name) with the table it is indexed by and its key
+        columns, in the model's declaration order."""
+        out: dict[str, tuple[pd.DataFrame, list[str]]] = {}
+        for t in TIERS:
+            out[t.open_var] = (self.tiers[t.name].options, ["site_id", "size", "period"])
+        for leg in LEGS:
+            out[leg.flow_var] = (self.arcs[leg.name], ["origin", "destination", "chemistry", "period"])
+        out["merchant_t"] = (self.merchant, ["site_id", "chemistry", "period"])
+        out["uncollected_t"] = (self.uncollectable(), ["region_id", "chemistry", "period"])
+        out["closed_site"] = (self.closable, ["site_id", "period"])
+        return out
+
+    def with_tables(self, **changes) -> Network:
+        """A copy with some tables replaced (``tiers``/``arcs`` dicts are merged, not replaced)."""
+        import dataclasses
+
+        tiers = {**self.tiers, **changes.pop("tiers", {})}
+        arcs = {**self.arcs, **changes.pop("arcs", {})}
+        return dataclasses.replace(self, tiers=tiers, arcs=arcs, **changes)
+
+
+def site_options(t: Tier, inst: Instance, periods: list[str]) -> TierTables:
+    """Open-able sites of a tier with their size options; existing sites only at or above the
+    installed size, charged the capex difference."""
+    sites, sizes = getattr(inst, t.sites), getattr(inst, t.options)
+    cols = ["id", "status", "existing_size", "earliest_year", "closure_cost", "processing_cost_per_t"]
+    open_sites = sites[sites["status"] != "excluded"][cols].reset_index(drop=True)
     open_sites["closable"] = (open_sites["status"] == "existing") & open_sites["closure_cost"].notna()
+    default_cost = float(getattr(inst.params, t.cost_param))
+    open_sites["cost_per_t"] = open_sites["processing_cost_per_t"].fillna(default_cost).astype(float)
     opts = sizes.merge(open_sites, left_on="site_id", right_on="id", how="inner", validate="many_to_one")
     installed = opts[(opts["status"] == "existing") & (opts["size"] == opts["existing_size"])]
     inst_cap = dict(zip(installed["site_id"], installed["capacity_t"], strict=True))
     inst_capex = dict(zip(installed["site_id"], installed["capex"], strict=True))
     is_existing = opts["status"] == "existing"
-    base_cap = opts["site_id"].map(inst_cap)
-    base_capex = opts["site_id"].map(inst_capex)
-    keep = ~is_existing | (opts["capacity_t"] >= base_cap)
-    opts = opts[keep].copy()
-    is_existing = opts["status"] == "existing"
-    opts["installed"] = is_existing & (opts["size"] == opts["existing_size"])
+    opts = opts[~is_existing | (opts["capacity_t"] >= opts["site_id"].map(inst_cap))].copy()
+    is_existing = (opts["status"] == "existing").to_numpy()
+    opts["installed"] = is_existing & (opts["size"] == opts["existing_size"]).to_numpy()
     charged = opts["capex"].to_numpy(dtype=float).copy()
-    ex = is_existing.to_numpy()
-    charged[ex] = np.maximum(0.0, charged[ex] - opts.loc[is_existing, "site_id"].map(inst_capex).to_numpy(dtype=float))
+    charged[is_existing] = np.maximum(0.0, charged[is_existing] - opts.loc[is_existing, "site_id"].map(inst_capex).to_numpy(dtype=float))
     opts["capex_charged"] = charged
-    max_cap = opts.groupby("site_id", sort=False)["capacity_t"].max()
-    open_sites["max_capacity_t"] = open_sites["id"].map(max_cap).fillna(0.0)
-    del base_cap, base_capex
-    cols = ["site_id", "size", "capacity_t", "capex", "capex_charged", "fixed_opex_per_yr", "installed"]
-    opts = opts[cols].reset_index(drop=True)
-    per = _by_period(opts, periods)
+    if "min_throughput_t" not in opts.columns:
+        opts["min_throughput_t"] = 0.0
+    opts["min_throughput_t"] = opts["min_throughput_t"].fillna(0.0).astype(float)
+    open_sites["max_capacity_t"] = open_sites["id"].map(opts.groupby("site_id", sort=False)["capacity_t"].max()).fillna(0.0)
+    keep = ["site_id", "size", "capacity_t", "capex", "capex_charged", "fixed_opex_per_yr", "min_throughput_t", "installed"]
+    per = _by_period(opts[keep].reset_index(drop=True), periods)
     if len(periods) > 1:
         earliest = per["site_id"].map(dict(zip(open_sites["id"], open_sites["earliest_year"], strict=True)))
-        year = per["period"].astype(int)
-        per = per[earliest.isna() | (year >= earliest)].reset_index(drop=True)
-    return open_sites, per
+        per = per[earliest.isna() | (per["period"].astype(int) >= earliest)].reset_index(drop=True)
+    if t.accepts:
+        acc = sites.set_index("id")
+        for c in inst.chem_names:
+            open_sites[f"accepts_{c}"] = open_sites["id"].map(acc[f"accepts_{c}"]).astype(bool)
+    return TierTables(open_sites, per)
 
 
 def _by_period(df: pd.DataFrame, periods: list[str]) -> pd.DataFrame:
     """Repeat ``df`` once per period (period-major), adding a ``period`` column."""
-    if len(periods) == 1:
-        out = df.copy()
-        out["period"] = periods[0]
-        return out
-    parts = []
-    for p in periods:
-        part = df.copy()
-        part["period"] = p
-        parts.append(part)
-    return concat_rows(parts)
+    return concat_rows(df.assign(period=p) for p in periods)
+
+
+def _supply(inst: Instance) -> pd.DataFrame:
+    if inst.periods is not None:
+        sup = inst.supply_by_period
+        sup = sup[sup["supply_t"] > 0][["region_id", "chemistry", "period", "supply_t"]].copy()
+        sup = sup.sort_values(["period"], kind="stable").reset_index(drop=True)
+    else:
+        sup = inst.supply_long()
+        sup["period"] = SINGLE_PERIOD
+    sup["required_t"] = sup["supply_t"] * inst.params.min_collection_rate
+    return sup.reset_index(drop=True)
+
+
+def _lanes(inst: Instance, leg, origins: pd.DataFrame, destinations: pd.DataFrame) -> pd.DataFrame:
+    """(origin, destination, km, cost_per_t, quoted) of a leg's lanes within its radius."""
+    p = inst.params
+    radius = getattr(p, leg.radius_param) if leg.radius_param else None
+    lanes = lanes_between(origins, destinations, p.circuity, getattr(p, leg.rate_param), inst.lanes, radius)
+    return pd.DataFrame({"origin": origins["id"].to_numpy()[lanes.origin], "destination": destinations["id"].to_numpy()[lanes.destination],
+                         "km": lanes.km, "cost_per_t": lanes.cost_per_t, "quoted": lanes.quoted})
+
+
+def _geo(inst: Instance, t: Tier, tables: TierTables) -> pd.DataFrame:
+    return tables.sites[["id"]].merge(getattr(inst, t.sites)[["id", "lat", "lon"]], on="id")
 
 
 def build_network(inst: Instance) -> Network:
@@ -111,77 +168,61 @@ def build_network(inst: Instance) -> Network:
         periods = list(inst.periods.labels)
         weight = inst.periods.weights(p.discount_rate)
     else:
-        periods = [SINGLE_PERIOD]
-        weight = {SINGLE_PERIOD: 1.0}
+        periods, weight = [SINGLE_PERIOD], {SINGLE_PERIOD: 1.0}
     chems = list(inst.chem_names)
     yields = {c.name: c.black_mass_yield for c in inst.chemistries}
+    tiers = {t.name: site_options(t, inst, periods) for t in TIERS}
+    sup = _supply(inst)
 
-    spoke_sites, spoke_options = site_options(inst.spokes, inst.spoke_sizes, periods)
-    hub_sites, hub_options = site_options(inst.hubs, inst.hub_sizes, periods)
-
-    if inst.periods is not None:
-        sup = inst.supply_by_period
-        sup = sup[sup["supply_t"] > 0][["region_id", "chemistry", "period", "supply_t"]].copy()
-        sup = sup.sort_values(["period"], kind="stable").reset_index(drop=True)
-    else:
-        sup = inst.supply_long()
-        sup["period"] = SINGLE_PERIOD
-    sup["required_t"] = sup["supply_t"] * p.min_collection_rate
-
-    # Region -> spoke lanes within the service radius.
-    region_idx = inst.regions.reset_index(drop=True)
-    lanes_rs = lanes_between(region_idx, spoke_sites.merge(inst.spokes[["id", "lat", "lon"]], on="id"),
-                             p.circuity, p.pack_cost_per_t_km, inst.lanes, p.service_radius_km)
-    pair_rs = pd.DataFrame({
-        "region_id": region_idx["id"].to_numpy()[lanes_rs.origin],
-        "spoke_id": spoke_sites["id"].to_numpy()[lanes_rs.destination],
-        "km": lanes_rs.km, "cost_per_t": lanes_rs.cost_per_t, "quoted": lanes_rs.quoted,
-    })
-    arcs_rs = pair_rs.merge(sup[["region_id", "chemistry", "period", "supply_t"]], on="region_id", how="inner")
-    arcs_rs = arcs_rs.merge(spoke_sites[["id", "max_capacity_t"]], left_on="spoke_id", right_on="id").drop(columns="id")
-    if len(periods) > 1:  # a spoke carries flow only in periods it may operate
-        avail = spoke_options[["site_id", "period"]].drop_duplicates().rename(columns={"site_id": "spoke_id"})
-        arcs_rs = arcs_rs.merge(avail, on=["spoke_id", "period"])
-    arcs_rs["ub_t"] = np.minimum(arcs_rs["supply_t"], arcs_rs["max_capacity_t"])
-    arcs_rs = arcs_rs.sort_values(["period", "region_id", "chemistry", "spoke_id"], kind="stable").reset_index(drop=True)
-    arcs_rs = arcs_rs[["region_id", "spoke_id", "chemistry", "period", "km", "cost_per_t", "quoted", "ub_t"]]
-
-    # Black mass each spoke can receive per chemistry and period: the tightest bound we know.
-    reach = arcs_rs.groupby(["spoke_id", "chemistry", "period"], sort=False)["ub_t"].sum().rename("reach_t").reset_index()
-    reach = reach.merge(spoke_sites[["id", "max_capacity_t"]], left_on="spoke_id", right_on="id").drop(columns="id")
-    reach["ub_t"] = np.minimum(reach["reach_t"], reach["max_capacity_t"]) * reach["chemistry"].map(yields)
-
-    # Spoke -> hub lanes for accepted chemistries (no radius on this echelon).
-    hub_geo = hub_sites[["id"]].merge(inst.hubs, on="id")
-    lanes_sh = lanes_between(spoke_sites.merge(inst.spokes[["id", "lat", "lon"]], on="id"), hub_geo,
-                             p.circuity, p.black_mass_cost_per_t_km, inst.lanes, None)
-    pair_sh = pd.DataFrame({
-        "spoke_id": spoke_sites["id"].to_numpy()[lanes_sh.origin],
-        "hub_id": hub_sites["id"].to_numpy()[lanes_sh.destination],
-        "km": lanes_sh.km, "cost_per_t": lanes_sh.cost_per_t, "quoted": lanes_sh.quoted,
-    })
-    accepts = hub_geo.melt(id_vars=["id"], value_vars=[f"accepts_{c}" for c in chems],
-                           var_name="chemistry", value_name="accepts")
-    accepts["chemistry"] = accepts["chemistry"].str.removeprefix("accepts_")
-    accepts = accepts[accepts["accepts"].astype(bool)][["id", "chemistry"]].rename(columns={"id": "hub_id"})
-    arcs_sh = pair_sh.merge(accepts, on="hub_id").merge(reach[["spoke_id", "chemistry", "period", "ub_t"]],
-                                                       on=["spoke_id", "chemistry"])
-    if len(periods) > 1:
-        avail = hub_options[["site_id", "period"]].drop_duplicates().rename(columns={"site_id": "hub_id"})
-        arcs_sh = arcs_sh.merge(avail, on=["hub_id", "period"])
-    arcs_sh = arcs_sh.sort_values(["period", "spoke_id", "chemistry", "hub_id"], kind="stable").reset_index(drop=True)
-    arcs_sh = arcs_sh[["spoke_id", "hub_id", "chemistry", "period", "km", "cost_per_t", "quoted", "ub_t"]]
+    arcs: dict[str, pd.DataFrame] = {}
+    reach: dict[str, pd.DataFrame] = {}  # tier -> what can reach each site: site_id, chemistry, period, ub_t (t it sends on)
+    for leg in LEGS:
+        dest_t = next(t for t in TIERS if t.name == leg.destination)
+        dest = tiers[leg.destination]
+        if leg.origin == REGION:
+            pairs = _lanes(inst, leg, inst.regions.reset_index(drop=True), _geo(inst, dest_t, dest))
+            a = pairs.merge(sup[["region_id", "chemistry", "period", "supply_t"]].rename(columns={"region_id": "origin"}),
+                            on="origin", how="inner")
+            a = a.merge(dest.sites[["id", "max_capacity_t"]], left_on="destination", right_on="id").drop(columns="id")
+            a["ub_t"] = np.minimum(a["supply_t"], a["max_capacity_t"])
+        else:
+            org_t = next(t for t in TIERS if t.name == leg.origin)
+            pairs = _lanes(inst, leg, _geo(inst, org_t, tiers[leg.origin]), _geo(inst, dest_t, dest))
+            a = pairs.merge(reach[leg.origin].rename(columns={"site_id": "origin"}), on="origin")
+        if dest_t.accepts:
+            acc = dest.sites.melt(id_vars=["id"], value_vars=[f"accepts_{c}" for c in chems], var_name="chemistry", value_name="ok")
+            acc["chemistry"] = acc["chemistry"].str.removeprefix("accepts_")
+            a = a.merge(acc[acc["ok"].astype(bool)][["id", "chemistry"]].rename(columns={"id": "destination"}),
+                        on=["destination", "chemistry"])
+        if len(periods) > 1:  # a site carries flow only in periods it may operate
+            avail = dest.options[["site_id", "period"]].drop_duplicates().rename(columns={"site_id": "destination"})
+            a = a.merge(avail, on=["destination", "period"])
+        keys = ["period", "origin", "chemistry", "destination"]
+        a = a.sort_values(keys, kind="stable").reset_index(drop=True)
+        arcs[leg.name] = a[ARC_COLUMNS]
+        if dest_t.makes is not None:  # what the tier's sites can send on: capped by their largest size
+            r = a.groupby(["destination", "chemistry", "period"], sort=False)["ub_t"].sum().rename("reach_t").reset_index()
+            r = r.rename(columns={"destination": "site_id"}).merge(dest.sites[["id", "max_capacity_t"]], left_on="site_id", right_on="id")
+            factor = r["chemistry"].map(yields) if dest_t.converts else 1.0
+            r["ub_t"] = np.minimum(r["reach_t"], r["max_capacity_t"]) * factor
+            reach[leg.destination] = r[["site_id", "chemistry", "period", "ub_t"]]
 
     price = {c.name: c.merchant_price_per_t for c in inst.chemistries if c.merchant_price_per_t is not None}
-    merchant = reach[reach["chemistry"].isin(list(price))][["spoke_id", "chemistry", "period", "ub_t"]].copy()
+    merchant = concat_rows([reach[t.name] for t in TIERS if t.merchant and t.name in reach], ["site_id", "chemistry", "period", "ub_t"])
+    merchant = merchant[merchant["chemistry"].isin(list(price))].copy()
     merchant["price_per_t"] = merchant["chemistry"].map(price).astype(float)
-    merchant = merchant.sort_values(["period", "spoke_id", "chemistry"], kind="stable").reset_index(drop=True)
+    merchant = merchant.sort_values(["period", "site_id", "chemistry"], kind="stable").reset_index(drop=True)
 
     return Network(
-        periods=periods, period_weight=weight, chems=chems, black_mass_yield=yields,
-        crf=p.capital_recovery_factor,
-        spoke_sites=spoke_sites, hub_sites=hub_sites,
-        spoke_options=spoke_options, hub_options=hub_options,
-        supply=sup.reset_index(drop=True), arcs_rs=arcs_rs, arcs_sh=arcs_sh,
-        merchant=merchant[["spoke_id", "chemistry", "period", "price_per_t", "ub_t"]],
+        periods=periods, period_weight=weight, chems=chems, black_mass_yield=yields, crf=p.capital_recovery_factor,
+        tiers=tiers, supply=sup, arcs=arcs, merchant=merchant[["site_id", "chemistry", "period", "price_per_t", "ub_t"]],
+        closable=closable_periods(tiers, periods),
     )
+
+
+def closable_periods(tiers: dict[str, TierTables], periods: list[str]) -> pd.DataFrame:
+    """(site, period) pairs where a closable existing site may be closed: every period but the
+    first of a horizon (a site closes for good), or the one period of a one-period instance."""
+    ids = [i for t in TIERS for i in tiers[t.name].sites.loc[tiers[t.name].sites["closable"].astype(bool), "id"]]
+    when = periods if len(periods) == 1 else periods[1:]
+    return pd.DataFrame([(i, p) for i in ids for p in when], columns=["site_id", "period"])
