@@ -38,8 +38,22 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .frames import concat_rows
 from .instance import Instance
 from .solution import Solution
+from .tiers import (
+    LEGS,
+    REGION,
+    TIERS,
+    Leg,
+    Tier,
+    legs_into,
+    legs_out_of,
+    merchant_echelon,
+    processing_component,
+    revenue_component,
+    tier,
+)
 
 ABS_TOL_T = 1e-4  # t/yr: solver round-off on a flow
 REL_TOL = 1e-6
@@ -181,7 +195,8 @@ class _Ctx:
     lanes: _Lanes
     crf: float
     single_sourcing: bool
-    kinds: dict[str, tuple[pd.DataFrame, pd.DataFrame]]  # kind -> (sites indexed by id, sizes)
+    sites: dict[str, pd.DataFrame]  # tier -> its sites indexed by id
+    sizes: dict[str, pd.DataFrame]  # tier -> its size options
 
 
 def check_solution(inst: Instance, sol: Solution) -> list[Violation]:
@@ -194,7 +209,8 @@ def check_solution(inst: Instance, sol: Solution) -> list[Violation]:
         inst=inst, sol=sol, periods=list(sol.periods) or ["base"], supply=supply_per_period(inst),
         lanes=_Lanes(inst), crf=annuity_factor(inst.params.discount_rate, inst.params.lifetime_years),
         single_sourcing=bool(inst.params.single_sourcing or options.get("single_sourcing")),
-        kinds={"spoke": (inst.spokes.set_index("id"), inst.spoke_sizes), "hub": (inst.hubs.set_index("id"), inst.hub_sizes)},
+        sites={t.name: getattr(inst, t.sites).set_index("id") for t in TIERS},
+        sizes={t.name: getattr(inst, t.options) for t in TIERS},
     )
     expected_periods = [str(y) for y in inst.periods.years] if inst.multi_period else ["base"]
     if ctx.periods != expected_periods:
@@ -210,15 +226,19 @@ def check_solution(inst: Instance, sol: Solution) -> list[Violation]:
     if inst.multi_period:
         _check_schedule(ctx, out)
         _check_budgets(ctx, out)
-        _check_closures(ctx, out)
         _check_schedule_report(ctx, out)
+    _check_closures(ctx, out)
     _check_objective(ctx, out)
     return out
 
 
 def _flows_of(sol: Solution, period: str) -> dict[str, pd.DataFrame]:
+    """The period's flows by echelon: each leg, and each tier's merchant sales."""
     f = sol.flows[sol.flows["period"] == period] if len(sol.flows) else sol.flows
-    return {e: f[f["echelon"] == e] if len(f) else f for e in ("region_spoke", "spoke_hub", "spoke_merchant")}
+    names = [leg.name for leg in LEGS] + [merchant_echelon(t) for t in TIERS if t.merchant]
+    out = {e: f[f["echelon"] == e] if len(f) else f for e in names}
+    out["_unknown"] = f[~f["echelon"].isin(names)] if len(f) else f
+    return out
 
 
 def _sites_of(sol: Solution, period: str) -> pd.DataFrame:
@@ -227,64 +247,83 @@ def _sites_of(sol: Solution, period: str) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class _Chosen:
+    tier: str
     size: str
     capacity_t: float
     capex_charged: float
     fixed_opex_per_yr: float
+    min_throughput_t: float
+
+
+def _closed_sites(ctx: _Ctx, period: str) -> set[str]:
+    s = _sites_of(ctx.sol, period)
+    return set(s.loc[s["closed"].astype(bool), "site_id"]) if len(s) and "closed" in s.columns else set()
+
+
+def _closable(row) -> bool:
+    return row["status"] == "existing" and row["closure_cost"] == row["closure_cost"]
 
 
 def _check_sites(ctx: _Ctx, period: str, out: list[Violation]) -> dict[str, _Chosen]:
     """Sizes, statuses, forced and earliest years, counts and the one-period budget."""
     inst, sites = ctx.inst, _sites_of(ctx.sol, period)
     chosen: dict[str, _Chosen] = {}
-    for kind, (table, sizes) in ctx.kinds.items():
-        rows = sites[sites["kind"] == kind] if len(sites) else sites
+    for t in TIERS:
+        table, sizes = ctx.sites[t.name], ctx.sizes[t.name]
+        rows = sites[sites["kind"] == t.name] if len(sites) else sites
         open_rows = rows[rows["open"].astype(bool)] if len(rows) else rows
         for sid, n in (open_rows["site_id"].value_counts().items() if len(open_rows) else ()):
             if n > 1:
-                out.append(Violation("one_size", f"{kind} {sid} open with {n} sizes in period {period}"))
+                out.append(Violation("one_size", f"{t.name} {sid} open with {n} sizes in period {period}"))
         for r in open_rows.itertuples(index=False):
-            if r.site_id not in table.index:
-                out.append(Violation("unknown_id", f"open {kind} {r.site_id} is not in the instance"))
-                continue
-            status = table.at[r.site_id, "status"]
-            if status == "excluded":
-                out.append(Violation("excluded_site", f"{kind} {r.site_id} is excluded but open"))
-            opt = sizes[(sizes["site_id"] == r.site_id) & (sizes["size"] == r.size)]
-            if opt.empty:
-                out.append(Violation("unknown_size", f"{kind} {r.site_id} open with unknown size '{r.size}'"))
-                continue
-            cap, capex = float(opt["capacity_t"].iat[0]), float(opt["capex"].iat[0])
-            if status == "existing":
-                inst_row = sizes[(sizes["site_id"] == r.site_id) & (sizes["size"] == table.at[r.site_id, "existing_size"])]
-                if len(inst_row):
-                    if cap < float(inst_row["capacity_t"].iat[0]):
-                        out.append(Violation("existing_open", f"existing {kind} {r.site_id} at size {r.size} below its installed size"))
-                    capex = max(0.0, capex - float(inst_row["capex"].iat[0]))
-            chosen[r.site_id] = _Chosen(str(r.size), cap, capex, float(opt["fixed_opex_per_yr"].iat[0]))
+            c = _chosen_size(t, table, sizes, r, out)
+            if c is not None:
+                chosen[r.site_id] = c
         for sid in table.index[table["status"] == "existing"]:
-            closable = inst.multi_period and table.at[sid, "closure_cost"] == table.at[sid, "closure_cost"]
-            if sid not in chosen and not closable:
-                out.append(Violation("existing_open", f"existing {kind} {sid} is not open in period {period}"))
+            if sid not in chosen and not _closable(table.loc[sid]):
+                out.append(Violation("existing_open", f"existing {t.name} {sid} is not open in period {period}"))
         for sid in inst.forced_open:
             if sid in table.index and sid not in chosen and _may_operate(inst, table, sid, period):
-                out.append(Violation("forced_open", f"{kind} {sid} is forced open but closed in period {period}"))
+                out.append(Violation("forced_open", f"{t.name} {sid} is forced open but closed in period {period}"))
         if inst.multi_period:
             for sid in (s for s in chosen if s in table.index):
                 ey = table.at[sid, "earliest_year"]
                 if ey == ey and int(period) < ey:
-                    out.append(Violation("earliest_year", f"{kind} {sid} open in {period}, before its earliest year {ey:g}"))
-    p = inst.params
-    n_spokes = sum(1 for s in chosen if s in ctx.kinds["spoke"][0].index)
-    n_hubs = sum(1 for s in chosen if s in ctx.kinds["hub"][0].index)
-    if p.max_spokes is not None and n_spokes > p.max_spokes:
-        out.append(Violation("max_spokes", f"{n_spokes} spokes open in period {period}, at most {p.max_spokes}"))
-    if p.max_hubs is not None and n_hubs > p.max_hubs:
-        out.append(Violation("max_hubs", f"{n_hubs} hubs open in period {period}, at most {p.max_hubs}"))
+                    out.append(Violation("earliest_year", f"{t.name} {sid} open in {period}, before its earliest year {ey:g}"))
+        n = sum(1 for c in chosen.values() if c.tier == t.name)
+        most, least = getattr(inst.params, f"max_{t.plural}"), getattr(inst.params, f"min_{t.plural}")
+        if most is not None and n > most:
+            out.append(Violation(f"max_{t.plural}", f"{n} {t.plural} open in period {period}, at most {most}"))
+        if least is not None and n < least:
+            out.append(Violation(f"min_{t.plural}", f"{n} {t.plural} open in period {period}, at least {least}"))
     capex_total = sum(c.capex_charged for c in chosen.values())
+    p = inst.params
     if p.max_capex is not None and not inst.multi_period and capex_total > p.max_capex + _tol_money(p.max_capex, 0, 0):
         out.append(Violation("capex_budget", f"capex charged {capex_total:,.2f} over budget {p.max_capex:,.2f}", capex_total - p.max_capex))
     return chosen
+
+
+def _chosen_size(t: Tier, table: pd.DataFrame, sizes: pd.DataFrame, r, out: list[Violation]) -> _Chosen | None:
+    """The size an open site row names, checked against its site, with the capex it charges."""
+    if r.site_id not in table.index:
+        out.append(Violation("unknown_id", f"open {t.name} {r.site_id} is not in the instance"))
+        return None
+    status = table.at[r.site_id, "status"]
+    if status == "excluded":
+        out.append(Violation("excluded_site", f"{t.name} {r.site_id} is excluded but open"))
+    opt = sizes[(sizes["site_id"] == r.site_id) & (sizes["size"] == r.size)]
+    if opt.empty:
+        out.append(Violation("unknown_size", f"{t.name} {r.site_id} open with unknown size '{r.size}'"))
+        return None
+    cap, capex = float(opt["capacity_t"].iat[0]), float(opt["capex"].iat[0])
+    if status == "existing":
+        inst_row = sizes[(sizes["site_id"] == r.site_id) & (sizes["size"] == table.at[r.site_id, "existing_size"])]
+        if len(inst_row):
+            if cap < float(inst_row["capacity_t"].iat[0]):
+                out.append(Violation("existing_open", f"existing {t.name} {r.site_id} at size {r.size} below its installed size"))
+            capex = max(0.0, capex - float(inst_row["capex"].iat[0]))
+    least = float(opt["min_throughput_t"].iat[0]) if "min_throughput_t" in opt.columns else 0.0
+    return _Chosen(t.name, str(r.size), cap, capex, float(opt["fixed_opex_per_yr"].iat[0]), least if least == least else 0.0)
 
 
 def _may_operate(inst: Instance, table: pd.DataFrame, sid: str, period: str) -> bool:
@@ -294,79 +333,133 @@ def _may_operate(inst: Instance, table: pd.DataFrame, sid: str, period: str) -> 
     return ey != ey or int(period) >= ey
 
 
+def _ends(ctx: _Ctx, leg: Leg, period: str):
+    """(origin table, destination table) of a leg, indexed by id."""
+    origin = ctx.supply[period] if leg.origin == REGION else ctx.sites[leg.origin]
+    return origin, ctx.sites[leg.destination]
+
+
 def _check_flows(ctx: _Ctx, period: str, flows: dict, chosen: dict, out: list[Violation]) -> None:
-    """Ids, open destinations, acceptance, outlets, radius, single sourcing and the reported
-    km / cost per tonne / transport cost of every flow."""
+    """Ids, open ends, acceptance, outlets, radii, single sourcing and the reported km / cost per
+    tonne / transport cost of every flow."""
     inst = ctx.inst
-    spokes, hubs = ctx.kinds["spoke"][0], ctx.kinds["hub"][0]
-    regions = ctx.supply[period]
     chems = set(inst.chem_names)
-    everything = pd.concat([f for f in flows.values() if len(f)]) if any(len(f) for f in flows.values()) else None
-    if everything is not None and (everything["flow_t"].to_numpy(dtype=float) < -ABS_TOL_T).any():
+    everything = concat_rows([f for f in flows.values() if len(f)])
+    if len(everything) and (everything["flow_t"].to_numpy(dtype=float) < -ABS_TOL_T).any():
         out.append(Violation("negative_flow", f"negative tonnes in the flows of period {period}"))
-    rs, sh, mw = flows["region_spoke"], flows["spoke_hub"], flows["spoke_merchant"]
-    for r in rs.itertuples(index=False):
-        if r.origin not in regions.index or r.destination not in spokes.index or r.chemistry not in chems:
-            out.append(Violation("unknown_id", f"pack flow {r.origin}->{r.destination} ({r.chemistry}) names an unknown id"))
-        elif r.destination not in chosen:
-            out.append(Violation("closed_site_flow", f"{r.flow_t:.4f} t packs into closed spoke {r.destination}", r.flow_t))
-    for r in sh.itertuples(index=False):
-        if r.origin not in spokes.index or r.destination not in hubs.index or r.chemistry not in chems:
-            out.append(Violation("unknown_id", f"black-mass flow {r.origin}->{r.destination} names an unknown id"))
+    for r in flows["_unknown"].itertuples(index=False):
+        out.append(Violation("unknown_id", f"flow {r.origin}->{r.destination} on an unknown echelon '{r.echelon}'"))
+    for leg in LEGS:
+        df = flows[leg.name]
+        origins, dests = _ends(ctx, leg, period)
+        dest_t = tier(leg.destination)
+        for r in df.itertuples(index=False):
+            if r.origin not in origins.index or r.destination not in dests.index or r.chemistry not in chems:
+                out.append(Violation("unknown_id", f"{leg.material} flow {r.origin}->{r.destination} ({r.chemistry}) names an unknown id"))
+                continue
+            if r.destination not in chosen:
+                out.append(Violation("closed_site_flow", f"{r.flow_t:.4f} t {leg.material} into closed {leg.destination} {r.destination}", r.flow_t))
+            if leg.origin != REGION and r.origin not in chosen:
+                out.append(Violation("closed_site_flow", f"{r.flow_t:.4f} t {leg.material} out of closed {leg.origin} {r.origin}", r.flow_t))
+            if dest_t.accepts and not bool(dests.at[r.destination, f"accepts_{r.chemistry}"]):
+                out.append(Violation(f"{dest_t.name}_acceptance", f"{dest_t.name} {r.destination} receives {r.chemistry}, which it does not accept", r.flow_t))
+        _check_lanes(ctx, leg, df, out)
+    for t in TIERS:
+        if not t.merchant:
             continue
-        if r.destination not in chosen:
-            out.append(Violation("closed_site_flow", f"{r.flow_t:.4f} t black mass into closed hub {r.destination}", r.flow_t))
-        if not bool(hubs.at[r.destination, f"accepts_{r.chemistry}"]):
-            out.append(Violation("hub_acceptance", f"hub {r.destination} receives {r.chemistry}, which it does not accept", r.flow_t))
-    for r in mw.itertuples(index=False):
-        if r.chemistry not in chems or inst.chemistry(r.chemistry).merchant_price_per_t is None:
-            out.append(Violation("merchant_outlet", f"spoke {r.origin} sells {r.chemistry} black mass with no merchant outlet", r.flow_t))
-        if r.origin not in chosen:
-            out.append(Violation("closed_site_flow", f"{r.flow_t:.4f} t black mass sold by closed spoke {r.origin}", r.flow_t))
-    p = inst.params
-    for df, rate, leg in ((rs, p.pack_cost_per_t_km, "packs"), (sh, p.black_mass_cost_per_t_km, "black mass")):
-        if not len(df):
-            continue
-        km, cost, _quoted = ctx.lanes.km_cost(list(df["origin"]), list(df["destination"]), rate)
-        flow = df["flow_t"].to_numpy(float)
-        for i, r in enumerate(df.itertuples(index=False)):
-            if not math.isfinite(km[i]):
-                continue  # an unknown id, reported above
-            if abs(float(r.km) - km[i]) > 1e-6 * max(1.0, km[i]) + 1e-6:
-                out.append(Violation("flow_report", f"{leg} {r.origin}->{r.destination}: km {r.km} but the lane is {km[i]:.6f} km"))
-            if abs(float(r.cost_per_t) - cost[i]) > 1e-6 * max(1.0, abs(cost[i])) + 1e-9:
-                out.append(Violation("flow_report", f"{leg} {r.origin}->{r.destination}: cost_per_t {r.cost_per_t} but the lane costs {cost[i]:.6f}"))
-            want = flow[i] * cost[i]
-            if abs(float(r.transport_cost) - want) > _tol_money(want, cost[i], flow[i]):
-                out.append(Violation("flow_report", f"{leg} {r.origin}->{r.destination}: transport_cost {r.transport_cost} but "
-                                                    f"{flow[i]:.6f} t x {cost[i]:.6f} = {want:.6f}"))
-        if leg == "packs" and p.service_radius_km is not None:
-            for i in np.flatnonzero(km > p.service_radius_km * (1 + 1e-9)):
-                r = df.iloc[i]
-                quoted = (r["origin"], r["destination"]) in ctx.lanes.override and not math.isnan(
-                    ctx.lanes.override[(r["origin"], r["destination"])][1])
-                if not quoted:  # a lane with a quoted rate is served whatever its distance
-                    out.append(Violation("service_radius", f"{r['origin']}->{r['destination']} is {km[i]:.1f} km, beyond "
-                                                           f"{p.service_radius_km:g} km", float(r["flow_t"])))
-    for r in mw.itertuples(index=False):
-        if float(r.km) != 0.0 or float(r.cost_per_t) != 0.0 or float(r.transport_cost) != 0.0:
-            out.append(Violation("flow_report", f"merchant sale at {r.origin} reports a transport leg (km {r.km}, cost {r.transport_cost})"))
-    if ctx.single_sourcing and len(rs):
-        for rid, n in rs.groupby("origin")["destination"].nunique().items():
+        for r in flows[merchant_echelon(t)].itertuples(index=False):
+            if r.chemistry not in chems or inst.chemistry(r.chemistry).merchant_price_per_t is None:
+                out.append(Violation("merchant_outlet", f"{t.name} {r.origin} sells {r.chemistry} black mass with no merchant outlet", r.flow_t))
+            if r.origin not in chosen:
+                out.append(Violation("closed_site_flow", f"{r.flow_t:.4f} t black mass sold by closed {t.name} {r.origin}", r.flow_t))
+            if float(r.km) != 0.0 or float(r.cost_per_t) != 0.0 or float(r.transport_cost) != 0.0:
+                out.append(Violation("flow_report", f"merchant sale at {r.origin} reports a transport leg (km {r.km}, cost {r.transport_cost})"))
+    if ctx.single_sourcing:
+        first = concat_rows([flows[leg.name] for leg in LEGS if leg.origin == REGION])
+        for rid, n in (first.groupby("origin")["destination"].nunique().items() if len(first) else ()):
             if n > 1:
-                out.append(Violation("single_sourcing", f"region {rid} ships to {n} spokes in period {period}"))
+                out.append(Violation("single_sourcing", f"region {rid} ships to {n} sites in period {period}"))
+
+
+def _check_lanes(ctx: _Ctx, leg: Leg, df: pd.DataFrame, out: list[Violation]) -> None:
+    """A leg's reported km, rate and transport cost against the lane, and its radius."""
+    if not len(df):
+        return
+    p = ctx.inst.params
+    km, cost, quoted = ctx.lanes.km_cost(list(df["origin"]), list(df["destination"]), getattr(p, leg.rate_param))
+    flow = df["flow_t"].to_numpy(float)
+    for i, r in enumerate(df.itertuples(index=False)):
+        if not math.isfinite(km[i]):
+            continue  # an unknown id, reported above
+        if abs(float(r.km) - km[i]) > 1e-6 * max(1.0, km[i]) + 1e-6:
+            out.append(Violation("flow_report", f"{leg.material} {r.origin}->{r.destination}: km {r.km} but the lane is {km[i]:.6f} km"))
+        if abs(float(r.cost_per_t) - cost[i]) > 1e-6 * max(1.0, abs(cost[i])) + 1e-9:
+            out.append(Violation("flow_report", f"{leg.material} {r.origin}->{r.destination}: cost_per_t {r.cost_per_t} but the lane costs {cost[i]:.6f}"))
+        want = flow[i] * cost[i]
+        if abs(float(r.transport_cost) - want) > _tol_money(want, cost[i], flow[i]):
+            out.append(Violation("flow_report", f"{leg.material} {r.origin}->{r.destination}: transport_cost {r.transport_cost} but "
+                                                f"{flow[i]:.6f} t x {cost[i]:.6f} = {want:.6f}"))
+    radius = getattr(p, leg.radius_param) if leg.radius_param else None
+    if radius is not None:
+        for i in np.flatnonzero((km > radius * (1 + 1e-9)) & ~quoted):  # a quoted lane is served whatever its distance
+            r = df.iloc[i]
+            out.append(Violation("service_radius", f"{leg.origin} {r['origin']}->{leg.destination} {r['destination']} is "
+                                                   f"{km[i]:.1f} km, beyond {radius:g} km", float(r["flow_t"])))
+
+
+def _inbound(flows: dict, t: Tier, by_chem: bool = False) -> dict:
+    keys = ["destination", "chemistry"] if by_chem else "destination"
+    into = concat_rows([flows[leg.name] for leg in legs_into(t.name)])
+    return into.groupby(keys)["flow_t"].sum().to_dict() if len(into) else {}
 
 
 def _check_balances(ctx: _Ctx, period: str, flows: dict, chosen: dict, out: list[Violation]) -> dict:
-    """Supply, collection rate, capacities, mass balance, merchant caps and the regions table;
-    returns tonnes collected per (region, chemistry)."""
-    inst, p = ctx.inst, ctx.inst.params
+    """Supply, collection rate, capacities, minimum throughputs, mass balances, merchant caps
+    and the regions table; returns tonnes collected per (region, chemistry)."""
+    inst = ctx.inst
     chems = list(inst.chem_names)
     yields = {c.name: c.black_mass_yield for c in inst.chemistries}
+    first = concat_rows([flows[leg.name] for leg in LEGS if leg.origin == REGION])
+    collected = first.groupby(["origin", "chemistry"])["flow_t"].sum().to_dict() if len(first) else {}
+    _check_regions(ctx, period, collected, out)
+    for t in TIERS:
+        inbound, inbound_c = _inbound(flows, t), _inbound(flows, t, by_chem=True)
+        for sid in ctx.sites[t.name].index:
+            t_in = float(inbound.get(sid, 0.0))
+            c = chosen.get(sid)
+            if c is not None and t_in > c.capacity_t + _tol_t(c.capacity_t):
+                out.append(Violation(f"{t.name}_capacity", f"{t.name} {sid} in {period}: {t_in:.4f} {t.unit} in, capacity {c.capacity_t:.4f}",
+                                     t_in - c.capacity_t))
+            if c is not None and t_in < c.min_throughput_t - _tol_t(c.min_throughput_t):
+                out.append(Violation(f"{t.name}_min_throughput", f"{t.name} {sid} in {period}: {t_in:.4f} {t.unit} in, minimum "
+                                     f"{c.min_throughput_t:.4f} at size {c.size}", c.min_throughput_t - t_in))
+        if t.makes is None:
+            continue
+        sent: dict = {}
+        outs = [flows[leg.name] for leg in legs_out_of(t.name)] + ([flows[merchant_echelon(t)]] if t.merchant else [])
+        for df in outs:
+            for (o, c), v in (df.groupby(["origin", "chemistry"])["flow_t"].sum().items() if len(df) else ()):
+                sent[(o, c)] = sent.get((o, c), 0.0) + v
+        for sid in ctx.sites[t.name].index:
+            for c in chems:
+                made = (yields[c] if t.converts else 1.0) * float(inbound_c.get((sid, c), 0.0))
+                left = float(sent.get((sid, c), 0.0))
+                if abs(made - left) > _tol_t(made):
+                    out.append(Violation(f"{t.name}_mass_balance", f"{t.name} {sid} {c} in {period}: {made:.4f} t {t.makes} made, "
+                                         f"{left:.4f} t sent on", abs(made - left)))
+    sold = concat_rows([flows[merchant_echelon(t)] for t in TIERS if t.merchant])
+    for c in inst.chemistries:
+        if c.merchant_cap_t is not None and len(sold):
+            t_sold = float(sold.loc[sold["chemistry"] == c.name, "flow_t"].sum())
+            if t_sold > c.merchant_cap_t + _tol_t(c.merchant_cap_t):
+                out.append(Violation("merchant_cap", f"{c.name} in {period}: {t_sold:.4f} t sold, cap {c.merchant_cap_t:g}", t_sold - c.merchant_cap_t))
+    return collected
+
+
+def _check_regions(ctx: _Ctx, period: str, collected: dict, out: list[Violation]) -> None:
+    """Supply balance, collection rate and every column of the regions table."""
+    chems, rate = list(ctx.inst.chem_names), ctx.inst.params.min_collection_rate
     regions = ctx.supply[period]
-    rs, sh, mw = flows["region_spoke"], flows["spoke_hub"], flows["spoke_merchant"]
-    collected = rs.groupby(["origin", "chemistry"])["flow_t"].sum().to_dict() if len(rs) else {}
-    rate = p.min_collection_rate
     reported = ctx.sol.regions[ctx.sol.regions["period"] == period] if len(ctx.sol.regions) else ctx.sol.regions
     rep = {(r.region_id, r.chemistry): r for r in reported.itertuples(index=False)}
     for rid, row in regions.iterrows():
@@ -376,7 +469,8 @@ def _check_balances(ctx: _Ctx, period: str, flows: dict, chosen: dict, out: list
             if got > supply + _tol_t(supply):
                 out.append(Violation("supply_balance", f"region {rid} {c} in {period}: {got:.4f} t collected of {supply:.4f} t supply", got - supply))
             if got < rate * supply - _tol_t(supply):
-                out.append(Violation("collection_rate", f"region {rid} {c} in {period}: {got:.4f} t collected, {rate * supply:.4f} t required", rate * supply - got))
+                out.append(Violation("collection_rate", f"region {rid} {c} in {period}: {got:.4f} t collected, {rate * supply:.4f} t required",
+                                     rate * supply - got))
             if supply <= 0:
                 continue
             r = rep.get((rid, c))
@@ -392,45 +486,13 @@ def _check_balances(ctx: _Ctx, period: str, flows: dict, chosen: dict, out: list
         if r.region_id not in regions.index or r.chemistry not in chems:
             out.append(Violation("region_report", f"regions table names unknown region {r.region_id} / {r.chemistry}"))
 
-    spokes, hubs = ctx.kinds["spoke"][0], ctx.kinds["hub"][0]
-    inbound = rs.groupby("destination")["flow_t"].sum().to_dict() if len(rs) else {}
-    inbound_c = rs.groupby(["destination", "chemistry"])["flow_t"].sum().to_dict() if len(rs) else {}
-    out_bm: dict = {}
-    for df in (sh, mw):
-        for (o, c), t in (df.groupby(["origin", "chemistry"])["flow_t"].sum().items() if len(df) else ()):
-            out_bm[(o, c)] = out_bm.get((o, c), 0.0) + t
-    hub_in = sh.groupby("destination")["flow_t"].sum().to_dict() if len(sh) else {}
-    for sid in spokes.index:
-        t_in = float(inbound.get(sid, 0.0))
-        if sid in chosen and t_in > chosen[sid].capacity_t + _tol_t(chosen[sid].capacity_t):
-            out.append(Violation("spoke_capacity", f"spoke {sid} in {period}: {t_in:.4f} t packs in, capacity {chosen[sid].capacity_t:.4f}",
-                                 t_in - chosen[sid].capacity_t))
-        for c in chems:
-            made = yields[c] * float(inbound_c.get((sid, c), 0.0))
-            left = float(out_bm.get((sid, c), 0.0))
-            if abs(made - left) > _tol_t(made):
-                out.append(Violation("spoke_mass_balance", f"spoke {sid} {c} in {period}: {made:.4f} t black mass made, {left:.4f} t shipped",
-                                     abs(made - left)))
-    for hid in hubs.index:
-        t_in = float(hub_in.get(hid, 0.0))
-        if hid in chosen and t_in > chosen[hid].capacity_t + _tol_t(chosen[hid].capacity_t):
-            out.append(Violation("hub_capacity", f"hub {hid} in {period}: {t_in:.4f} t black mass in, capacity {chosen[hid].capacity_t:.4f}",
-                                 t_in - chosen[hid].capacity_t))
-    for c in inst.chemistries:
-        if c.merchant_cap_t is not None and len(mw):
-            sold = float(mw.loc[mw["chemistry"] == c.name, "flow_t"].sum())
-            if sold > c.merchant_cap_t + _tol_t(c.merchant_cap_t):
-                out.append(Violation("merchant_cap", f"{c.name} in {period}: {sold:.4f} t sold, cap {c.merchant_cap_t:g}", sold - c.merchant_cap_t))
-    return collected
-
 
 def _check_site_columns(ctx: _Ctx, period: str, flows: dict, chosen: dict, out: list[Violation]) -> None:
     """Every sites-table column a user reads: inbound, capacity, utilisation, capex, opex."""
-    rs, sh = flows["region_spoke"], flows["spoke_hub"]
-    inbound = {**(rs.groupby("destination")["flow_t"].sum().to_dict() if len(rs) else {}),
-               **(sh.groupby("destination")["flow_t"].sum().to_dict() if len(sh) else {})}
+    inbound = {k: v for t in TIERS for k, v in _inbound(flows, t).items()}
+    closed = _closed_sites(ctx, period)
     for r in _sites_of(ctx.sol, period).itertuples(index=False):
-        table = ctx.kinds[r.kind][0] if r.kind in ctx.kinds else None
+        table = ctx.sites.get(r.kind)
         if table is None or r.site_id not in table.index:
             out.append(Violation("unknown_id", f"sites table names {r.kind} {r.site_id}, not in the instance's {r.kind}s"))
             continue
@@ -441,6 +503,8 @@ def _check_site_columns(ctx: _Ctx, period: str, flows: dict, chosen: dict, out: 
         for col in ("lat", "lon"):
             if abs(float(getattr(r, col)) - float(meta[col])) > 1e-9:
                 out.append(Violation("site_report", f"{r.kind} {r.site_id}: {col} {getattr(r, col)} but the instance says {meta[col]}"))
+        if r.site_id in closed and (bool(r.open) or not _closable(meta)):
+            out.append(Violation("site_report", f"{r.kind} {r.site_id} in {period}: reported closed but open, or not closable"))
         flow_in = float(inbound.get(r.site_id, 0.0))
         if abs(float(r.inbound_t) - flow_in) > _tol_t(flow_in):
             out.append(Violation("site_report", f"{r.kind} {r.site_id} in {period}: inbound_t {r.inbound_t} but flows sum to {flow_in}"))
@@ -461,52 +525,61 @@ def _check_site_columns(ctx: _Ctx, period: str, flows: dict, chosen: dict, out: 
             out.append(Violation("site_report", f"{r.kind} {r.site_id} in {period}: utilisation {r.utilisation} but {util:.6f}"))
 
 
+def _site_cost(ctx: _Ctx, t: Tier) -> dict[str, float]:
+    """Each site's variable processing cost: its own, else its tier's."""
+    default = float(getattr(ctx.inst.params, t.cost_param))
+    own = ctx.sites[t.name].get("processing_cost_per_t", pd.Series(dtype=float))
+    return {sid: (float(v) if v == v else default) for sid, v in own.items()}
+
+
 def _check_costs(ctx: _Ctx, period: str, flows: dict, chosen: dict, collected: dict, out: list[Violation]) -> None:
     """Each cost component of the period recomputed from the flows, sizes and prices."""
     inst, p = ctx.inst, ctx.inst.params
-    rs, sh, mw = flows["region_spoke"], flows["spoke_hub"], flows["spoke_merchant"]
     regions = ctx.supply[period]
     price = {c.name: (c.merchant_price_per_t or 0.0) for c in inst.chemistries}
     rev = {c.name: (c.hub_revenue_per_t or 0.0) for c in inst.chemistries}
     uncollected = sum(max(0.0, float(row[f"{c}_t"]) - float(collected.get((rid, c), 0.0)))
                       for rid, row in regions.iterrows() for c in inst.chem_names)
     supply_total = float(regions[[f"{c}_t" for c in inst.chem_names]].to_numpy().sum())
-
-    def km_cost(df, rate):
-        return ctx.lanes.km_cost(list(df["origin"]), list(df["destination"]), rate)[1] if len(df) else np.zeros(0)
-
-    pack_cost, bm_cost = km_cost(rs, p.pack_cost_per_t_km), km_cost(sh, p.black_mass_cost_per_t_km)
-    t_rs = float(rs["flow_t"].sum()) if len(rs) else 0.0
-    t_sh = float(sh["flow_t"].sum()) if len(sh) else 0.0
-    m_price = np.array([price.get(c, 0.0) for c in mw["chemistry"]]) if len(mw) else np.zeros(0)
-    m_t = mw["flow_t"].to_numpy(float) if len(mw) else np.zeros(0)
-    h_rev = np.array([rev.get(c, 0.0) for c in sh["chemistry"]]) if len(sh) else np.zeros(0)
     capex_total = sum(c.capex_charged for c in chosen.values())
-    n_supply = int(len(regions) * len(inst.chem_names))
     # (value, largest price per tonne involved, tonnes involved, number of tonnages summed)
-    expected = {
+    expected: dict[str, tuple[float, float, float, int]] = {
         "capex_annualised": (ctx.crf * capex_total, 0.0, 0.0, 0),
         "fixed_opex": (sum(c.fixed_opex_per_yr for c in chosen.values()), 0.0, 0.0, 0),
-        "spoke_processing": (p.spoke_cost_per_t * t_rs, p.spoke_cost_per_t, t_rs, len(rs)),
-        "hub_processing": (p.hub_cost_per_t * t_sh, p.hub_cost_per_t, t_sh, len(sh)),
-        "transport_pack": (float(pack_cost @ rs["flow_t"].to_numpy(float)) if len(rs) else 0.0,
-                           float(np.abs(pack_cost).max(initial=0.0)), t_rs, len(rs)),
-        "transport_black_mass": (float(bm_cost @ sh["flow_t"].to_numpy(float)) if len(sh) else 0.0,
-                                 float(np.abs(bm_cost).max(initial=0.0)), t_sh, len(sh)),
-        "uncollected_penalty": ((p.uncollected_penalty_per_t or 0.0) * uncollected, p.uncollected_penalty_per_t or 0.0,
-                                supply_total, n_supply),
-        "merchant_disposal": (-float(np.minimum(m_price, 0.0) @ m_t), float(np.abs(m_price).max(initial=0.0)), float(m_t.sum()), len(mw)),
-        "merchant_revenue": (-float(np.maximum(m_price, 0.0) @ m_t), float(np.abs(m_price).max(initial=0.0)), float(m_t.sum()), len(mw)),
-        "hub_revenue": (-float(h_rev @ sh["flow_t"].to_numpy(float)) if len(sh) else 0.0, float(np.abs(h_rev).max(initial=0.0)),
-                        t_sh, len(sh)),
     }
+    for t in TIERS:
+        into = concat_rows([flows[leg.name] for leg in legs_into(t.name)])
+        rate = np.array([_site_cost(ctx, t).get(d, 0.0) for d in into["destination"]]) if len(into) else np.zeros(0)
+        tonnes = into["flow_t"].to_numpy(float) if len(into) else np.zeros(0)
+        expected[processing_component(t)] = (float(rate @ tonnes), float(rate.max(initial=0.0)), float(tonnes.sum()), len(into))
+    for leg in LEGS:
+        df = flows[leg.name]
+        cost = ctx.lanes.km_cost(list(df["origin"]), list(df["destination"]), getattr(p, leg.rate_param))[1] if len(df) else np.zeros(0)
+        tonnes = df["flow_t"].to_numpy(float) if len(df) else np.zeros(0)
+        v, ps, ts, n = expected.get(leg.component, (0.0, 0.0, 0.0, 0))
+        expected[leg.component] = (v + float(np.nan_to_num(cost) @ tonnes), max(ps, float(np.abs(np.nan_to_num(cost)).max(initial=0.0))),
+                                   ts + float(tonnes.sum()), n + len(df))
+    expected["uncollected_penalty"] = ((p.uncollected_penalty_per_t or 0.0) * uncollected, p.uncollected_penalty_per_t or 0.0,
+                                       supply_total, int(len(regions) * len(inst.chem_names)))
+    sold = concat_rows([flows[merchant_echelon(t)] for t in TIERS if t.merchant])
+    m_price = np.array([price.get(c, 0.0) for c in sold["chemistry"]]) if len(sold) else np.zeros(0)
+    m_t = sold["flow_t"].to_numpy(float) if len(sold) else np.zeros(0)
+    scale = float(np.abs(m_price).max(initial=0.0))
+    expected["merchant_disposal"] = (-float(np.minimum(m_price, 0.0) @ m_t), scale, float(m_t.sum()), len(sold))
+    expected["merchant_revenue"] = (-float(np.maximum(m_price, 0.0) @ m_t), scale, float(m_t.sum()), len(sold))
+    for t in TIERS:
+        if t.revenue:
+            into = concat_rows([flows[leg.name] for leg in legs_into(t.name)])
+            r = np.array([rev.get(c, 0.0) for c in into["chemistry"]]) if len(into) else np.zeros(0)
+            tonnes = into["flow_t"].to_numpy(float) if len(into) else np.zeros(0)
+            expected[revenue_component(t)] = (-float(r @ tonnes), float(np.abs(r).max(initial=0.0)), float(tonnes.sum()), len(into))
     costs = ctx.sol.costs[ctx.sol.costs["period"] == period]
     for name, (value, price_scale, tonnes, n_terms) in expected.items():
         rows = costs[costs["component"] == name]
         got = float(rows["value"].sum())
         if abs(got - value) > _tol_money(value, price_scale, tonnes, n_terms):
             out.append(Violation(f"cost:{name}", f"{period}: reported {got:,.4f}, recomputed {value:,.4f}", got - value))
-        kind = "revenue" if name in ("merchant_revenue", "hub_revenue") else "cost"
+        kind = "revenue" if name.endswith("_revenue") else "cost"
         if "kind" in rows.columns and len(rows) and (rows["kind"] != kind).any():
             out.append(Violation(f"cost:{name}", f"{period}: reported as a {rows['kind'].iat[0]}, is a {kind}"))
 
@@ -524,9 +597,9 @@ def _states(ctx: _Ctx) -> dict[str, list[tuple[bool, float, str]]]:
 
 
 def _site_row(ctx: _Ctx, sid: str):
-    for kind, (table, sizes) in ctx.kinds.items():
-        if sid in table.index:
-            return kind, table.loc[sid], sizes
+    for t in TIERS:
+        if sid in ctx.sites[t.name].index:
+            return t.name, ctx.sites[t.name].loc[sid], ctx.sizes[t.name]
     return None, None, None
 
 
@@ -576,16 +649,20 @@ def _check_budgets(ctx: _Ctx, out: list[Violation]) -> None:
 
 
 def _check_closures(ctx: _Ctx, out: list[Violation]) -> None:
-    """One-off closure costs in the period a site closes."""
+    """Closure costs: in a horizon one-off, in the period a site closes; in one period the
+    closure cost of every closable existing site that does not operate, annualised like capex."""
     states = _states(ctx)
     costs = ctx.sol.costs
     for k, t in enumerate(ctx.periods):
         expected = 0.0
         for sid, seq in states.items():
             _kind, row, _sizes = _site_row(ctx, sid)
-            if row is not None and k > 0 and seq[k - 1][0] and not seq[k][0]:
-                cc = row["closure_cost"]
-                expected += float(cc) if cc == cc else 0.0
+            if row is None or not _closable(row):
+                continue
+            if ctx.inst.multi_period and k > 0 and seq[k - 1][0] and not seq[k][0]:
+                expected += float(row["closure_cost"])
+            elif not ctx.inst.multi_period and not seq[k][0]:
+                expected += ctx.crf * float(row["closure_cost"])
         got = float(costs.loc[(costs["component"] == "closure") & (costs["period"] == t), "value"].sum())
         if abs(got - expected) > _tol_money(expected, 0, 0):
             out.append(Violation("cost:closure", f"{t}: reported {got:,.4f}, recomputed {expected:,.4f}", got - expected))

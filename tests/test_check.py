@@ -206,7 +206,9 @@ def test_tolerance_scales_with_the_price(demo):
 
 def test_the_checker_computes_for_itself():
     """check.py takes distances, the capital recovery factor and the growth path from nothing
-    in the package: its only imports from spokehub are the Instance and Solution types."""
+    in the package: its only imports from spokehub are the Instance and Solution types, the tier
+    description (data) and a concatenation helper -- nothing of the model, network, geometry or
+    loader."""
     import ast
 
     from .helpers import ROOT
@@ -214,7 +216,9 @@ def test_the_checker_computes_for_itself():
     tree = ast.parse((ROOT / "optimizer" / "check.py").read_text())
     ours = {(n.module, tuple(a.name for a in n.names)) for n in ast.walk(tree)
             if isinstance(n, ast.ImportFrom) and n.level > 0}
-    assert ours == {("instance", ("Instance",)), ("solution", ("Solution",))}
+    modules = {m for m, _names in ours}
+    assert modules == {"instance", "solution", "tiers", "frames"}
+    assert ("instance", ("Instance",)) in ours and ("solution", ("Solution",)) in ours and ("frames", ("concat_rows",)) in ours
 
 
 # --- multi-period rules ---------------------------------------------------------------------------

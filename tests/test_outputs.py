@@ -94,14 +94,14 @@ def test_offline_html_size_for_2000_regions():
     html = map_html(inst, sol, MapOptions(offline=True))
     assert len(html.encode()) < 20e6
     plan = plan_layers(inst, sol, MapOptions(offline=True))
-    assert len(plan["pack_lines"]) <= len(sol.flows)
+    assert len(plan["lines"]["region_spoke"]) <= len(sol.flows)
 
 
 def test_aggregation_kicks_in_above_the_line_limit(demo):
     inst, sol = demo
     plan = plan_layers(inst, sol, MapOptions(max_pack_lines=3))
     assert bool(plan["aggregated"]["aggregated"].iat[0])
-    assert plan["pack_lines"]["flow_t"].sum() == pytest.approx(
+    assert plan["lines"]["region_spoke"]["flow_t"].sum() == pytest.approx(
         sol.flows.loc[sol.flows["echelon"] == "region_spoke", "flow_t"].sum())
 
 

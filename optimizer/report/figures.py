@@ -22,19 +22,22 @@ from ..errors import UsageError  # noqa: E402
 from ..frames import concat_rows
 from ..instance import Instance  # noqa: E402
 from ..solution import Solution  # noqa: E402
+from ..tiers import LEGS, TIERS  # noqa: E402
 from .files import temporary_sibling  # noqa: E402
 from .maps import (  # noqa: E402
-    BLACK_MASS_COLOUR,
     CHOROPLETH,
     CLOSED_COLOUR,
-    HUB_COLOUR,
+    LEG_STYLE,
     MERCHANT_COLOUR,
-    PACK_COLOUR,
     POINT_COLOUR,
-    SPOKE_COLOUR,
+    TIER_STYLE,
     MapOptions,
     plan_layers,
 )
+
+MARKER = {"triangle": "^", "square": "s", "diamond": "D", "circle": "o"}
+#: marker area (points^2) per tier: downstream tiers larger, so a site of each on one spot shows both
+MARKER_AREA = {"spoke": 90, "hub": 260}
 
 LABEL_SPOKES = 8  # spokes labelled by name in the figure (the largest)
 SLIDE_IN = (12.5, 7.03125)  # exactly 2000 x 1125 px (16:9) at 160 dpi
@@ -65,28 +68,32 @@ def network_figure(inst: Instance, sol: Solution, options: MapOptions | None = N
     total = regions[chem_cols].sum(axis=1).to_numpy()
     ax.scatter(regions["lon"], regions["lat"], s=4 + 60 * np.sqrt(total / max(total.max(), 1.0)), c=POINT_COLOUR,
                alpha=0.55, linewidths=0, zorder=3)
-    for key, colour in (("pack_lines", PACK_COLOUR), ("bm_lines", BLACK_MASS_COLOUR)):
-        df = plan[key]
+    for leg in LEGS:
+        df = plan["lines"][leg.name]
         top = max(float(df["flow_t"].max()) if len(df) else 1.0, 1.0)
         for r in df.itertuples(index=False):
-            ax.plot([r.o_lon, r.d_lon], [r.o_lat, r.d_lat], color=colour, alpha=0.75,
+            ax.plot([r.o_lon, r.d_lon], [r.o_lat, r.d_lat], color=LEG_STYLE[leg.name].colour, alpha=0.75,
                     linewidth=0.6 + 4.5 * r.flow_t / top, zorder=4, solid_capstyle="round")
     closed = plan["closed"].drop_duplicates("site_id")
     ax.scatter(closed["lon"], closed["lat"], s=14, c=CLOSED_COLOUR, zorder=5, linewidths=0)
-    spokes, hubs = plan["spokes"], plan["hubs"]
-    m = plan["merchant"].merge(spokes[["site_id", "lat", "lon"]], left_on="origin", right_on="site_id")
+    opened = plan["sites"]
+    every = concat_rows(list(opened.values()))
+    m = plan["merchant"].merge(every[["site_id", "lat", "lon"]], left_on="origin", right_on="site_id")
     if len(m):
         top = max(float(m["flow_t"].max()), 1.0)
         ax.scatter(m["lon"], m["lat"], s=120 + 500 * np.sqrt(m["flow_t"] / top), facecolors="none",
                    edgecolors=MERCHANT_COLOUR, linewidths=2, zorder=6)
-    # hubs first and larger, so a spoke on the same site stays visible on top
-    ax.scatter(hubs["lon"], hubs["lat"], s=260, marker="s", c=HUB_COLOUR, edgecolors="white", zorder=7)
-    ax.scatter(spokes["lon"], spokes["lat"], s=90, marker="^", c=SPOKE_COLOUR, edgecolors="white", zorder=8)
-    # label the hubs and the largest spokes only, so dense areas stay readable
-    top_spokes = spokes.sort_values(["capacity_t", "inbound_t"], ascending=False).head(LABEL_SPOKES)
-    for r in concat_rows([hubs, top_spokes]).drop_duplicates("site_id").itertuples(index=False):
+    # downstream tiers first and larger, so a site nearer supply on the same spot stays visible on top
+    for k, t in enumerate(reversed(TIERS)):
+        df, style = opened[t.name], TIER_STYLE[t.name]
+        ax.scatter(df["lon"], df["lat"], s=MARKER_AREA.get(t.name, 60), marker=MARKER[style.shape], c=style.colour,
+                   edgecolors="white", zorder=7 + k)
+    # label the last tier's sites and the largest sites of the first tier only, so dense areas stay readable
+    first, last = opened[TIERS[0].name], opened[TIERS[-1].name]
+    top_first = first.sort_values(["capacity_t", "inbound_t"], ascending=False).head(LABEL_SPOKES)
+    for r in concat_rows([last, top_first]).drop_duplicates("site_id").itertuples(index=False):
         ax.annotate(str(r.name or r.site_id), (r.lon, r.lat), xytext=(6, 6), textcoords="offset points", fontsize=8,
-                    zorder=9, bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.7})
+                    zorder=9 + len(TIERS), bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.7})
     lats = np.concatenate([regions["lat"].to_numpy(), sol.sites["lat"].to_numpy(dtype=float)])
     lons = np.concatenate([regions["lon"].to_numpy(), sol.sites["lon"].to_numpy(dtype=float)])
     pad_lat = max(0.5, 0.06 * (lats.max() - lats.min()))
@@ -96,16 +103,14 @@ def network_figure(inst: Instance, sol: Solution, options: MapOptions | None = N
     ax.set_aspect(1 / np.cos(np.radians(np.mean(lats))))
     ax.set_xlabel("longitude")
     ax.set_ylabel("latitude")
-    handles = [
-        Line2D([], [], marker="^", linestyle="", color=SPOKE_COLOUR, markersize=10, label=f"open spoke ({len(spokes)})"),
-        Line2D([], [], marker="s", linestyle="", color=HUB_COLOUR, markersize=10, label=f"open hub ({len(hubs)})"),
-        Line2D([], [], marker="o", linestyle="", color=CLOSED_COLOUR, markersize=6, label="candidate not opened"),
-        Line2D([], [], color=PACK_COLOUR, linewidth=3, label="packs, region -> spoke"),
-        Line2D([], [], color=BLACK_MASS_COLOUR, linewidth=3, label="black mass, spoke -> hub"),
-        Line2D([], [], marker="o", linestyle="", markerfacecolor="none", markeredgecolor=MERCHANT_COLOUR,
-               markeredgewidth=2, markersize=12, label="black mass sold at the spoke"),
-        Line2D([], [], marker="o", linestyle="", color=POINT_COLOUR, alpha=0.6, markersize=6, label="supply point"),
-    ]
+    handles = [Line2D([], [], marker=MARKER[TIER_STYLE[t.name].shape], linestyle="", color=TIER_STYLE[t.name].colour, markersize=10,
+                      label=f"open {t.name} ({len(opened[t.name])})") for t in TIERS]
+    handles.append(Line2D([], [], marker="o", linestyle="", color=CLOSED_COLOUR, markersize=6, label="candidate not opened"))
+    handles += [Line2D([], [], color=LEG_STYLE[leg.name].colour, linewidth=3, label=LEG_STYLE[leg.name].legend.split(" (")[0])
+                for leg in LEGS]
+    handles += [Line2D([], [], marker="o", linestyle="", markerfacecolor="none", markeredgecolor=MERCHANT_COLOUR,
+                       markeredgewidth=2, markersize=12, label="black mass sold at the spoke"),
+                Line2D([], [], marker="o", linestyle="", color=POINT_COLOUR, alpha=0.6, markersize=6, label="supply point")]
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=10, framealpha=0.9,
               borderaxespad=0.0)
     cur = sol.currency

@@ -43,6 +43,7 @@ import pandas as pd
 
 from ..instance import Instance, geojson_key
 from ..solution import Solution
+from ..tiers import LEGS, REGION, TIERS, merchant_echelon
 
 VENDOR = Path(__file__).parent / "vendor"
 LEAFLET_JS = VENDOR / "leaflet-1.9.4" / "leaflet.js"
@@ -68,6 +69,38 @@ CLASS = {"spoke": "sh-spoke", "hub": "sh-hub", "closed": "sh-closed", "pack": "s
          "black_mass": "sh-flow-bm", "merchant": "sh-merchant", "point": "sh-point", "region": "sh-region"}
 
 
+@dataclass(frozen=True)
+class TierStyle:
+    """How a tier's open sites are drawn (one entry per tier of :mod:`optimizer.tiers`)."""
+
+    colour: str
+    shape: str  # "triangle" | "square" | "diamond" | "circle"
+    base_px: int  # symbol size of the smallest site; larger sites grow with sqrt(capacity)
+    layer: str
+    legend: str
+    z: int  # spokes above hubs above collection points
+
+
+@dataclass(frozen=True)
+class LegStyle:
+    """How a leg's flows are drawn."""
+
+    colour: str
+    css: str
+    layer: str
+    legend: str
+
+
+TIER_STYLE = {
+    "spoke": TierStyle(SPOKE_COLOUR, "triangle", 14, "Open spokes", "open spoke (packs -> black mass)", 1000),
+    "hub": TierStyle(HUB_COLOUR, "square", 24, "Open hubs", "open hub (refinery)", 500),
+}
+LEG_STYLE = {
+    "region_spoke": LegStyle(PACK_COLOUR, CLASS["pack"], "Flows: packs region -> spoke", "packs, region -> spoke (width ~ t/yr)"),
+    "spoke_hub": LegStyle(BLACK_MASS_COLOUR, CLASS["black_mass"], "Flows: black mass spoke -> hub", "black mass, spoke -> hub"),
+}
+
+
 @dataclass
 class MapOptions:
     offline: bool = False
@@ -91,11 +124,12 @@ def _period(sol: Solution, options: MapOptions) -> str:
     return sol.check_period(options.period) or periods[-1]
 
 
-def plan_layers(inst: Instance, sol: Solution, options: MapOptions | None = None) -> dict[str, pd.DataFrame]:
+def plan_layers(inst: Instance, sol: Solution, options: MapOptions | None = None) -> dict:
     """The drawn objects as tables (after aggregation): what the map shows, and what tests count.
 
-    Keys: ``spokes``, ``hubs``, ``closed`` (sites), ``pack_lines``, ``bm_lines`` (one row per
-    line), ``merchant`` (one row per ring), ``points`` (supply points drawn).
+    Keys: ``sites`` (tier -> its open sites), ``lines`` (leg -> one row per line), ``closed``
+    (candidates not opened), ``merchant`` (one row per ring), ``points`` (supply points drawn),
+    ``aggregated``.
     """
     options = options or MapOptions()
     period = _period(sol, options)
@@ -103,44 +137,35 @@ def plan_layers(inst: Instance, sol: Solution, options: MapOptions | None = None
     flows = sol.flows[sol.flows["period"] == period] if len(sol.flows) else sol.flows
     is_open = sites["open"].astype(bool)
     regions = inst.regions
-
-    rs = flows[flows["echelon"] == "region_spoke"]
-    pack = rs.groupby(["origin", "destination"], as_index=False).agg(flow_t=("flow_t", "sum"), km=("km", "first"),
-                                                                     transport_cost=("transport_cost", "sum"))
-    aggregated = len(pack) > options.max_pack_lines
     coords = {rid: (lat, lon) for rid, lat, lon in zip(regions["id"], regions["lat"], regions["lon"], strict=True)}
+    region_flows = flows[flows["echelon"].isin([leg.name for leg in LEGS if leg.origin == REGION])]
+    aggregated = len(region_flows.groupby(["origin", "destination"])) > options.max_pack_lines
     if aggregated:
-        group = dict(zip(regions["id"], regions["region"], strict=True))
-        rs2 = rs.assign(origin=rs["origin"].map(group))
-        pack = rs2.groupby(["origin", "destination"], as_index=False).agg(
-            flow_t=("flow_t", "sum"), transport_cost=("transport_cost", "sum"))
-        pack["km"] = np.nan
         w = regions.assign(total=regions[[f"{c}_t" for c in inst.chem_names]].sum(axis=1) + 1e-9)
         centre = w.groupby("region").apply(
             lambda g: (float(np.average(g["lat"], weights=g["total"])), float(np.average(g["lon"], weights=g["total"]))),
             include_groups=False)
         coords.update(centre.to_dict())
-    site_xy = {sid: (lat, lon) for sid, lat, lon in zip(sites["site_id"], sites["lat"], sites["lon"], strict=True)}
-    coords.update(site_xy)
-    pack["o_lat"] = pack["origin"].map(lambda k: coords[k][0])
-    pack["o_lon"] = pack["origin"].map(lambda k: coords[k][1])
-    pack["d_lat"] = pack["destination"].map(lambda k: coords[k][0])
-    pack["d_lon"] = pack["destination"].map(lambda k: coords[k][1])
-
-    sh = flows[flows["echelon"] == "spoke_hub"]
-    bm = sh.groupby(["origin", "destination"], as_index=False).agg(flow_t=("flow_t", "sum"), km=("km", "first"),
-                                                                   transport_cost=("transport_cost", "sum"))
-    for end, col in (("o", "origin"), ("d", "destination")):
-        bm[f"{end}_lat"] = bm[col].map(lambda k: coords[k][0])
-        bm[f"{end}_lon"] = bm[col].map(lambda k: coords[k][1])
-    merchant = flows[flows["echelon"] == "spoke_merchant"].groupby("origin", as_index=False)["flow_t"].sum()
+    coords.update({sid: (lat, lon) for sid, lat, lon in zip(sites["site_id"], sites["lat"], sites["lon"], strict=True)})
+    lines = {}
+    for leg in LEGS:
+        f = flows[flows["echelon"] == leg.name]
+        if aggregated and leg.origin == REGION:
+            f = f.assign(origin=f["origin"].map(dict(zip(regions["id"], regions["region"], strict=True))))
+        df = f.groupby(["origin", "destination"], as_index=False).agg(flow_t=("flow_t", "sum"), km=("km", "first"),
+                                                                    transport_cost=("transport_cost", "sum"))
+        if aggregated and leg.origin == REGION:
+            df["km"] = np.nan
+        for end, col in (("o", "origin"), ("d", "destination")):
+            df[f"{end}_lat"] = df[col].map(lambda k: coords[k][0])
+            df[f"{end}_lon"] = df[col].map(lambda k: coords[k][1])
+        lines[leg.name] = df
+    merchant = flows[flows["echelon"].isin([merchant_echelon(t) for t in TIERS if t.merchant])]
     return {
-        "spokes": sites[is_open & (sites["kind"] == "spoke")],
-        "hubs": sites[is_open & (sites["kind"] == "hub")],
+        "sites": {t.name: sites[is_open & (sites["kind"] == t.name)] for t in TIERS},
+        "lines": lines,
         "closed": sites[~is_open],
-        "pack_lines": pack,
-        "bm_lines": bm,
-        "merchant": merchant,
+        "merchant": merchant.groupby("origin", as_index=False)["flow_t"].sum(),
         "points": regions,
         "aggregated": pd.DataFrame({"aggregated": [aggregated]}),
     }
@@ -155,24 +180,30 @@ def safe_text(value) -> str:
     return text.replace("`", "&#96;").replace("$", "&#36;").replace("\\", "&#92;")
 
 
-def _svg(kind: str, size: int, colour: str) -> str:
-    if kind == "hub":
-        shape = f'<rect x="1.5" y="1.5" width="{size - 3}" height="{size - 3}" fill="{colour}" stroke="white" stroke-width="1.5"/>'
+def symbol_svg(shape: str, size: int, colour: str) -> str:
+    """An inline SVG map symbol (no icon fonts: the offline map needs none)."""
+    if shape == "square":
+        body = f'<rect x="1.5" y="1.5" width="{size - 3}" height="{size - 3}" fill="{colour}" stroke="white" stroke-width="1.5"/>'
+    elif shape == "diamond":
+        h = size / 2
+        body = f'<polygon points="{h},1.5 {size - 1.5},{h} {h},{size - 1.5} 1.5,{h}" fill="{colour}" stroke="white" stroke-width="1.5"/>'
+    elif shape == "circle":
+        body = f'<circle cx="{size / 2}" cy="{size / 2}" r="{size / 2 - 1.5}" fill="{colour}" stroke="white" stroke-width="1.5"/>'
     else:
-        shape = (f'<polygon points="{size / 2},1.5 {size - 1.5},{size - 1.5} 1.5,{size - 1.5}" fill="{colour}" '
-                 f'stroke="white" stroke-width="1.5"/>')
-    return f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}">{shape}</svg>'
+        body = (f'<polygon points="{size / 2},1.5 {size - 1.5},{size - 1.5} 1.5,{size - 1.5}" fill="{colour}" '
+                f'stroke="white" stroke-width="1.5"/>')
+    return f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}">{body}</svg>'
 
 
-def _site_popup(r, sol: Solution, inst: Instance, kind: str) -> str:
+def _site_popup(r, sol: Solution, inst: Instance, t) -> str:
     cur = sol.currency
-    unit = "t packs/yr" if kind == "spoke" else "t black mass/yr"
-    var_cost = inst.params.spoke_cost_per_t if kind == "spoke" else inst.params.hub_cost_per_t
+    own = getattr(inst, t.sites).set_index("id")["processing_cost_per_t"].get(r.site_id, float("nan"))
+    var_cost = own if own == own else float(getattr(inst.params, t.cost_param))
     annual = r.capex_annualised + r.fixed_opex_per_yr + var_cost * r.inbound_t
     per_t = annual / r.inbound_t if r.inbound_t > 0 else float("nan")
-    return (f"<b>{safe_text(str(r.name or r.site_id))}</b> ({kind}, {safe_text(r.status)})<br>"
-            f"size: {safe_text(str(r.size))} ({_fmt(r.capacity_t, unit)})<br>"
-            f"inbound: {_fmt(r.inbound_t, unit)}<br>utilisation: {100 * r.utilisation:.1f} %<br>"
+    return (f"<b>{safe_text(str(r.name or r.site_id))}</b> ({t.name}, {safe_text(r.status)})<br>"
+            f"size: {safe_text(str(r.size))} ({_fmt(r.capacity_t, t.unit)})<br>"
+            f"inbound: {_fmt(r.inbound_t, t.unit)}<br>utilisation: {100 * r.utilisation:.1f} %<br>"
             f"capex annualised: {_fmt(r.capex_annualised, cur + '/yr')}<br>"
             f"cost per tonne handled: {'-' if math.isnan(per_t) else _fmt(per_t, cur + '/t')}")
 
@@ -205,15 +236,11 @@ def _legend_html(inst: Instance) -> str:
     line = '<svg width="26" height="10"><line x1="0" y1="5" x2="26" y2="5" stroke="{c}" stroke-width="4"/></svg>'
     circle = '<svg width="14" height="14"><circle cx="7" cy="7" r="5" fill="{f}" stroke="{c}" stroke-width="2"/></svg>'
     ramp = "".join(f'<span style="display:inline-block;width:14px;height:10px;background:{c}"></span>' for c in CHOROPLETH)
-    rows = [
-        row(_svg("spoke", 14, SPOKE_COLOUR), "open spoke (packs -> black mass)"),
-        row(_svg("hub", 14, HUB_COLOUR), "open hub (refinery)"),
-        row(circle.format(f=CLOSED_COLOUR, c=CLOSED_COLOUR), "candidate not opened"),
-        row(line.format(c=PACK_COLOUR), "packs, region -> spoke (width ~ t/yr)"),
-        row(line.format(c=BLACK_MASS_COLOUR), "black mass, spoke -> hub"),
-        row(circle.format(f="none", c=MERCHANT_COLOUR), "black mass sold at the spoke gate"),
-        row(circle.format(f=POINT_COLOUR, c=POINT_COLOUR), "supply point (area ~ t/yr)"),
-    ]
+    rows = [row(symbol_svg(TIER_STYLE[t.name].shape, 14, TIER_STYLE[t.name].colour), TIER_STYLE[t.name].legend) for t in TIERS]
+    rows.append(row(circle.format(f=CLOSED_COLOUR, c=CLOSED_COLOUR), "candidate not opened"))
+    rows += [row(line.format(c=LEG_STYLE[leg.name].colour), LEG_STYLE[leg.name].legend) for leg in LEGS]
+    rows += [row(circle.format(f="none", c=MERCHANT_COLOUR), "black mass sold at the spoke gate"),
+             row(circle.format(f=POINT_COLOUR, c=POINT_COLOUR), "supply point (area ~ t/yr)")]
     if inst.boundaries:
         rows.append(row(ramp, "supply per region, low -> high"))
     return ('<div id="sh-legend" style="position:fixed;bottom:28px;right:10px;z-index:1000;background:white;'
@@ -309,18 +336,13 @@ def network_map(inst: Instance, sol: Solution, options: MapOptions | None = None
         # one base layer per period: the layer control's radio buttons step through the build-out
         for p in sol.periods:
             group = folium.FeatureGroup(name=f"Build-out {p}", overlay=False, show=p == sol.periods[-1])
-            _draw_network({k: group for k in ("pack", "bm", "merchant", "closed", "hub", "spoke")}, inst, sol,
+            _draw_network({k: group for k in _layer_keys()}, inst, sol,
                           plan_layers(inst, sol, MapOptions(**{**options.__dict__, "period": p})), p)
             group.add_to(fmap)
     else:
-        groups = {
-            "pack": folium.FeatureGroup(name="Flows: packs region -> spoke", show=True),
-            "bm": folium.FeatureGroup(name="Flows: black mass spoke -> hub", show=True),
-            "merchant": folium.FeatureGroup(name="Merchant sales (black mass at the spoke gate)", show=True),
-            "closed": folium.FeatureGroup(name="Closed candidates", show=False),
-            "hub": folium.FeatureGroup(name="Open hubs", show=True),
-            "spoke": folium.FeatureGroup(name="Open spokes", show=True),
-        }
+        names = {**{leg.name: LEG_STYLE[leg.name].layer for leg in LEGS}, "merchant": "Merchant sales (black mass at the spoke gate)",
+                 "closed": "Closed candidates", **{t.name: TIER_STYLE[t.name].layer for t in reversed(TIERS)}}
+        groups = {k: folium.FeatureGroup(name=names[k], show=k != "closed") for k in _layer_keys()}
         _draw_network(groups, inst, sol, plan, period)
         for g in groups.values():
             g.add_to(fmap)
@@ -334,54 +356,53 @@ def network_map(inst: Instance, sol: Solution, options: MapOptions | None = None
     return fmap
 
 
+def _layer_keys() -> list[str]:
+    """Map layers in drawing order: flows by leg, merchant rings, closed candidates, then the
+    tiers' open sites downstream first, so the sites nearest supply stay visible on top."""
+    return [leg.name for leg in LEGS] + ["merchant", "closed"] + [t.name for t in reversed(TIERS)]
+
+
 def _draw_network(groups: dict, inst: Instance, sol: Solution, plan: dict, period: str) -> None:
     """Flows, merchant rings, closed candidates and open sites of one period into ``groups``."""
-    for key, group, colour in (("pack_lines", "pack", PACK_COLOUR), ("bm_lines", "bm", BLACK_MASS_COLOUR)):
-        layer = groups[group]
-        df = plan[key]
+    flows = sol.flows[(sol.flows["period"] == period)]
+    by_chem: dict = {}
+    for o, d, c, t in zip(flows["origin"], flows["destination"], flows["chemistry"], flows["flow_t"], strict=True):
+        by_chem.setdefault((o, d), []).append(f"{safe_text(str(c))} {_fmt(t)} t")
+    for leg in LEGS:
+        style, df = LEG_STYLE[leg.name], plan["lines"][leg.name]
         top = max(float(df["flow_t"].max()) if len(df) else 1.0, 1.0)
-        flows = sol.flows[(sol.flows["period"] == period)]
-        by_chem: dict = {}
-        for o, d, c, t in zip(flows["origin"], flows["destination"], flows["chemistry"], flows["flow_t"], strict=True):
-            by_chem.setdefault((o, d), []).append(f"{safe_text(str(c))} {_fmt(t)} t")
         for r in df.itertuples(index=False):
             km = "" if (isinstance(r.km, float) and math.isnan(r.km)) else f", {r.km:,.0f} km"
             tip = f"{safe_text(str(r.origin))} &rarr; {safe_text(str(r.destination))}: {_fmt(r.flow_t)} t/yr{km}"
             detail = by_chem.get((r.origin, r.destination), [])
             if len(detail) > 1:
                 tip += "<br>" + ", ".join(detail)
-            folium.PolyLine([[_r(r.o_lat), _r(r.o_lon)], [_r(r.d_lat), _r(r.d_lon)]], color=colour,
-                            weight=round(1.5 + 8 * r.flow_t / top, 2), opacity=0.75,
-                            class_name=CLASS["pack" if key == "pack_lines" else "black_mass"],
-                            tooltip=tip).add_to(layer)
+            folium.PolyLine([[_r(r.o_lat), _r(r.o_lon)], [_r(r.d_lat), _r(r.d_lon)]], color=style.colour,
+                            weight=round(1.5 + 8 * r.flow_t / top, 2), opacity=0.75, class_name=style.css,
+                            tooltip=tip).add_to(groups[leg.name])
 
-    merchant = groups["merchant"]
-    sites_xy = dict(zip(plan["spokes"]["site_id"], zip(plan["spokes"]["lat"], plan["spokes"]["lon"], strict=True), strict=True))
+    xy = {r.site_id: (r.lat, r.lon) for df in plan["sites"].values() for r in df.itertuples(index=False)}
     top = max(float(plan["merchant"]["flow_t"].max()) if len(plan["merchant"]) else 1.0, 1.0)
     for r in plan["merchant"].itertuples(index=False):
-        lat, lon = sites_xy[r.origin]
+        lat, lon = xy[r.origin]
         folium.CircleMarker([_r(lat), _r(lon)], radius=8 + 14 * math.sqrt(r.flow_t / top), color=MERCHANT_COLOUR, weight=3,
                             fill=False, class_name=CLASS["merchant"],
-                            tooltip=f"{safe_text(str(r.origin))} sells {_fmt(r.flow_t)} t black mass/yr").add_to(merchant)
+                            tooltip=f"{safe_text(str(r.origin))} sells {_fmt(r.flow_t)} t black mass/yr").add_to(groups["merchant"])
 
-    closed = groups["closed"]
     for r in plan["closed"].itertuples(index=False):
         folium.CircleMarker([_r(r.lat), _r(r.lon)], radius=4, color=CLOSED_COLOUR, fill=True, fill_opacity=0.7,
                             class_name=CLASS["closed"],
-                            tooltip=f"{r.kind} candidate {safe_text(str(r.name or r.site_id))} (not opened)").add_to(closed)
+                            tooltip=f"{r.kind} candidate {safe_text(str(r.name or r.site_id))} (not opened)").add_to(groups["closed"])
 
-    for kind, colour in (("hub", HUB_COLOUR), ("spoke", SPOKE_COLOUR)):
-        layer = groups[kind]
-        df = plan["spokes" if kind == "spoke" else "hubs"]
+    for t in reversed(TIERS):
+        style, df = TIER_STYLE[t.name], plan["sites"][t.name]
         top = max(float(df["capacity_t"].max()) if len(df) else 1.0, 1.0)
         for r in df.itertuples(index=False):
-            # hubs larger and below, so a spoke on the same site stays visible on top
-            size = int((24 if kind == "hub" else 14) + 12 * math.sqrt(r.capacity_t / top))
-            icon = folium.DivIcon(html=_svg(kind, size, colour), icon_size=(size, size), icon_anchor=(size // 2, size // 2),
-                                  class_name=CLASS[kind])
-            folium.Marker([_r(r.lat), _r(r.lon)], icon=icon, z_index_offset=1000 if kind == "spoke" else 500, tooltip=f"{kind} {safe_text(str(r.name or r.site_id))}",
-                          popup=folium.Popup(_site_popup(r, sol, inst, kind), max_width=320)).add_to(layer)
-
+            size = int(style.base_px + 12 * math.sqrt(r.capacity_t / top))
+            icon = folium.DivIcon(html=symbol_svg(style.shape, size, style.colour), icon_size=(size, size),
+                                  icon_anchor=(size // 2, size // 2), class_name=CLASS.get(t.name, f"sh-{t.name}"))
+            folium.Marker([_r(r.lat), _r(r.lon)], icon=icon, z_index_offset=style.z, tooltip=f"{t.name} {safe_text(str(r.name or r.site_id))}",
+                          popup=folium.Popup(_site_popup(r, sol, inst, t), max_width=320)).add_to(groups[t.name])
 
 
 def _data_uri(path: Path) -> str:

@@ -47,6 +47,7 @@ from ..frames import concat_rows
 from ..instance import Instance
 from ..limits import limit
 from ..report.files import csv_text, write_text_atomic
+from ..tiers import TIERS
 from .overrides import Scenario, apply, parse_scenario, read_toml_file, safe_folder_name
 
 EXIT_SOME_FAILED = 5
@@ -430,7 +431,7 @@ def write_summary(base: Instance, plan: SweepPlan, out: Path, failed) -> pd.Data
             if last is not None and sol.multi_period:
                 n_open = n_open[n_open["period"] == last]
             row.update(status=sol.status.value, status_label=sol.status_label, objective=sol.objective, gap=sol.gap,
-                       spokes_open=int((n_open["kind"] == "spoke").sum()), hubs_open=int((n_open["kind"] == "hub").sum()),
+                       **{f"{t.plural}_open": int((n_open["kind"] == t.name).sum()) for t in TIERS},
                        check="pass" if not json.loads(path.read_text()).get("check") else "FAILED")
             for comp, val in sol.costs.groupby("component")["value"].sum().items():
                 row[f"cost_{comp}"] = val
@@ -528,7 +529,7 @@ def robustness(base: Instance, sols: dict) -> pd.DataFrame:
     sizes: dict[str, str] = {}
     for sid, size, k in zip(by_size["site_id"], by_size["size"], by_size["n"], strict=True):
         sizes[sid] = f"{sizes[sid]}; {size}: {k}" if sid in sizes else f"{size}: {k}"
-    sites = concat_rows([base.spokes.assign(kind="spoke"), base.hubs.assign(kind="hub")])
+    sites = concat_rows([getattr(base, t.sites).assign(kind=t.name) for t in TIERS])
     sites = sites[sites["status"] != "excluded"]
     out = sites[["id", "kind", "name", "status", "lat", "lon"]].rename(columns={"id": "site_id"}).copy()
     out["scenarios_open"] = out["site_id"].map(counts).fillna(0).astype(int)
@@ -536,6 +537,11 @@ def robustness(base: Instance, sols: dict) -> pd.DataFrame:
     out["share_open"] = out["scenarios_open"] / max(n, 1)
     out["sizes"] = [sizes.get(sid, "") for sid in out["site_id"]]
     return out.sort_values(["share_open", "kind", "site_id"], ascending=[False, True, True], kind="stable").reset_index(drop=True)
+
+
+def _ring_word(i: int) -> str:
+    """thin for the first tier, thick for the last, medium between."""
+    return "thin" if i == 0 else "thick" if i == len(TIERS) - 1 else "medium"
 
 
 def _plural(n: int, word: str) -> str:
@@ -565,13 +571,17 @@ def robustness_map(base: Instance, table: pd.DataFrame, factors: list[str], path
     if base.boundaries:
         boundary_layer(base.boundaries, 0.0, "Boundaries", {
             "color": "#777777", "weight": 0.6, "fillColor": "#f4f4f4", "fillOpacity": 0.7}).add_to(fmap)
-    for kind in ("spoke", "hub"):
-        layer = folium.FeatureGroup(name=f"{kind}s: share of scenarios opening them")
+    # ring radius and weight grow with the tier's place downstream: thin = first tier, thick = last
+    # (an integral weight stays an int: the committed map says weight 1, not 1.0)
+    rings = {t.name: (6 + 4 * i, 1 + 3 * i // 2 if i % 2 == 0 else 1 + 1.5 * i) for i, t in enumerate(TIERS)}
+    for t in TIERS:
+        kind, (radius, weight) = t.name, rings[t.name]
+        layer = folium.FeatureGroup(name=f"{t.plural}: share of scenarios opening them")
         # least robust first, so the always-open sites are drawn on top
         for r in table[table["kind"] == kind].iloc[::-1].itertuples(index=False):
             colour, _label = robustness_class(r.share_open)
-            folium.CircleMarker([round(r.lat, 5), round(r.lon, 5)], radius=6 if kind == "spoke" else 10, color="#333333",
-                                weight=1 if kind == "spoke" else 2.5, fill=True, fill_color=colour, fill_opacity=0.95,
+            folium.CircleMarker([round(r.lat, 5), round(r.lon, 5)], radius=radius, color="#333333",
+                                weight=weight, fill=True, fill_color=colour, fill_opacity=0.95,
                                 class_name=f"sh-robust-{kind}",
                                 tooltip=escape(f"{kind} {r.name or r.site_id} ({r.status}): open in {r.scenarios_open} of "
                                                f"{n} scenarios ({100 * r.share_open:.0f} %)"
@@ -582,13 +592,14 @@ def robustness_map(base: Instance, table: pd.DataFrame, factors: list[str], path
              f'padding:6px 10px;border:1px solid #999;border-radius:4px;font:13px sans-serif">'
              f'<b>{escape(base.name)}: robustness over {n} scenarios</b><br>'
              f'swept: {escape(", ".join(factors) or "listed scenarios")}<br>'
-             f'open in every scenario: {_plural(int((always["kind"] == "spoke").sum()), "spoke")}, '
-             f'{_plural(int((always["kind"] == "hub").sum()), "hub")}</div>')
+             'open in every scenario: '
+             + ", ".join(_plural(int((always["kind"] == t.name).sum()), t.name) for t in TIERS) + '</div>')
     legend = ('<div style="position:fixed;bottom:20px;right:10px;z-index:1000;background:white;padding:6px 10px;'
               'border:1px solid #999;border-radius:4px;font:12px sans-serif"><b>share of scenarios opening the site</b><br>'
               + "".join(f'<span style="display:inline-block;width:14px;height:10px;background:{c};margin-right:4px">'
                         f'</span>{escape(lab)}<br>' for _u, c, lab in ROBUSTNESS_CLASSES)
-              + "thin ring = spoke, thick ring = hub</div>")
+              + ", ".join(f"{_ring_word(i)} ring = {t.name}" for i, t in enumerate(TIERS))
+              + "</div>")
     fmap.get_root().html.add_child(folium.Element(title))
     fmap.get_root().html.add_child(folium.Element(legend))
     folium.LayerControl(collapsed=False).add_to(fmap)
