@@ -9,17 +9,17 @@ Pipeline (each stage callable alone; :func:`solve` runs them all)::
     write_solution(sol, inst, "results/demo")     # report: CSV/JSON/map, atomically
 """
 
-__version__ = "0.1.0"
-
 from .check import Violation, check_solution
 from .errors import InfeasibleError, InstanceError, Issue, NoSolutionError
 from .highs import SolverError
-from .instance import Chemistry, Instance, Parameters, load_instance, make_instance, save_instance
+from .instance import Chemistry, Instance, Parameters
+from .load import load_instance, make_instance, save_instance
 from .model.build import ModelOptions, build_model
 from .options import SolveOptions
 from .report.tables import summary_text, write_solution
 from .solution import Solution, SolveStatus
 from .solver import solve
+from .version import __version__
 
 __all__ = [
     "Chemistry", "Instance", "InstanceError", "InfeasibleError", "Issue", "ModelOptions", "NoSolutionError",

@@ -149,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def main_entry() -> None:  # console-script entry point
+    """Console-script entry point: exit with :func:`main`'s code."""
     sys.exit(main())
 
 
@@ -171,7 +172,8 @@ def _dispatch(args) -> int:
 
 
 def _validate(args) -> int:
-    from .instance import instance_warnings, load_instance
+    from .instance import instance_warnings
+    from .load import load_instance
 
     inst = load_instance(args.instance)
     for w in instance_warnings(inst):
@@ -202,7 +204,7 @@ def _load_solution(folder: Path):
 
 def _instance_of(sol, given: Path | None):
     """The instance a solution was computed from (warns if its files changed since)."""
-    from .instance import load_instance
+    from .load import load_instance
 
     source = given or (Path(sol.provenance["source"]) if sol.provenance.get("source") else None)
     if source is None or not source.exists():
@@ -221,7 +223,7 @@ def _report(args) -> int:
 
 
 def _render(args) -> int:
-    from .report.files import check_target
+    from .files import check_target
 
     sol = _load_solution(args.solution)
     if not sol.status.has_solution:
@@ -252,7 +254,7 @@ def _render(args) -> int:
 
 
 def _sweep(args) -> int:
-    from .instance import load_instance
+    from .load import load_instance
     from .scenarios.sweep import EXIT_SOME_FAILED, load_grid, sweep
 
     if args.out.exists() and not (args.resume or args.force):
@@ -310,9 +312,10 @@ def sweep_table(comparison, factors: list[str], currency: str, npv: bool) -> str
 
 
 def _solve(args) -> int:
-    from .instance import instance_warnings, load_instance
+    from .files import check_target
+    from .instance import instance_warnings
+    from .load import load_instance
     from .options import SolveOptions
-    from .report.files import check_target
     from .report.tables import summary_text, write_solution
     from .solution import SolveStatus
     from .solver import solve

@@ -30,7 +30,7 @@ from .schema import FieldSpec
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f"}
 _NOTE_PREFIXES = ("note", "comment")
-#: the first characters that make a spreadsheet cell a formula (see report.files.neutralise)
+#: the first characters that make a spreadsheet cell a formula (see files.neutralise)
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 _DEC_COMMA = re.compile(r"^[+-]?\d+,\d+$")
@@ -252,6 +252,7 @@ def plausible(spec: FieldSpec, value) -> bool:
 
 
 def in_bounds(spec: FieldSpec, value: float) -> bool:
+    """Whether ``value`` lies in the field's allowed range (open or closed at each end)."""
     if spec.lo is not None and (value < spec.lo or (spec.lo_open and value == spec.lo)):
         return False
     if spec.hi is not None and (value > spec.hi or (spec.hi_open and value == spec.hi)):

@@ -97,6 +97,7 @@ class InfeasibilityDiagnosis:
 
     @property
     def total_shortfall_t(self) -> float:
+        """Tonnes of packs that cannot be collected, over all regions, chemistries and periods."""
         return float(sum(row.shortfall_t for row in self.shortfall))
 
     def __str__(self) -> str:

@@ -192,6 +192,7 @@ atexit.register(shutdown_worker)
 
 
 def isolation_available() -> bool:
+    """Whether HiGHS can run in a worker process here (POSIX pipes); otherwise it runs in-process."""
     return os.name == "posix"
 
 

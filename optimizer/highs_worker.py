@@ -48,6 +48,7 @@ KEEP = 4
 
 
 def versions() -> dict:
+    """The highspy distribution and HiGHS library versions of this process."""
     import highspy
 
     v = {"highspy": _dist_version("highspy")}
@@ -105,56 +106,82 @@ def violation(p: dict, x: np.ndarray | None) -> str | None:
     return None
 
 
+class _Callbacks:
+    """HiGHS's log, MIP-solution and MIP-interrupt callbacks for one solve.
+
+    The MIP-solution callback keeps the :data:`KEEP` best improving vectors: under HiGHS 1.16 the
+    values read back after a MIP start can be the start itself, so the result is chosen from
+    these and HiGHS's own vector by price and feasibility (:func:`_chosen_values`)."""
+
+    def __init__(self, p: dict, emit, t0: float):
+        self.p, self.emit, self.t0 = p, emit, t0
+        self.sense = 1.0 if p["sense"] == 1 else -1.0
+        self.messages: list[str] = []
+        self.candidates: list[tuple[float, np.ndarray]] = []  # (sense * objective, x), cheapest first
+        self.best = float("inf")
+        self.last_bound = 0.0
+        self.stop_after = p.get("interrupt_after_s")
+
+    def price(self, x: np.ndarray) -> float:
+        """c·x + offset: the objective of a column vector."""
+        return float(self.p["c"] @ x) + float(self.p["offset"])
+
+    def on_log(self, e) -> None:
+        """Keep HiGHS's errors and warnings; pass every line on under ``--log``."""
+        text = e.message
+        if "ERROR" in text[:12] or "WARNING" in text[:12]:
+            self.messages.append(text.strip())
+            del self.messages[:-50]
+        if self.p["log"]:
+            self.emit("log", text)
+
+    def on_solution(self, e) -> None:
+        """Keep an improving incumbent's own values and report it."""
+        x = np.array(e.data_out.mip_solution, dtype=float, copy=True)
+        if len(x) != len(self.p["c"]) or not np.all(np.isfinite(x)):
+            return
+        obj = self.price(x)
+        key = self.sense * obj
+        if len(self.candidates) >= KEEP and key >= self.candidates[-1][0]:
+            return
+        self.candidates.append((key, x))
+        self.candidates.sort(key=lambda t: t[0])
+        del self.candidates[KEEP:]
+        if key < self.best - 1e-12 * max(1.0, abs(key)):
+            self.best = key
+            self.emit("incumbent", obj, x, time.perf_counter() - self.t0)
+            if self.p.get("test_stall_s"):  # tests: HiGHS stuck where it checks neither limit nor callback
+                time.sleep(self.p["test_stall_s"])
+
+    def on_interrupt(self, e) -> None:
+        """Report the dual bound a few times a second; interrupt at the cooperative stop time."""
+        now = time.perf_counter()
+        if now - self.last_bound >= BOUND_EVERY_S:  # called at every node
+            self.last_bound = now
+            self.emit("bound", float(e.data_out.mip_dual_bound), now - self.t0)
+        if self.stop_after is not None and now - self.t0 >= self.stop_after:
+            e.interrupt()
+
+
+def _chosen_values(p: dict, x_highs: np.ndarray, cb: _Callbacks) -> tuple[str, np.ndarray]:
+    """The cheapest feasible vector of HiGHS's own and the callback's; HiGHS's if none is feasible
+    (the parent then names the violation)."""
+    pool = [("highs", x_highs)] + [("callback", v) for _k, v in cb.candidates]
+    pool.sort(key=lambda t: cb.sense * cb.price(t[1]))
+    for source, v in pool:
+        if violation(p, v) is None:
+            return source, v
+    return "highs", x_highs
+
+
 def solve_payload(p: dict, emit) -> dict:
     """Solve one problem and return the result dict; ``emit(kind, *data)`` gets progress."""
     import highspy
 
     t0 = time.perf_counter()
     errors: list[dict] = []
-    messages: list[str] = []
-    sense = 1.0 if p["sense"] == 1 else -1.0
-    c, offset = p["c"], float(p["offset"])
-    candidates: list[tuple[float, np.ndarray]] = []  # (sense * objective, x), cheapest first
-    best = [float("inf")]
-
-    def price(x: np.ndarray) -> float:
-        return float(c @ x) + offset
-
-    def on_log(e) -> None:
-        text = e.message
-        if "ERROR" in text[:12] or "WARNING" in text[:12]:
-            messages.append(text.strip())
-            del messages[:-50]
-        if p["log"]:
-            emit("log", text)
-
-    def on_solution(e) -> None:
-        x = np.array(e.data_out.mip_solution, dtype=float, copy=True)
-        if len(x) != len(c) or not np.all(np.isfinite(x)):
-            return
-        obj = price(x)
-        key = sense * obj
-        if len(candidates) >= KEEP and key >= candidates[-1][0]:
-            return
-        candidates.append((key, x))
-        candidates.sort(key=lambda t: t[0])
-        del candidates[KEEP:]
-        if key < best[0] - 1e-12 * max(1.0, abs(key)):
-            best[0] = key
-            emit("incumbent", obj, x, time.perf_counter() - t0)
-            if p.get("test_stall_s"):  # tests: HiGHS stuck where it checks neither limit nor callback
-                time.sleep(p["test_stall_s"])
-
-    last_bound = [0.0]
-    stop_after = p.get("interrupt_after_s")
-
-    def on_interrupt(e) -> None:
-        now = time.perf_counter()
-        if now - last_bound[0] >= BOUND_EVERY_S:  # called at every node: report a few per second
-            last_bound[0] = now
-            emit("bound", float(e.data_out.mip_dual_bound), now - t0)
-        if stop_after is not None and now - t0 >= stop_after:
-            e.interrupt()
+    cb = _Callbacks(p, emit, t0)
+    messages = cb.messages
 
     def check(call: str, status) -> None:
         if status == highspy.HighsStatus.kError:
@@ -167,7 +194,7 @@ def solve_payload(p: dict, emit) -> dict:
     try:
         check("setOptionValue(output_flag)", h.setOptionValue("output_flag", True))
         check("setOptionValue(log_to_console)", h.setOptionValue("log_to_console", False))
-        h.cbLogging += on_log
+        h.cbLogging += cb.on_log
         for key, value in p["options"].items():
             check(f"setOptionValue({key}={value!r})", h.setOptionValue(key, value))
         check("passModel", pass_model(h, p))
@@ -177,8 +204,8 @@ def solve_payload(p: dict, emit) -> dict:
                                                np.ascontiguousarray(val, dtype=np.float64)))
         is_mip = bool(np.any(p["integrality"]))
         if is_mip:
-            h.cbMipSolution += on_solution
-            h.cbMipInterrupt += on_interrupt
+            h.cbMipSolution += cb.on_solution
+            h.cbMipInterrupt += cb.on_interrupt
         result["pass_s"] = time.perf_counter() - t0
         t_run = time.perf_counter()
         run_status = h.run()
@@ -195,17 +222,8 @@ def solve_payload(p: dict, emit) -> dict:
             raise _Failure("run", run_status.name)
         if info.primal_solution_status == 2:  # kSolutionStatusFeasible
             sol = h.getSolution()
-            x = np.array(sol.col_value, dtype=float)
-            pool = [("highs", x)] + [("callback", v) for _k, v in candidates]
-            pool.sort(key=lambda t: sense * price(t[1]))
-            chosen = None
-            for source, v in pool:
-                if violation(p, v) is None:
-                    chosen = (source, v)
-                    break
-            if chosen is None:  # report HiGHS's own vector; the parent names the violation
-                chosen = ("highs", x)
-            result.update(x=chosen[1], x_source=chosen[0], x_objective=price(chosen[1]))
+            source, x = _chosen_values(p, np.array(sol.col_value, dtype=float), cb)
+            result.update(x=x, x_source=source, x_objective=cb.price(x))
             if p.get("duals") and not is_mip and sol.dual_valid:
                 result["row_dual"] = np.array(sol.row_dual, dtype=float)
                 result["col_dual"] = np.array(sol.col_dual, dtype=float)
@@ -305,6 +323,7 @@ class _Sender:
 
 
 def main(argv: list[str]) -> int:
+    """Worker entry point: serve solve requests on the pipe whose descriptor is ``argv[1]`` with ``argv[2]`` threads."""
     from multiprocessing.connection import Connection
 
     conn = Connection(int(argv[1]))

@@ -70,9 +70,11 @@ class SolveOptions:
     isolate: bool = True  # run HiGHS in a worker process (enforced time limit)
 
     def as_dict(self) -> dict:
+        """The options as a plain dict (written into a solution's provenance)."""
         return asdict(self)
 
     def model_options(self):
+        """The formulation switches these options carry, for :func:`~optimizer.model.build.build_model`."""
         from .model.build import ModelOptions
 
         return ModelOptions(single_sourcing=self.single_sourcing, linking=self.linking, cover_cuts=self.cover_cuts)

@@ -96,6 +96,7 @@ class TableSpec:
     needs: tuple[str, ...] = ()
 
     def columns_for(self, chemistries: tuple[str, ...]) -> list[FieldSpec]:
+        """The table's fields with the per-chemistry templates expanded for ``chemistries``."""
         out = list(self.fields)
         for template in self.chem_fields:
             for chem in chemistries:

@@ -102,6 +102,7 @@ class Solution:
 
     @property
     def multi_period(self) -> bool:
+        """Whether the solution covers more than one period."""
         return len(self.periods) > 1
 
     @property
@@ -158,10 +159,12 @@ class Solution:
         return str(period)
 
     def open_sites(self, kind: str | None = None) -> pd.DataFrame:
+        """Rows of ``sites`` that are open (of one tier when ``kind`` is given)."""
         df = self.sites[self.sites["open"]]
         return df if kind is None else df[df["kind"] == kind]
 
     def cost(self, component: str) -> float:
+        """The total of one cost component (currency/yr; summed over periods)."""
         return float(self.costs.loc[self.costs["component"] == component, "value"].sum())
 
     def raise_for_status(self) -> Solution:
@@ -175,6 +178,7 @@ class Solution:
     # --- JSON round trip -----------------------------------------------------------------------
 
     def to_dict(self) -> dict:
+        """The solution as plain JSON-ready data (tables as lists of records)."""
         diag = None
         if self.diagnosis is not None:
             diag = {"shortfall": [list(r) for r in self.diagnosis.shortfall], "causes": self.diagnosis.causes}
@@ -202,10 +206,12 @@ class Solution:
         }
 
     def to_json(self) -> str:
+        """The solution as JSON text (solution.json); NaN and infinity refused."""
         return json.dumps(self.to_dict(), indent=1, sort_keys=False, allow_nan=False)
 
     @staticmethod
     def from_dict(d: dict) -> Solution:
+        """The solution :meth:`to_dict` wrote (older files without a period in the diagnosis accepted)."""
         diag = None
         if d.get("diagnosis"):
             rows = d["diagnosis"]["shortfall"]
@@ -224,6 +230,7 @@ class Solution:
 
     @staticmethod
     def from_json(text: str) -> Solution:
+        """The solution :meth:`to_json` wrote."""
         return Solution.from_dict(json.loads(text))
 
     @staticmethod
@@ -276,6 +283,7 @@ def _costs_frame(records: list[dict]) -> pd.DataFrame:
 
 
 def empty_tables() -> dict[str, pd.DataFrame]:
+    """Empty sites, flows, regions, costs and schedule tables with their columns (a solution without values)."""
     return {
         "sites": pd.DataFrame(columns=SITE_COLUMNS),
         "flows": pd.DataFrame(columns=FLOW_COLUMNS),

@@ -23,7 +23,8 @@ from .diagnose import diagnose
 from .extract import extract_tables
 from .heuristic import rolling_start, warm_start
 from .highs import RunResult, highs_version, run_highs
-from .instance import Instance, load_instance
+from .instance import Instance
+from .load import load_instance
 from .model.build import BuiltModel, build_model
 from .options import SolveOptions
 from .solution import Solution, SolveStatus, empty_tables
@@ -143,8 +144,8 @@ def provenance(inst: Instance, options: SolveOptions, run: RunResult | None = No
     """Where a solution comes from: input hash, versions, options, threads used, time."""
     import pyomo
 
-    from . import __version__
     from .schema import SCHEMA_VERSION
+    from .version import __version__
 
     return {
         "input_hash": inst.input_hash,

@@ -43,6 +43,7 @@ class Tier:
 
     @property
     def open_var(self) -> str:
+        """Name of the tier's binary open/size variable in the model."""
         return f"open_{self.name}"
 
 
@@ -60,6 +61,7 @@ class Leg:
 
     @property
     def flow_var(self) -> str:
+        """Name of the leg's flow variable in the model (t/yr)."""
         return f"flow_{self.name}_t"
 
 
@@ -76,6 +78,7 @@ LEGS: tuple[Leg, ...] = (
 
 
 def tier(name: str) -> Tier:
+    """The tier called ``name`` (KeyError otherwise)."""
     for t in TIERS:
         if t.name == name:
             return t
@@ -83,10 +86,12 @@ def tier(name: str) -> Tier:
 
 
 def legs_into(name: str) -> tuple[Leg, ...]:
+    """The legs ending at tier ``name``."""
     return tuple(leg for leg in LEGS if leg.destination == name)
 
 
 def legs_out_of(name: str) -> tuple[Leg, ...]:
+    """The legs starting at tier ``name`` (or at :data:`REGION`)."""
     return tuple(leg for leg in LEGS if leg.origin == name)
 
 
@@ -96,8 +101,10 @@ def merchant_echelon(t: Tier) -> str:
 
 
 def processing_component(t: Tier) -> str:
+    """The cost component of a tier's variable processing (``spoke_processing``)."""
     return f"{t.name}_processing"
 
 
 def revenue_component(t: Tier) -> str:
+    """The cost component of a tier's revenue (``hub_revenue``, negative)."""
     return f"{t.name}_revenue"

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import Issue
-from .instance import Instance
+from .instance import Instance, geojson_key
 
 
 def validate_instance(inst: Instance) -> list[Issue]:
@@ -267,8 +267,6 @@ def _hub_acceptance(inst: Instance, issues: list[Issue]) -> None:
 
 
 def _boundaries(inst: Instance, issues: list[Issue]) -> None:
-    from .instance import geojson_key
-
     keys = {str(r).lower() for r in inst.regions["id"]} | {
         str(r).lower() for r in inst.regions["region"] if r
     }

@@ -22,8 +22,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from optimizer import load_instance, solve  # noqa: E402
+from optimizer.files import write_text_atomic  # noqa: E402
 from optimizer.report.figures import write_figure  # noqa: E402
-from optimizer.report.files import write_text_atomic  # noqa: E402
 from optimizer.report.maps import MapOptions, map_html  # noqa: E402
 from optimizer.solution import Solution  # noqa: E402
 

@@ -108,7 +108,8 @@ def hard_instance(seed: int = 4):
     import numpy as np
     import pandas as pd
 
-    from optimizer.instance import Chemistry, Parameters, make_instance
+    from optimizer.instance import Chemistry, Parameters
+    from optimizer.load import make_instance
 
     rng = np.random.default_rng(seed)
     R, S = 40, 20

@@ -124,7 +124,7 @@ def test_save_lp(tmp_path):
 def test_limit_returns_incumbent_with_gap(tmp_path, capsys):
     """Node limit 1, heuristics off (machine-independent): an incumbent exists but is not proven."""
     from optimizer import solve
-    from optimizer.instance import save_instance
+    from optimizer.load import save_instance
     from optimizer.solution import SolveStatus
 
     from .helpers import hard_instance

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from optimizer import load_instance, make_instance, save_instance
-from optimizer.instance import instances_equal
+from optimizer.load import instances_equal
 from optimizer.schema import ALL_TABLES
 
 from .helpers import DEMO, ROOT, copy_demo, write_csv

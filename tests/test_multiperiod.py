@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from optimizer import check_solution, load_instance, solve
-from optimizer.instance import Chemistry, Parameters, Periods, make_instance
+from optimizer.instance import Chemistry, Parameters, Periods
+from optimizer.load import make_instance
 
 from .bruteforce import brute_force_schedules
 from .helpers import base_toml, start_solution, write_csv, write_instance

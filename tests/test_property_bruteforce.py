@@ -28,7 +28,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from optimizer import check_solution, solve
-from optimizer.instance import Chemistry, Parameters, make_instance
+from optimizer.instance import Chemistry, Parameters
+from optimizer.load import make_instance
 from optimizer.solution import SolveStatus
 
 from .bruteforce import brute_force, haversine

@@ -74,7 +74,7 @@ def _number(text: str) -> bool:
 def test_a_neutralised_input_reads_back_as_written(formula_run, tmp_path):
     """save_instance writes the same rule; the reader drops the apostrophe, so it round-trips."""
     from optimizer import save_instance
-    from optimizer.instance import instances_equal
+    from optimizer.load import instances_equal
 
     folder, _out, _xlsx = formula_run
     inst = load_instance(folder)

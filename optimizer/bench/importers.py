@@ -25,7 +25,8 @@ import numpy as np
 import pandas as pd
 
 from ..frames import concat_rows
-from ..instance import Chemistry, Instance, Parameters, make_instance
+from ..instance import Chemistry, Instance, Parameters
+from ..load import make_instance
 
 CHEM = "unit"
 
@@ -73,6 +74,9 @@ def read_orlib(folder: Path, name: str) -> CFLPData:
 
 
 def orlib_instance(folder: str | Path, name: str, single_source: bool = False) -> Instance:
+    """An OR-Library capacitated facility-location instance (Beasley's cap/capa-c files) as a one-tier spokehub
+    instance: customers are regions, warehouses spokes.
+    """
     d = read_orlib(Path(folder), name)
     n, m = d.cost.shape
     regions = pd.DataFrame({"id": [f"c{j + 1}" for j in range(n)], "lat": 0.0, "lon": 0.0, f"{CHEM}_t": d.demand})
@@ -92,6 +96,9 @@ def orlib_instance(folder: str | Path, name: str, single_source: bool = False) -
 
 
 def read_tscflp(path: Path):
+    """Parse a two-stage capacitated facility-location file: (demand, plants, plant-depot costs, depots, depot-customer
+    costs).
+    """
     tok = np.asarray(_numbers(path), dtype=float)
     n_plants, n_depots, n_customers = (int(x) for x in tok[:3])
     pos = 3
@@ -111,6 +118,7 @@ def read_tscflp(path: Path):
 
 
 def tscflp_instance(folder: str | Path, name: str) -> Instance:
+    """A two-stage CFLP benchmark as a two-tier instance: customers are regions, depots spokes, plants hubs."""
     demand, plant, c_pd, depot, c_dc = read_tscflp(Path(folder) / f"{name}.txt")
     P, D, K = len(plant), len(depot), len(demand)
     regions = pd.DataFrame({"id": [f"k{k + 1}" for k in range(K)], "lat": 0.0, "lon": 0.0, f"{CHEM}_t": demand})
@@ -184,6 +192,9 @@ SETS = {
 
 
 def load_benchmark(data: str | Path, set_name: str, name: str) -> Instance:
+    """The instance ``name`` of benchmark set ``set_name`` read from ``data`` (KeyError naming the known sets/instances
+    otherwise).
+    """
     if set_name not in SETS:
         raise KeyError(f"unknown benchmark set '{set_name}' (known: {', '.join(SETS)})")
     names, loader = SETS[set_name]

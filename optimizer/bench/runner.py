@@ -34,6 +34,7 @@ def find_data(data: str | Path | None) -> Path:
 
 
 def options_for(formulation: str, time_limit: float | None, gap: float, threads: int) -> SolveOptions:
+    """Solve options of a benchmark run: ``baseline`` (textbook formulation) or ``spokehub`` (the default one)."""
     if formulation == "baseline":
         return SolveOptions.baseline(time_limit_s=time_limit, mip_rel_gap=gap, threads=threads)
     if formulation == "spokehub":
@@ -107,6 +108,7 @@ def _p(x) -> str:
 
 
 def main_bench(args) -> int:
+    """``spokehub bench``: solve a benchmark set, write its CSV and print the comparison with the published optima."""
     run_benchmark(args.set, args.instances or None, data=args.data, time_limit=args.time_limit, gap=args.gap,
                   threads=args.threads, formulation=args.formulation,
                   out_csv=args.csv or Path("results") / f"bench-{args.set}-{args.formulation}.csv",

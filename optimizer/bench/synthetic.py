@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 
 from ..geo import great_circle_km
-from ..instance import Chemistry, Instance, Parameters, make_instance
+from ..instance import Chemistry, Instance, Parameters
+from ..load import make_instance
 
 LAT_RANGE = (30.0, 50.0)
 LON_RANGE = (-120.0, -70.0)
@@ -74,54 +75,9 @@ def synthetic_instance(n_regions: int, n_spokes: int, n_hubs: int, n_chems: int 
     for name, _, _ in chem_specs:
         regions[f"{name}_t"] = np.round(rng.uniform(*SUPPLY_RANGE_T, n_regions), 1)
 
-    # Spokes: status, sizes.
-    s_lat, s_lon = _points(rng, n_spokes)
-    status = np.full(n_spokes, "candidate", dtype=object)
-    existing_size = np.full(n_spokes, "", dtype=object)
-    pick = rng.permutation(n_spokes)
-    n_existing = int(round(0.05 * n_spokes))
-    n_excluded = int(round(0.02 * n_spokes)) if n_spokes > n_existing + 1 else 0
-    status[pick[:n_existing]] = "existing"
-    existing_size[pick[:n_existing]] = rng.choice(["small", "medium"], n_existing)
-    status[pick[n_existing:n_existing + n_excluded]] = "excluded"
-    spokes = pd.DataFrame({
-        "id": [f"S{i:04d}" for i in range(n_spokes)],
-        "name": [f"Spoke {i}" for i in range(n_spokes)],
-        "lat": s_lat, "lon": s_lon, "status": status, "existing_size": existing_size,
-    })
-    factor = rng.uniform(0.9, 1.1, n_spokes)
-    spoke_sizes = pd.DataFrame([
-        (sid, size, cap, round(capex * f, -3), round(opex * f, -3))
-        for sid, f in zip(spokes["id"], factor, strict=True)
-        for size, cap, capex, opex in SPOKE_SIZES
-    ], columns=["site_id", "size", "capacity_t", "capex", "fixed_opex_per_yr"])
-
-    # Hubs: status, sizes, accepted chemistries.
-    h_lat, h_lon = _points(rng, n_hubs)
-    h_status = np.full(n_hubs, "candidate", dtype=object)
-    h_existing = np.full(n_hubs, "", dtype=object)
-    n_h_existing = n_hubs // 10
-    h_pick = rng.permutation(n_hubs)[:n_h_existing]
-    h_status[h_pick] = "existing"
-    h_existing[h_pick] = "medium"
-    hubs = pd.DataFrame({
-        "id": [f"H{i:03d}" for i in range(n_hubs)],
-        "name": [f"Hub {i}" for i in range(n_hubs)],
-        "lat": h_lat, "lon": h_lon, "status": h_status, "existing_size": h_existing,
-    })
-    accepts = rng.random((n_hubs, n_chems)) < 0.5
-    empty = ~accepts.any(axis=1)
-    accepts[empty, rng.integers(0, n_chems, int(empty.sum()))] = True
-    for j in range(n_chems if n_hubs else 0):
-        if not accepts[:, j].any():
-            accepts[rng.integers(0, n_hubs), j] = True
-    for j, (name, _, _) in enumerate(chem_specs):
-        hubs[f"accepts_{name}"] = accepts[:, j]
-    hub_rows = []
-    for sid in hubs["id"]:
-        for size, cap, (lo, hi), opex in HUB_SIZES:
-            hub_rows.append((sid, size, cap, round(float(rng.uniform(lo, hi)), -5), opex))
-    hub_sizes = pd.DataFrame(hub_rows, columns=["site_id", "size", "capacity_t", "capex", "fixed_opex_per_yr"])
+    spokes, spoke_sizes = _spokes(rng, n_spokes)
+    hubs, hub_sizes = _hubs(rng, n_hubs, chem_specs)
+    s_lat, s_lon, status = spokes["lat"].to_numpy(), spokes["lon"].to_numpy(), spokes["status"].to_numpy()
 
     # Service radius: every region reaches its k nearest spokes that can open.
     can_open = status != "excluded"
@@ -150,6 +106,65 @@ def synthetic_instance(n_regions: int, n_spokes: int, n_hubs: int, n_chems: int 
                      f"{n_regions} regions, {n_spokes} spokes, {n_hubs} hubs, {n_chems} chemistries; "
                      f"every region reaches at least {k} spokes"),
     )
+
+
+def _spokes(rng: np.random.Generator, n_spokes: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Spoke sites (about 5 % existing, 2 % excluded) and their three sizes with a +-10 % site factor."""
+    s_lat, s_lon = _points(rng, n_spokes)
+    status = np.full(n_spokes, "candidate", dtype=object)
+    existing_size = np.full(n_spokes, "", dtype=object)
+    pick = rng.permutation(n_spokes)
+    n_existing = int(round(0.05 * n_spokes))
+    n_excluded = int(round(0.02 * n_spokes)) if n_spokes > n_existing + 1 else 0
+    status[pick[:n_existing]] = "existing"
+    existing_size[pick[:n_existing]] = rng.choice(["small", "medium"], n_existing)
+    status[pick[n_existing:n_existing + n_excluded]] = "excluded"
+    spokes = pd.DataFrame({
+        "id": [f"S{i:04d}" for i in range(n_spokes)],
+        "name": [f"Spoke {i}" for i in range(n_spokes)],
+        "lat": s_lat, "lon": s_lon, "status": status, "existing_size": existing_size,
+    })
+    factor = rng.uniform(0.9, 1.1, n_spokes)
+    spoke_sizes = pd.DataFrame([
+        (sid, size, cap, round(capex * f, -3), round(opex * f, -3))
+        for sid, f in zip(spokes["id"], factor, strict=True)
+        for size, cap, capex, opex in SPOKE_SIZES
+    ], columns=["site_id", "size", "capacity_t", "capex", "fixed_opex_per_yr"])
+
+    return spokes, spoke_sizes
+
+
+def _hubs(rng: np.random.Generator, n_hubs: int, chem_specs) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Hub sites (a tenth existing), the non-empty set of chemistries each accepts (every chemistry
+    accepted somewhere) and their two sizes."""
+    n_chems = len(chem_specs)
+    h_lat, h_lon = _points(rng, n_hubs)
+    h_status = np.full(n_hubs, "candidate", dtype=object)
+    h_existing = np.full(n_hubs, "", dtype=object)
+    n_h_existing = n_hubs // 10
+    h_pick = rng.permutation(n_hubs)[:n_h_existing]
+    h_status[h_pick] = "existing"
+    h_existing[h_pick] = "medium"
+    hubs = pd.DataFrame({
+        "id": [f"H{i:03d}" for i in range(n_hubs)],
+        "name": [f"Hub {i}" for i in range(n_hubs)],
+        "lat": h_lat, "lon": h_lon, "status": h_status, "existing_size": h_existing,
+    })
+    accepts = rng.random((n_hubs, n_chems)) < 0.5
+    empty = ~accepts.any(axis=1)
+    accepts[empty, rng.integers(0, n_chems, int(empty.sum()))] = True
+    for j in range(n_chems if n_hubs else 0):
+        if not accepts[:, j].any():
+            accepts[rng.integers(0, n_hubs), j] = True
+    for j, (name, _, _) in enumerate(chem_specs):
+        hubs[f"accepts_{name}"] = accepts[:, j]
+    hub_rows = []
+    for sid in hubs["id"]:
+        for size, cap, (lo, hi), opex in HUB_SIZES:
+            hub_rows.append((sid, size, cap, round(float(rng.uniform(lo, hi)), -5), opex))
+    hub_sizes = pd.DataFrame(hub_rows, columns=["site_id", "size", "capacity_t", "capex", "fixed_opex_per_yr"])
+
+    return hubs, hub_sizes
 
 
 def _points(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:

@@ -57,6 +57,7 @@ class MatrixForm:
 
     @property
     def nnz(self) -> int:
+        """Non-zeros of the constraint matrix."""
         return int(self.A.nnz)
 
 

@@ -39,6 +39,7 @@ class Terms:
 
     @staticmethod
     def of(row, var: pyo.Var, pos=None, coef=1.0) -> Terms:
+        """Terms ``coef * var[pos]`` placed in rows ``row`` (pos defaults to 0..n-1, coef broadcast)."""
         row = np.asarray(row, dtype=np.int64)
         pos = np.arange(len(row), dtype=np.int64) if pos is None else np.asarray(pos, dtype=np.int64)
         coef = np.broadcast_to(np.asarray(coef, dtype=float), row.shape).copy()

@@ -67,6 +67,7 @@ class Network:
 
     @property
     def single_period(self) -> bool:
+        """Whether the network has one period."""
         return len(self.periods) == 1
 
     def uncollectable(self) -> pd.DataFrame:

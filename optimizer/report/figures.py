@@ -19,11 +19,11 @@ import numpy as np  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
 from ..errors import UsageError  # noqa: E402
+from ..files import temporary_sibling  # noqa: E402
 from ..frames import concat_rows
 from ..instance import Instance  # noqa: E402
 from ..solution import Solution  # noqa: E402
 from ..tiers import LEGS, TIERS  # noqa: E402
-from .files import temporary_sibling  # noqa: E402
 from .maps import (  # noqa: E402
     CHOROPLETH,
     CLOSED_COLOUR,

@@ -431,13 +431,15 @@ def inline_assets(html: str) -> str:
 
 
 def map_html(inst: Instance, sol: Solution, options: MapOptions | None = None) -> str:
+    """The network map as HTML text (Leaflet inlined when ``options.offline``)."""
     options = options or MapOptions()
     html = network_map(inst, sol, options).get_root().render()
     return inline_assets(html) if options.offline else html
 
 
 def write_map(inst: Instance, sol: Solution, path: str | Path, options: MapOptions | None = None, force: bool = True) -> Path:
-    from .files import write_text_atomic
+    """Write the network map to ``path`` atomically (an existing file is replaced only with ``force``)."""
+    from ..files import write_text_atomic
 
     return write_text_atomic(path, map_html(inst, sol, options), force=force)
 

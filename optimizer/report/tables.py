@@ -14,9 +14,9 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import SolutionCheckError, SpokehubError
+from ..files import atomic_folder, csv_text
 from ..instance import Instance
 from ..solution import COMPONENTS, Solution, SolveStatus, component_kind
-from .files import atomic_folder, csv_text
 
 COMPONENT_LABELS = {name: label for name, (label, _kind) in COMPONENTS.items()}
 
@@ -196,6 +196,7 @@ def key_figures(sol: Solution) -> dict[str, float]:
 
 
 def key_figures_text(sol: Solution) -> str:
+    """The key figures (cost per tonne, utilisation, collection share, distances) as console text."""
     k = key_figures(sol)
     cur = sol.currency
     return (

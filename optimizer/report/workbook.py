@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..files import temporary_sibling
 from ..instance import Instance
 from ..solution import Solution
-from .files import temporary_sibling
 from .tables import COMPONENT_LABELS, key_figures
 
 #: solution column -> (header with unit, number format); {cur} is the currency

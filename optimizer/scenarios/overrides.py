@@ -63,6 +63,7 @@ class Scenario:
 
     @property
     def dir_name(self) -> str:
+        """The scenario's folder name under the sweep's ``--out`` (a safe slug of its name unless given)."""
         return self.folder or safe_folder_name(self.name)
 
     def key(self) -> str:
@@ -70,6 +71,7 @@ class Scenario:
         return json.dumps(self.overrides, sort_keys=True, default=str)
 
     def hash(self, base: Instance, options: dict | None = None) -> str:
+        """SHA-256 over the base instance's inputs, the overrides and the solve options (the resume key)."""
         h = hashlib.sha256()
         h.update(base.input_hash.encode())
         h.update(self.key().encode())
@@ -189,6 +191,7 @@ def read_toml_file(path: Path, what: str) -> dict:
 
 
 def load_scenario(path: str | Path, base: Instance) -> Scenario:
+    """A scenario file (TOML of overrides) checked against ``base``; its name defaults to the file's stem."""
     path = Path(path)
     data = read_toml_file(path, "scenario file")
     sc = parse_scenario(data, base, path.name)

@@ -43,10 +43,10 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InstanceError, Issue, UsageError
+from ..files import csv_text, write_text_atomic
 from ..frames import concat_rows
 from ..instance import Instance
 from ..limits import limit
-from ..report.files import csv_text, write_text_atomic
 from ..tiers import TIERS
 from .overrides import Scenario, apply, parse_scenario, read_toml_file, safe_folder_name
 
@@ -336,7 +336,7 @@ def sweep(base: Instance, plan: SweepPlan, out: str | Path, options: dict | None
     dataclasses) and each scenario's overrides -- and plain dicts come back: point a sweep only
     at a scheduler you trust, since a Dask cluster runs what its clients send.
     """
-    from ..report.files import check_target
+    from ..files import check_target
 
     out = Path(out)
     options = {"threads": 1, "seed": 0, **(options or {})}
