@@ -49,10 +49,12 @@ def screens(inst: Instance, net: Network | None = None) -> list[str]:
     served = set(zip(first["origin"], first["chemistry"], first["period"], strict=True))
     for t in TIERS:
         sites = net.tiers[t.name].sites
-        n_existing = int((sites["status"] == "existing").sum())
-        cap = getattr(p, f"max_{t.plural}")
+        stays = sites["status"] == "existing"
+        if "closure_cost" in sites.columns:
+            stays &= sites["closure_cost"].isna()  # an existing site with a closure cost may close
+        n_existing, cap = int(stays.sum()), getattr(p, f"max_{t.plural}")
         if cap is not None and n_existing > cap:
-            causes.append(f"{n_existing} existing {t.plural} must stay open but max_{t.plural} = {cap}")
+            causes.append(f"{n_existing} existing {t.plural} may not close but max_{t.plural} = {cap}")
         low, hi = getattr(p, f"min_{t.plural}"), getattr(p, f"max_{t.plural}")
         if low is not None and low > len(sites):
             causes.append(f"min_{t.plural} = {low} but only {len(sites)} {t.plural} may open")

@@ -176,7 +176,7 @@ def load_instance(path: str | Path) -> Instance:
         periods=periods,
     )
     if not any(i.severity == "error" for i in issues):
-        issues += validate_instance(inst)
+        issues += _with_toml_lines(folder / TOML_FILE, validate_instance(inst))
     if periods is not None and not any(i.severity == "error" for i in issues):
         explicit = (folder / "supply.csv").exists()
         supply = _supply_by_period(inst, frames["supply.csv"], frames["growth.csv"], explicit, issues)

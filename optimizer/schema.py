@@ -358,10 +358,9 @@ TOML_SECTIONS: dict[str, tuple[FieldSpec, ...]] = {
         FieldSpec("discount_rate", "float", "Discount rate as a fraction (0.08 = 8 %)", unit="1/yr", lo=0, hi=1, hi_open=True),
         FieldSpec("lifetime_years", "float", "Plant lifetime for capex annualisation", unit="yr", lo=1, hi=1000, warn_hi=100),
     ),
-    "processing": (
-        FieldSpec("spoke_cost_per_t", "float", "Variable processing cost at spokes", unit="currency/t packs", lo=0, hi=1e9, warn_hi=1e7),
-        FieldSpec("hub_cost_per_t", "float", "Variable processing cost at hubs", unit="currency/t black mass", lo=0, hi=1e9, warn_hi=1e7),
-    ),
+    "processing": tuple(
+        FieldSpec(t.cost_param, "float", f"Variable processing cost at {t.plural} (a site's processing_cost_per_t replaces it)",
+                  unit=f"currency/t {t.takes.replace('_', ' ')}", lo=0, hi=1e9, warn_hi=1e7) for t in TIERS),
     "collection": (
         FieldSpec(
             "uncollected_penalty_per_t", "float",
@@ -385,6 +384,97 @@ TOML_SECTIONS: dict[str, tuple[FieldSpec, ...]] = {
         FieldSpec("single_sourcing", "bool", "Each region ships all its collected packs to one spoke", required=False, default=False),
     ),
 }
+
+
+# --- scenario overrides --------------------------------------------------------------------------
+
+#: the ways a scenario lever can be narrowed, and the key each gives (``<lever>`` is its name):
+#: tier -> ``<tier>_<lever>``; the others -> ``<lever>_by_<scope>`` = a table {key = factor}
+SCOPES = {
+    "tier": "one tier: `<tier>_<lever>` (e.g. `hub_capex`)",
+    "group": "sites of a group (the `group` column): `<lever>_by_group = {alliance = 0.8}`",
+    "site": "one site: `<lever>_by_site = {\"H-OH-COLUMBUS\" = 1.2}`",
+    "chemistry": "one chemistry: `<lever>_by_chemistry = {lfp = 1.5}`",
+    "region": "a region id or a value of the `region` column: `<lever>_by_region = {\"US-CA\" = 1.2}`",
+    "leg": "one leg of the network: `<lever>_by_leg = {spoke_hub = 1.3}`",
+}
+
+
+@dataclass(frozen=True)
+class Lever:
+    """One family of scenario overrides.
+
+    ``kind``: ``factor`` (a non-negative multiplier, 1 = unchanged; factors of every scope that
+    reaches a number multiply), ``value`` (replaces an ``instance.toml`` parameter, checked
+    against its :class:`FieldSpec`; ``"none"`` clears an optional one), ``sites`` (a list of site
+    ids) or ``mix`` (a table of chemistry share factors).
+    """
+
+    name: str
+    kind: str
+    description: str
+    scopes: tuple[str, ...] = ()
+    spec: FieldSpec | None = None
+
+    def keys(self) -> dict[str, str]:
+        """Every scenario key of this lever -> the scope it addresses (``all`` for the plain key)."""
+        out = {self.name: "all"}
+        for scope in self.scopes:
+            if scope == "tier":
+                out.update({f"{t.name}_{self.name}": f"tier:{t.name}" for t in TIERS})
+            else:
+                out[f"{self.name}_by_{scope}"] = scope
+        return out
+
+
+_SITE_SCOPES = ("tier", "group", "site")
+SCENARIO_LEVERS: tuple[Lever, ...] = (
+    Lever("supply", "factor", "Supply of packs (t packs/yr) of every region, chemistry and period", ("chemistry", "region")),
+    Lever("mix", "mix", "Scale the named chemistries' shares of each region's supply, keeping its total tonnes"),
+    Lever("capacity", "factor", "`capacity_t` of every size option", _SITE_SCOPES),
+    Lever("capex", "factor", "`capex` of every size option (sunk capex of installed sizes stays sunk)", _SITE_SCOPES),
+    Lever("opex", "factor", "`fixed_opex_per_yr` of every size option", _SITE_SCOPES),
+    Lever("min_throughput", "factor", "`min_throughput_t` of every size option", _SITE_SCOPES),
+    Lever("processing_cost", "factor", "Variable processing cost per tonne taken (a site's own, else its tier's)",
+          _SITE_SCOPES),
+    Lever("closure_cost", "factor", "`closure_cost` of existing sites that may close", _SITE_SCOPES),
+    Lever("transport", "factor", "Transport rates per t-km and quoted lane costs (lanes.csv cost_per_t)", ("leg",)),
+    Lever("transport_rates", "factor", "Transport rates per t-km only: quoted lane costs stay as quoted", ("leg",)),
+    Lever("penalty", "factor", "`uncollected_penalty_per_t`"),
+    Lever("yield", "factor", "Black-mass yields (capped at 1)", ("chemistry",)),
+    Lever("revenue", "factor", "Hub revenue per tonne refined", ("chemistry",)),
+    Lever("merchant_price", "factor", "Merchant black-mass prices (sign kept)", ("chemistry",)),
+    Lever("merchant_cap", "factor", "Merchant market caps (t black mass/yr)", ("chemistry",)),
+    Lever("force_open", "sites", "Sites opened in every period they may operate in"),
+    Lever("forbid", "sites", "Sites never opened (an existing one is closed, and the results say so)"),
+    *(Lever(f.name, "value", f"Replaces `[{section}] {f.name}`: {f.description[0].lower()}{f.description[1:]}", spec=f)
+      for section, fields in TOML_SECTIONS.items() for f in fields),
+)
+
+
+def scenario_keys() -> dict[str, tuple[Lever, str]]:
+    """Every key a scenario file may hold (besides ``name`` and ``description``) -> (lever, scope)."""
+    out: dict[str, tuple[Lever, str]] = {}
+    for lever in SCENARIO_LEVERS:
+        for key, scope in lever.keys().items():
+            assert key not in out, f"scenario key {key} declared twice"
+            out[key] = (lever, scope)
+    return out
+
+
+def scenario_markdown() -> str:
+    """The README's table of scenario levers, generated from :data:`SCENARIO_LEVERS`."""
+    rows = ["| lever | kind | changes | narrowed by |", "|---|---|---|---|"]
+    for lever in SCENARIO_LEVERS:
+        if lever.kind == "value":
+            continue
+        keys = [k for k in lever.keys() if k != lever.name]
+        rows.append(f"| `{lever.name}` | {lever.kind} | {lever.description} | "
+                    + (", ".join(f"`{k}`" for k in keys) or "—") + " |")
+    values = [lever.name for lever in SCENARIO_LEVERS if lever.kind == "value"]
+    rows.append(f"| every `instance.toml` parameter | value | its value, checked like the instance's "
+                f"(`\"none\"` clears an optional one) | {', '.join(f'`{v}`' for v in values)} |")
+    return "\n".join(rows) + "\n"
 
 
 def _range_text(f: FieldSpec) -> str:

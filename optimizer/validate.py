@@ -19,6 +19,7 @@ import pandas as pd
 
 from .errors import Issue
 from .instance import Instance, geojson_key
+from .tiers import TIERS
 
 
 def validate_instance(inst: Instance) -> list[Issue]:
@@ -32,6 +33,8 @@ def validate_instance(inst: Instance) -> list[Issue]:
     _coordinates(inst, issues)
     _swapped_coordinates(inst, issues)
     _hub_acceptance(inst, issues)
+    _min_throughputs(inst, issues)
+    _site_counts(inst, issues)
     _periods(inst, issues)
     if inst.boundaries:
         _boundaries(inst, issues)
@@ -252,10 +255,50 @@ def _periods(inst: Instance, issues: list[Issue]) -> None:
             if ey == ey and row.status == "existing":
                 issues.append(Issue(file, _row(df, i), "earliest_year", "a blank cell: an existing site operates from the first period",
                                     f"{ey:g}"))
-            cc = getattr(row, "closure_cost", float("nan"))
-            if cc == cc and per is None:
-                issues.append(Issue(file, _row(df, i), "closure_cost", "a blank cell: closures need a [periods] table",
-                                    f"{cc:g}", severity="warning"))
+
+
+def tier_rules(inst: Instance) -> list[Issue]:
+    """The rules of every tier alone (minimum throughput within capacity, site counts): cheap,
+    so a sweep checks them on every scenario before any solve."""
+    issues: list[Issue] = []
+    _min_throughputs(inst, issues)
+    _site_counts(inst, issues)
+    return issues
+
+
+def _min_throughputs(inst: Instance, issues: list[Issue]) -> None:
+    """A size's minimum throughput must fit in its capacity (else the size can never run)."""
+    for t in TIERS:
+        sizes = getattr(inst, t.options)
+        if "min_throughput_t" not in sizes.columns:
+            continue
+        low = sizes["min_throughput_t"].to_numpy(dtype=float)
+        cap = sizes["capacity_t"].to_numpy(dtype=float)
+        for i in np.flatnonzero(low > cap * (1 + 1e-12)):
+            issues.append(Issue(f"{t.options}.csv", _row(sizes, i), "min_throughput_t",
+                                f"at most the size's capacity_t ({cap[i]:,.6g} {t.unit}; a size that must run above "
+                                "its capacity can never open)", f"{low[i]:,.6g}"))
+
+
+def _site_counts(inst: Instance, issues: list[Issue]) -> None:
+    """[limits] min_<tier>s against max_<tier>s and against the sites that can open at all."""
+    for t in TIERS:
+        lo, hi = getattr(inst.params, f"min_{t.plural}", None), getattr(inst.params, f"max_{t.plural}", None)
+        sites = getattr(inst, t.sites)
+        can_open = int((sites["status"] != "excluded").sum()) if len(sites) else 0
+        if lo is not None and hi is not None and lo > hi:
+            issues.append(Issue("instance.toml", None, f"limits.min_{t.plural}",
+                                f"at most limits.max_{t.plural} ({hi})", str(lo)))
+        elif lo is not None and lo > can_open:
+            issues.append(Issue("instance.toml", None, f"limits.min_{t.plural}",
+                                f"at most the {t.plural} that can open ({can_open} in {t.sites}.csv not excluded)", str(lo)))
+        existing = int((sites["status"] == "existing").sum()) if len(sites) else 0
+        if hi is not None and existing > hi and "closure_cost" in sites.columns:
+            stay = int(((sites["status"] == "existing") & sites["closure_cost"].isna()).sum())
+            if stay > hi:
+                issues.append(Issue("instance.toml", None, f"limits.max_{t.plural}",
+                                    f"at least the existing {t.plural} that may not close ({stay}: blank closure_cost "
+                                    f"in {t.sites}.csv)", str(hi)))
 
 
 def _hub_acceptance(inst: Instance, issues: list[Issue]) -> None:

@@ -54,6 +54,10 @@ Outcomes:
 | zero_width_id | a zero-width space inside a spoke id | refused (spokes.csv, 5, id), the character shown as `\u200b` |
 | hubs_file_missing | hubs.csv deleted, hub_sizes.csv kept | refused (hubs.csv), saying hub_sizes.csv names its sites |
 | lane_region_to_hub | a lane from a region straight to a hub | refused (lanes.csv, 3, destination), saying it is a hub |
+| min_throughput_above_capacity | a 5 kt spoke size that must run at 6 kt | refused (spoke_sizes.csv, 2, min_throughput_t), naming the capacity |
+| min_count_above_candidates | `min_spokes = 9` where 8 spokes can open | refused (instance.toml, line, limits.min_spokes) |
+| min_count_above_max | `min_hubs = 3` with `max_hubs = 2` | refused (instance.toml, line, limits.min_hubs) |
+| max_below_existing | `max_spokes = 1` with two existing spokes that may not close | refused (instance.toml, line, limits.max_spokes) |
 | infeasible_capacity | `max_spokes = 2`: only the two existing 20 kt-max spokes may open | infeasible: 40,000 t of capacity for 56,287.5 t required (0.95 x 59,250 t), short by 16,287.5 t |
 | infeasible_radius | `service_radius_km = 50` | infeasible: every region but New York short by 95 % of its supply |
 | infeasible_lfp_outlet | no hub accepts LFP and LFP has no merchant outlet | infeasible: all required LFP short |
@@ -262,6 +266,15 @@ CASES = [
          "the file hubs.csv (hub_sizes.csv names its sites)"),
     Case("lane_region_to_hub", _cell("lanes.csv", 3, "destination", "H-TOLEDO"), "refused", ("lanes.csv", 3, "destination"),
          "'H-TOLEDO' is a hub"),
+    Case("min_throughput_above_capacity", lambda f: (_add_column("spoke_sizes.csv", "min_throughput_t", "")(f),
+                                                     set_cell(f / "spoke_sizes.csv", 2, "min_throughput_t", "6000")),
+         "refused", ("spoke_sizes.csv", 2, "min_throughput_t"), "at most the size's capacity_t (5,000 t packs/yr"),
+    Case("min_count_above_candidates", lambda f: _text(f, "instance.toml", "max_hubs = 2", "max_hubs = 2\nmin_spokes = 9"), "refused",
+         ("instance.toml", "min_spokes", "limits.min_spokes"), "at most the spokes that can open (8 in spokes.csv not excluded)"),
+    Case("min_count_above_max", lambda f: _text(f, "instance.toml", "max_hubs = 2", "max_hubs = 2\nmin_hubs = 3"), "refused",
+         ("instance.toml", "min_hubs", "limits.min_hubs"), "at most limits.max_hubs (2)"),
+    Case("max_below_existing", lambda f: _text(f, "instance.toml", "max_hubs = 2", "max_hubs = 2\nmax_spokes = 1"), "refused",
+         ("instance.toml", "max_spokes", "limits.max_spokes"), "at least the existing spokes that may not close (2"),
     Case("infeasible_capacity", lambda f: _text(f, "instance.toml", "max_hubs = 2", "max_hubs = 2\nmax_spokes = 2"), "infeasible",
          text="spoke capacity falls short: at most 40,000.0 t/yr of packs can be processed but 56,287.5 t/yr must be collected (short by 16,287.5 t/yr)"),
     Case("infeasible_radius", lambda f: _text(f, "instance.toml", "service_radius_km = 650", "service_radius_km = 50"), "infeasible",

@@ -3,27 +3,32 @@
 A scenario file (TOML) holds overrides only -- the base instance is always the command's argument::
 
     name = "cheap hubs, more LFP"
-    supply = 0.8                    # multiplier on every region's supply
+    supply = 0.8                    # factor on every region's supply
     supply_by_chemistry = {lfp = 1.5}
     supply_by_region = {"US-CA" = 1.2}    # a region id, or a value of the region column
     mix = {lfp = 2.0}               # scale LFP's share, keeping each region's total tonnes
-    transport = 1.5                 # multiplier on every transport rate and quoted lane cost
-    capex = 0.9                     # every size's capex (spokes and hubs) ...
-    spoke_capex = 1.0               # ... or one kind
-    hub_capex = 0.8
-    opex = 1.0
-    yield = 1.0                     # black-mass yields (capped at 1)
-    revenue = 1.2                   # hub revenue per tonne
-    merchant_price = 0.9            # merchant black-mass prices (sign kept)
+    transport = 1.5                 # every transport rate and quoted lane cost ...
+    transport_rates = 1.2           # ... or the rates only, quoted lanes as quoted
+    hub_capex = 0.8                 # a factor on one tier's capex ...
+    capex_by_group = {alliance = 0.9}   # ... on a group's (the sites' group column) ...
+    capacity_by_site = {"H-US-OH-COLUMBUS" = 1.5}   # ... on one site's
+    spoke_min_throughput = 0.5
+    penalty = 2.0
     force_open = ["H-US-OH-COLUMBUS"]
     forbid = ["S-US-CA-LOS-ANGELES"]
-    service_radius_km = 500
-    min_collection_rate = 0.9
+    service_radius_km = 500         # any instance.toml parameter, by its key: a value
+    max_hubs = "none"               # "none" clears an optional one
 
-:func:`parse_scenario` checks every key, value and site id against the base instance before any
-solve and raises :class:`~optimizer.errors.InstanceError` naming the offending entry; :func:`apply`
-returns a new :class:`~optimizer.instance.Instance` (the base is never modified).  Multipliers
-compose: ``supply`` x ``supply_by_chemistry`` x ``supply_by_region``.
+The levers, their scopes and the value keys are declared once, in
+:data:`optimizer.schema.SCENARIO_LEVERS` (the README's lever table is generated from it).
+Factors of every scope that reaches a number multiply (``capex`` x ``hub_capex`` x
+``capex_by_group`` x ``capex_by_site``); values replace a parameter first and factors then scale
+it (``spoke_cost_per_t = 300`` with ``processing_cost = 1.1`` gives 330).
+
+:func:`parse_scenario` checks every key, value and id against the base instance before any solve
+(and the tier rules -- minimum throughput within capacity, site counts -- on the result) and
+raises :class:`~optimizer.errors.InstanceError` naming the offending entry; :func:`apply` returns a
+new :class:`~optimizer.instance.Instance` (the base is never modified).
 """
 
 from __future__ import annotations
@@ -41,14 +46,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..csvread import in_bounds
 from ..errors import InstanceError, Issue
 from ..instance import Instance
+from ..schema import Lever, scenario_keys
+from ..tiers import LEGS, REGION, TIERS
 
-MULTIPLIERS = ("supply", "transport", "capex", "spoke_capex", "hub_capex", "opex", "yield", "revenue", "merchant_price")
-TABLES = ("supply_by_chemistry", "supply_by_region", "mix")
-SITE_LISTS = ("force_open", "forbid")
-VALUES = ("service_radius_km", "min_collection_rate")
-KNOWN = ("name", "description") + MULTIPLIERS + TABLES + SITE_LISTS + VALUES
+KEYS = scenario_keys()
+META = ("name", "description")
+#: keys whose change can break a tier rule (checked on the applied instance)
+_RULE_LEVERS = {"capacity", "min_throughput", "forbid", *(f"{w}_{t.plural}" for t in TIERS for w in ("min", "max"))}
 
 
 @dataclass(frozen=True)
@@ -108,67 +115,104 @@ def _issue(source: str, key: str, expected: str, got) -> Issue:
     return Issue(source, None, key, expected, repr(got))
 
 
+def _is_number(value) -> bool:
+    return not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
+
+
+def _table_keys(base: Instance, scope: str) -> tuple[set[str], str]:
+    """The keys a ``<lever>_by_<scope>`` table may hold in ``base``, and what they are called."""
+    if scope == "chemistry":
+        return set(base.chem_names), "a declared chemistry (" + ", ".join(base.chem_names) + ")"
+    if scope == "region":
+        return set(base.regions["id"]) | set(base.regions["region"]), "a region id or a value of the region column"
+    if scope == "leg":
+        return {leg.name for leg in LEGS}, "a leg (" + ", ".join(leg.name for leg in LEGS) + ")"
+    sites = [getattr(base, t.sites) for t in TIERS]
+    if scope == "site":
+        return set().union(*(set(df["id"]) for df in sites)), "a site id of the base instance"
+    groups = set().union(*(set(df["group"]) for df in sites if "group" in df.columns)) - {""}
+    return groups, "a site group of the base instance (" + (", ".join(sorted(groups)) or "none: no site has a group") + ")"
+
+
+def _parse_entry(key: str, value, lever: Lever, scope: str, base: Instance, source: str, issues: list[Issue]):
+    """The checked value of one override (None after recording an issue)."""
+    n = len(issues)
+    if lever.kind == "factor" and (scope == "all" or scope.startswith("tier:")):
+        if not _is_number(value) or value < 0:
+            issues.append(_issue(source, key, "a non-negative factor (1 = unchanged)", value))
+        return None if len(issues) > n else float(value)
+    if lever.kind in ("factor", "mix"):
+        if not isinstance(value, dict):
+            issues.append(_issue(source, key, "a table of factors, e.g. {lfp = 1.5}", value))
+            return None
+        known, what = _table_keys(base, "chemistry" if lever.kind == "mix" else scope)
+        clean = {}
+        for k, v in value.items():
+            if k not in known:
+                close = difflib.get_close_matches(str(k), sorted(known), n=1)
+                issues.append(_issue(source, f"{key}.{k}", what, f"{k}" + (f"; did you mean '{close[0]}'?" if close else "")))
+            elif not _is_number(v) or v < 0:
+                issues.append(_issue(source, f"{key}.{k}", "a non-negative factor", v))
+            else:
+                clean[str(k)] = float(v)
+        return clean
+    if lever.kind == "sites":
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            issues.append(_issue(source, key, "a list of site ids", value))
+            return None
+        known, _what = _table_keys(base, "site")
+        for sid in value:
+            if sid not in known:
+                close = difflib.get_close_matches(sid, sorted(known), n=1)
+                issues.append(_issue(source, key, "ids of sites in the base instance",
+                                     f"unknown site '{sid}'" + (f"; did you mean '{close[0]}'?" if close else "")))
+        return list(value)
+    spec = lever.spec  # a value: checked against the instance field it replaces
+    if isinstance(value, str) and value.strip().lower() == "none" and not spec.required:
+        return None
+    if spec.kind == "bool":
+        if not isinstance(value, bool):
+            issues.append(_issue(source, key, "true or false", value))
+        return bool(value)
+    if not _is_number(value) or (spec.kind == "int" and float(value) != int(value)) or not in_bounds(spec, float(value)):
+        clear = '; "none" clears it' if not spec.required else ""
+        issues.append(_issue(source, key, spec.expected() + clear, value))
+        return None
+    return int(value) if spec.kind == "int" else float(value)
+
+
 def parse_scenario(data: dict, base: Instance, source: str = "scenario") -> Scenario:
     """Validate a scenario's overrides against ``base``; raise InstanceError with every problem."""
     issues: list[Issue] = []
     out: dict = {}
-    site_ids = set(base.spokes["id"]) | set(base.hubs["id"])
-    region_keys = set(base.regions["id"]) | set(base.regions["region"])
     for key, value in data.items():
-        if key in ("name", "description"):
+        if key in META:
             continue
-        if key not in KNOWN:
-            close = difflib.get_close_matches(key, KNOWN, n=1)
-            issues.append(_issue(source, key, "a known override (" + ", ".join(KNOWN[2:]) + ")",
+        if key not in KEYS:
+            close = difflib.get_close_matches(key, list(KEYS), n=1)
+            issues.append(_issue(source, key, "a known override (see the README's scenario levers)",
                                  f"unknown factor '{key}'" + (f"; did you mean '{close[0]}'?" if close else "")))
             continue
-        if key in MULTIPLIERS:
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-                issues.append(_issue(source, key, "a non-negative multiplier (1 = unchanged)", value))
-                continue
-            out[key] = float(value)
-        elif key in TABLES:
-            if not isinstance(value, dict):
-                issues.append(_issue(source, key, "a table of multipliers, e.g. {lfp = 1.5}", value))
-                continue
-            clean = {}
-            for k, v in value.items():
-                known = region_keys if key == "supply_by_region" else set(base.chem_names)
-                if k not in known:
-                    what = "a region id or region" if key == "supply_by_region" else "a declared chemistry (" + ", ".join(base.chem_names) + ")"
-                    issues.append(_issue(source, f"{key}.{k}", what, k))
-                elif isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0:
-                    issues.append(_issue(source, f"{key}.{k}", "a non-negative multiplier", v))
-                else:
-                    clean[k] = float(v)
-            out[key] = clean
-        elif key in SITE_LISTS:
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                issues.append(_issue(source, key, "a list of site ids", value))
-                continue
-            for sid in value:
-                if sid not in site_ids:
-                    close = difflib.get_close_matches(sid, sorted(site_ids), n=1)
-                    issues.append(_issue(source, key, "ids of spokes or hubs in the base instance",
-                                         f"unknown site '{sid}'" + (f"; did you mean '{close[0]}'?" if close else "")))
-            out[key] = list(value)
-        elif key == "service_radius_km":
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-                issues.append(_issue(source, key, "a radius in km > 0", value))
-                continue
-            out[key] = float(value)
-        elif key == "min_collection_rate":
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-                issues.append(_issue(source, key, "a share in [0, 1]", value))
-                continue
-            out[key] = float(value)
-    excluded = set(base.spokes.loc[base.spokes["status"] == "excluded", "id"]) | set(base.hubs.loc[base.hubs["status"] == "excluded", "id"])
+        lever, scope = KEYS[key]
+        n = len(issues)
+        parsed = _parse_entry(key, value, lever, scope, base, source, issues)
+        if len(issues) == n:
+            out[key] = parsed
+    excluded = set().union(*(set(df.loc[df["status"] == "excluded", "id"]) for df in (getattr(base, t.sites) for t in TIERS)))
     for sid in out.get("force_open", []):
         if sid in excluded:
             issues.append(_issue(source, "force_open", "a site that is not excluded in the base instance", sid))
-    both = set(out.get("force_open", [])) & set(out.get("forbid", []))
-    for sid in sorted(both):
+    for sid in sorted(set(out.get("force_open", [])) & set(out.get("forbid", []))):
         issues.append(_issue(source, "force_open", "a site not also in forbid", sid))
+    if not issues and any(KEYS[k][0].name in _RULE_LEVERS for k in out):
+        from ..validate import tier_rules
+
+        applied = apply(base, Scenario("check", out))
+        for i in tier_rules(applied):
+            if i.severity == "error":
+                issues.append(Issue(source, None, ", ".join(k for k in out if KEYS[k][0].name in _RULE_LEVERS),
+                                    f"overrides that keep the instance's rules: {i.file}, field '{i.field}' expected "
+                                    f"{i.expected}", i.got))
     if issues:
         raise InstanceError(issues, source)
     return Scenario(name=str(data.get("name", "scenario")), overrides=out)
@@ -240,6 +284,74 @@ def _mix(df: pd.DataFrame, chems, mix: dict, wide: bool) -> pd.DataFrame:
     return df
 
 
+def _factor(o: dict, lever: str, scope_key: str | None = None) -> float:
+    """The product of a lever's plain factor and one narrower plain factor (``hub_capex``)."""
+    f = o.get(lever, 1.0)
+    return f * o.get(scope_key, 1.0) if scope_key else f
+
+
+def _site_factors(o: dict, lever: str, t, sites: pd.DataFrame) -> np.ndarray:
+    """Per site of tier ``t``: lever x <tier>_lever x by_group[group] x by_site[id]."""
+    f = np.full(len(sites), _factor(o, lever, f"{t.name}_{lever}"))
+    by_group, by_site = o.get(f"{lever}_by_group", {}), o.get(f"{lever}_by_site", {})
+    if by_group and "group" in sites.columns:
+        f *= sites["group"].map(lambda g: by_group.get(g, 1.0)).to_numpy(dtype=float)
+    if by_site:
+        f *= sites["id"].map(lambda i: by_site.get(i, 1.0)).to_numpy(dtype=float)
+    return f
+
+
+def _scaled_tier(o: dict, t, params: dict, sites: pd.DataFrame, sizes: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One tier's sites and size options with the site-scoped factors applied (``params``, the
+    instance's parameters as a dict, gets the tier's processing cost scaled)."""
+    sites, sizes = sites.copy(), sizes.copy()
+    by_id = dict(zip(sites["id"], range(len(sites)), strict=True))
+    rows = sizes["site_id"].map(by_id).to_numpy()
+    for lever, column in (("capacity", "capacity_t"), ("capex", "capex"), ("opex", "fixed_opex_per_yr"),
+                          ("min_throughput", "min_throughput_t")):
+        if column in sizes.columns:
+            sizes[column] = sizes[column].to_numpy(dtype=float) * _site_factors(o, lever, t, sites)[rows]
+    if "closure_cost" in sites.columns:
+        sites["closure_cost"] = sites["closure_cost"].to_numpy(dtype=float) * _site_factors(o, "closure_cost", t, sites)
+    # processing cost: the tier-wide factor scales the tier's parameter and every site's own
+    # cost; a group or site factor gives its sites their own cost (theirs or the tier's, scaled)
+    tier_f = _factor(o, "processing_cost", f"{t.name}_processing_cost")
+    full = _site_factors(o, "processing_cost", t, sites)
+    tier_cost = params[t.cost_param]
+    params[t.cost_param] = tier_cost * tier_f
+    narrowed = full != tier_f
+    if "processing_cost_per_t" in sites.columns or narrowed.any():
+        own = sites.get("processing_cost_per_t", pd.Series(np.nan, index=sites.index)).to_numpy(dtype=float)
+        new = own * tier_f
+        new[narrowed] = np.where(np.isnan(own), tier_cost, own)[narrowed] * full[narrowed]
+        sites["processing_cost_per_t"] = new
+    return sites, sizes
+
+
+def _leg_of_lane(base: Instance) -> np.ndarray:
+    """The leg name of each lanes.csv row (from the kinds of its origin and destination)."""
+    kind = {i: REGION for i in base.regions["id"]}
+    for t in TIERS:
+        kind.update({i: t.name for i in getattr(base, t.sites)["id"]})
+    leg = {(g.origin, g.destination): g.name for g in LEGS}
+    return np.array([leg.get((kind.get(o), kind.get(d)), "") for o, d in zip(base.lanes["origin"], base.lanes["destination"],
+                                                                              strict=True)], dtype=object)
+
+
+def _params(base: Instance, o: dict) -> dict:
+    """The instance's parameters with the scenario's values and parameter factors applied."""
+    params = dataclasses.asdict(base.params)
+    for key, value in o.items():
+        if KEYS[key][0].kind == "value":
+            params[key] = value
+    for leg in LEGS:
+        params[leg.rate_param] *= (_factor(o, "transport") * o.get("transport_by_leg", {}).get(leg.name, 1.0)
+                                   * _factor(o, "transport_rates") * o.get("transport_rates_by_leg", {}).get(leg.name, 1.0))
+    if params["uncollected_penalty_per_t"] is not None:
+        params["uncollected_penalty_per_t"] *= o.get("penalty", 1.0)
+    return params
+
+
 def apply(base: Instance, scenario: Scenario) -> Instance:
     """The base instance with the scenario's overrides applied (a new Instance)."""
     o = scenario.overrides
@@ -257,47 +369,43 @@ def apply(base: Instance, scenario: Scenario) -> Instance:
             supply_table = supply_by_period.assign(period=supply_by_period["period"].astype(int))[
                 ["region_id", "period", "chemistry", "supply_t"]].reset_index(drop=True)
             growth_table = None
-    p = base.params
-    params = dataclasses.replace(
-        p,
-        pack_cost_per_t_km=p.pack_cost_per_t_km * o.get("transport", 1.0),
-        black_mass_cost_per_t_km=p.black_mass_cost_per_t_km * o.get("transport", 1.0),
-        service_radius_km=o.get("service_radius_km", p.service_radius_km),
-        min_collection_rate=o.get("min_collection_rate", p.min_collection_rate),
-    )
+    params = _params(base, o)
     lanes = base.lanes.copy()
-    if "transport" in o and len(lanes):
-        lanes["cost_per_t"] = lanes["cost_per_t"] * o["transport"]
+    if len(lanes) and ("transport" in o or "transport_by_leg" in o):
+        by_leg = o.get("transport_by_leg", {})
+        f = np.array([by_leg.get(leg, 1.0) for leg in _leg_of_lane(base)]) * o.get("transport", 1.0)
+        lanes["cost_per_t"] = lanes["cost_per_t"].to_numpy(dtype=float) * f  # quoted costs; km rows stay NaN
+    def chem_factor(lever: str, name: str) -> float:
+        return o.get(lever, 1.0) * o.get(f"{lever}_by_chemistry", {}).get(name, 1.0)
+
     chem_objs = tuple(
         dataclasses.replace(
             c,
-            black_mass_yield=min(1.0, c.black_mass_yield * o.get("yield", 1.0)),
-            merchant_price_per_t=None if c.merchant_price_per_t is None else c.merchant_price_per_t * o.get("merchant_price", 1.0),
-            hub_revenue_per_t=None if c.hub_revenue_per_t is None else c.hub_revenue_per_t * o.get("revenue", 1.0),
+            black_mass_yield=min(1.0, c.black_mass_yield * chem_factor("yield", c.name)),
+            merchant_price_per_t=None if c.merchant_price_per_t is None else c.merchant_price_per_t * chem_factor("merchant_price", c.name),
+            merchant_cap_t=None if c.merchant_cap_t is None else c.merchant_cap_t * chem_factor("merchant_cap", c.name),
+            hub_revenue_per_t=None if c.hub_revenue_per_t is None else c.hub_revenue_per_t * chem_factor("revenue", c.name),
         ) for c in base.chemistries)
-    spoke_sizes = base.spoke_sizes.copy()
-    hub_sizes = base.hub_sizes.copy()
-    spoke_sizes["capex"] *= o.get("capex", 1.0) * o.get("spoke_capex", 1.0)
-    hub_sizes["capex"] *= o.get("capex", 1.0) * o.get("hub_capex", 1.0)
-    for sz in (spoke_sizes, hub_sizes):
-        sz["fixed_opex_per_yr"] *= o.get("opex", 1.0)
-    spokes, hubs = base.spokes.copy(), base.hubs.copy()
+    tables = {}
+    for t in TIERS:
+        tables[t.sites], tables[t.options] = _scaled_tier(o, t, params, getattr(base, t.sites), getattr(base, t.options))
     forbid = set(o.get("forbid", []))
     notes = list(base.notes)
-    for kind, df, sizes in (("spoke", spokes, base.spoke_sizes), ("hub", hubs, base.hub_sizes)):
+    for t in TIERS:
+        df, sizes = tables[t.sites], getattr(base, t.options)
         closing = df[df["id"].isin(forbid) & (df["status"] == "existing")]
         for r in closing.itertuples(index=False):
             cap = sizes.loc[(sizes["site_id"] == r.id) & (sizes["size"] == r.existing_size), "capacity_t"]
-            unit = "t packs/yr" if kind == "spoke" else "t black mass/yr"
-            notes.append(f"scenario '{scenario.name}' forbids the existing {kind} {r.id}"
+            notes.append(f"scenario '{scenario.name}' forbids the existing {t.name} {r.id}"
                          + (f" ({r.name})" if r.name else "") + f": it is closed in this scenario and its installed "
-                         f"{r.existing_size} size ({float(cap.iat[0]) if len(cap) else 0:,.0f} {unit}) goes unused")
+                         f"{r.existing_size} size ({float(cap.iat[0]) if len(cap) else 0:,.0f} {t.unit}) goes unused")
         df.loc[df["id"].isin(forbid), "status"] = "excluded"
         df.loc[df["id"].isin(forbid), "existing_size"] = ""
+        if "closure_cost" in df.columns:
+            df.loc[df["id"].isin(forbid), "closure_cost"] = np.nan
     return dataclasses.replace(
         base, name=f"{base.name} [{scenario.name}]", regions=regions, supply_by_period=supply_by_period,
-        supply_table=supply_table, growth_table=growth_table,
-        params=params, lanes=lanes, chemistries=chem_objs, spoke_sizes=spoke_sizes, hub_sizes=hub_sizes,
-        spokes=spokes, hubs=hubs, forced_open=tuple(sorted(set(base.forced_open) | set(o.get("force_open", [])))),
-        notes=tuple(notes),
+        supply_table=supply_table, growth_table=growth_table, params=dataclasses.replace(base.params, **params),
+        lanes=lanes, chemistries=chem_objs, **tables,
+        forced_open=tuple(sorted(set(base.forced_open) | set(o.get("force_open", [])))), notes=tuple(notes),
     )
