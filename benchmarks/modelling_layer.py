@@ -23,14 +23,14 @@ Run from the repository root (the default sizes are 100x30x5x2, 300x100x10x2, 10
 3000x500x50x2)::
 
     python benchmarks/modelling_layer.py [--sizes 100x30x5x2,300x100x10x2] [--routes naive,spokehub,floor]
-                                         [--csv results/modelling_layer.csv] [--seed 0]
+                                         [--csv benchmarks/results/modelling_layer.csv] [--seed 0]
 
 Each route runs in its own subprocess, after one untimed warm-up run on a tiny instance, so first
 calls are not counted and peak memory (``ru_maxrss``; it includes the imports and the instance,
 about 0.17 GB) is that route's.  All routes extract the same column vector (one size open per
 site, flows 1-2 t), handed over as a ``HighsSolution``.  The smallest size reports the best of
 three runs, larger sizes one run.  Printed and written as CSV (default
-``results/modelling_layer.csv``, one line per size and route): columns, rows and nonzeros; per
+``benchmarks/results/modelling_layer.csv``, one line per size and route): columns, rows and nonzeros; per
 route build, hand-off, extraction and total seconds, seconds per million nonzeros and peak RSS
 (GB); and naive total / spokehub total.  The script also checks that the routes hand HiGHS the same
 model -- floor and spokehub identical for every size (counts, bounds, objective, a hash of the
@@ -55,8 +55,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SIZES = "100x30x5x2,300x100x10x2,1000x300x25x2,3000x500x50x2"
 ROUTES = ("naive", "spokehub", "floor")
-#: Variable families in declaration order (the column order of spokehub and floor).
-FAMILIES = ("open_spoke", "open_hub", "flow_pack_t", "flow_black_mass_t", "merchant_t", "uncollected_t")
 WARMUP_SIZE = (30, 12, 4)
 RESULT_TAG = "@@modelling-layer-result@@ "
 CSV_COLUMNS = ["size", "n_regions", "n_spokes", "n_hubs", "n_chems", "cols", "rows", "nnz", "route", "reps",
@@ -80,13 +78,33 @@ def size_label(size) -> str:
     return "x".join(str(v) for v in size)
 
 
+def model_families(net) -> dict:
+    """The variable families ``build_model`` declares, in declaration order (the column order of
+    spokehub and floor): ``Network.families()`` without ``closed_site`` when there is nothing to
+    close in one period (the synthetic instances never have closable sites)."""
+    fams = net.families()
+    if net.single_period and not len(fams["closed_site"][0]):
+        del fams["closed_site"]
+    return fams
+
+
 def family_lengths(net) -> dict[str, int]:
-    sup = net.supply
-    return {
-        "open_spoke": len(net.spoke_options), "open_hub": len(net.hub_options),
-        "flow_pack_t": len(net.arcs_rs), "flow_black_mass_t": len(net.arcs_sh),
-        "merchant_t": len(net.merchant), "uncollected_t": int((sup["supply_t"] > sup["required_t"]).sum()),
-    }
+    return {fam: len(table) for fam, (table, _keys) in model_families(net).items()}
+
+
+def check_supported(inst, net, route: str) -> None:
+    """The naive and floor routes write out only what ``build_model`` creates for the synthetic
+    instances (one period, defaults); anything else is refused rather than silently different."""
+    p = inst.params
+    missing = [what for what, present in (
+        ("single sourcing", p.single_sourcing), ("several periods", not net.single_period),
+        ("site closures", "closed_site" in model_families(net)), ("forced-open sites", bool(inst.forced_open)),
+        ("minimum throughputs", any((net.tiers[t].options["min_throughput_t"] > 0).any() for t in ("spoke", "hub"))),
+        ("tiers other than spoke and hub", set(net.tiers) != {"spoke", "hub"}),
+        ("legs other than region_spoke and spoke_hub", set(net.arcs) != {"region_spoke", "spoke_hub"}),
+    ) if present]
+    if missing:
+        raise NotImplementedError(f"the {route} route does not model {', '.join(missing)}")
 
 
 def fixed_values(net):
@@ -99,12 +117,13 @@ def fixed_values(net):
     import numpy as np
 
     out = {}
-    for fam, n in family_lengths(net).items():
-        if fam in ("open_spoke", "open_hub"):
-            opts = net.spoke_options if fam == "open_spoke" else net.hub_options
-            out[fam] = (~opts.duplicated(["site_id", "period"])).to_numpy(dtype=float)
+    for fam, (table, _keys) in model_families(net).items():
+        if fam.startswith("open_"):
+            out[fam] = (~table.duplicated(["site_id", "period"])).to_numpy(dtype=float)
+        elif fam == "closed_site":
+            out[fam] = np.zeros(len(table))
         else:
-            out[fam] = 1.0 + 0.01 * (np.arange(n) % 100)
+            out[fam] = 1.0 + 0.01 * (np.arange(len(table)) % 100)
     return out
 
 
@@ -130,18 +149,18 @@ def naive_model(inst, net):
     import pyomo.environ as pyo
 
     p = inst.params
-    so, ho, sup = net.spoke_options, net.hub_options, net.supply
-    rs, sh, mer = net.arcs_rs, net.arcs_sh, net.merchant
+    check_supported(inst, net, "naive")
+    spokes, hubs = net.tiers["spoke"], net.tiers["hub"]
+    so, ho, sup = spokes.options, hubs.options, net.supply
+    rs, sh, mer = net.arcs["region_spoke"], net.arcs["spoke_hub"], net.merchant
     wt, crf, yld = net.period_weight, net.crf, net.black_mass_yield
-    if p.single_sourcing:
-        raise NotImplementedError("the naive route does not model single sourcing")
 
     # Index sets and data, keyed like the sets.
     spoke_sizes = list(zip(so["site_id"], so["size"], so["period"], strict=True))
     hub_sizes = list(zip(ho["site_id"], ho["size"], ho["period"], strict=True))
-    arcs_rs = list(zip(rs["region_id"], rs["spoke_id"], rs["chemistry"], rs["period"], strict=True))
-    arcs_sh = list(zip(sh["spoke_id"], sh["hub_id"], sh["chemistry"], sh["period"], strict=True))
-    merchant = list(zip(mer["spoke_id"], mer["chemistry"], mer["period"], strict=True))
+    arcs_rs = list(zip(rs["origin"], rs["destination"], rs["chemistry"], rs["period"], strict=True))
+    arcs_sh = list(zip(sh["origin"], sh["destination"], sh["chemistry"], sh["period"], strict=True))
+    merchant = list(zip(mer["site_id"], mer["chemistry"], mer["period"], strict=True))
     supply_keys = list(zip(sup["region_id"], sup["chemistry"], sup["period"], strict=True))
     supply = dict(zip(supply_keys, sup["supply_t"], strict=True))
     required = dict(zip(supply_keys, sup["required_t"], strict=True))
@@ -158,8 +177,10 @@ def naive_model(inst, net):
     cost_rs = dict(zip(arcs_rs, rs["cost_per_t"], strict=True))
     cost_sh = dict(zip(arcs_sh, sh["cost_per_t"], strict=True))
     price = dict(zip(merchant, mer["price_per_t"], strict=True))
-    status_s = dict(zip(net.spoke_sites["id"], net.spoke_sites["status"], strict=True))
-    status_h = dict(zip(net.hub_sites["id"], net.hub_sites["status"], strict=True))
+    status_s = dict(zip(spokes.sites["id"], spokes.sites["status"], strict=True))
+    status_h = dict(zip(hubs.sites["id"], hubs.sites["status"], strict=True))
+    proc_s = dict(zip(spokes.sites["id"], spokes.sites["cost_per_t"], strict=True))  # per site, on what it takes in
+    proc_h = dict(zip(hubs.sites["id"], hubs.sites["cost_per_t"], strict=True))
     accepts = {c: set(inst.hubs.loc[inst.hubs[f"accepts_{c}"].astype(bool), "id"]) for c in net.chems}
     rev = {c.name: c.hub_revenue_per_t or 0.0 for c in inst.chemistries}
 
@@ -195,13 +216,13 @@ def naive_model(inst, net):
 
     m.open_spoke = pyo.Var(m.SPOKE_SIZES, within=pyo.Binary)
     m.open_hub = pyo.Var(m.HUB_SIZES, within=pyo.Binary)
-    m.flow_pack_t = pyo.Var(m.ARCS_REGION_SPOKE, within=pyo.NonNegativeReals, bounds=lambda m, *a: (0, ub_rs[a]))
-    m.flow_black_mass_t = pyo.Var(m.ARCS_SPOKE_HUB, within=pyo.NonNegativeReals, bounds=lambda m, *a: (0, ub_sh[a]))
+    m.flow_region_spoke_t = pyo.Var(m.ARCS_REGION_SPOKE, within=pyo.NonNegativeReals, bounds=lambda m, *a: (0, ub_rs[a]))
+    m.flow_spoke_hub_t = pyo.Var(m.ARCS_SPOKE_HUB, within=pyo.NonNegativeReals, bounds=lambda m, *a: (0, ub_sh[a]))
     m.merchant_t = pyo.Var(m.MERCHANT, within=pyo.NonNegativeReals, bounds=lambda m, *a: (0, ub_w[a]))
     m.uncollected_t = pyo.Var(m.UNCOLLECTABLE, within=pyo.NonNegativeReals, bounds=lambda m, *a: (0, unc_ub[a]))
 
     def supply_balance(m, r, c, t):
-        collected = sum(m.flow_pack_t[a] for a in rs_of_supply[r, c, t])
+        collected = sum(m.flow_region_spoke_t[a] for a in rs_of_supply[r, c, t])
         if (r, c, t) in unc_ub:
             collected += m.uncollected_t[r, c, t]
         return collected == supply[r, c, t]
@@ -220,34 +241,34 @@ def naive_model(inst, net):
                 old, rule=lambda m, i, t, y=y, sizes_of=sizes_of: sum(y[i, k, t] for k in sizes_of[i, t]) == 1))
 
     def spoke_capacity(m, s, t):
-        return (sum(m.flow_pack_t[a] for a in rs_into_spoke[s, t])
+        return (sum(m.flow_region_spoke_t[a] for a in rs_into_spoke[s, t])
                 <= sum(cap_s[s, k, t] * m.open_spoke[s, k, t] for k in sizes_of_spoke[s, t]))
 
     m.spoke_capacity = pyo.Constraint(m.SPOKE_SITES, rule=spoke_capacity)
 
     def spoke_mass_balance(m, s, c, t):
-        out = sum(m.flow_black_mass_t[a] for a in sh_out_of_spoke_chem[s, c, t])
+        out = sum(m.flow_spoke_hub_t[a] for a in sh_out_of_spoke_chem[s, c, t])
         if (s, c, t) in ub_w:
             out += m.merchant_t[s, c, t]
-        return sum(yld[c] * m.flow_pack_t[a] for a in rs_into_spoke_chem[s, c, t]) == out
+        return sum(yld[c] * m.flow_region_spoke_t[a] for a in rs_into_spoke_chem[s, c, t]) == out
 
     m.spoke_mass_balance = pyo.Constraint(m.SPOKE_CHEMS, rule=spoke_mass_balance)
 
     def hub_capacity(m, h, t):
-        return (sum(m.flow_black_mass_t[a] for a in sh_into_hub[h, t])
+        return (sum(m.flow_spoke_hub_t[a] for a in sh_into_hub[h, t])
                 <= sum(cap_h[h, k, t] * m.open_hub[h, k, t] for k in sizes_of_hub[h, t]))
 
     if hub_sizes:
         m.hub_capacity = pyo.Constraint(m.HUB_SITES, rule=hub_capacity)
 
     def link_region_spoke(m, r, s, c, t):
-        return m.flow_pack_t[r, s, c, t] <= sum(min(ub_rs[r, s, c, t], cap_s[s, k, t]) * m.open_spoke[s, k, t]
+        return m.flow_region_spoke_t[r, s, c, t] <= sum(min(ub_rs[r, s, c, t], cap_s[s, k, t]) * m.open_spoke[s, k, t]
                                                 for k in sizes_of_spoke[s, t])
 
     m.link_region_spoke = pyo.Constraint(m.ARCS_REGION_SPOKE, rule=link_region_spoke)
 
     def link_spoke_hub(m, s, h, c, t):
-        return m.flow_black_mass_t[s, h, c, t] <= sum(min(ub_sh[s, h, c, t], cap_h[h, k, t]) * m.open_hub[h, k, t]
+        return m.flow_spoke_hub_t[s, h, c, t] <= sum(min(ub_sh[s, h, c, t], cap_h[h, k, t]) * m.open_hub[h, k, t]
                                                       for k in sizes_of_hub[h, t])
 
     m.link_spoke_hub = pyo.Constraint(m.ARCS_SPOKE_HUB, rule=link_spoke_hub)
@@ -290,11 +311,14 @@ def naive_model(inst, net):
     if merchant_spokes:
         m.merchant_cap = pyo.Constraint(list(merchant_spokes), rule=lambda m, c, t: sum(
             m.merchant_t[s, c, t] for s in merchant_spokes[c, t]) <= caps[c])
-    for kind, cap, keys, y in (("spokes", p.max_spokes, spoke_sizes, m.open_spoke),
-                               ("hubs", p.max_hubs, hub_sizes, m.open_hub)):
-        if cap is not None and keys:
-            m.add_component(f"max_{kind}", pyo.Constraint(net.periods, rule=lambda m, t, keys=keys, y=y, cap=cap: sum(
-                y[i, k, tt] for i, k, tt in keys if tt == t) <= cap))
+    for kind, keys, y in (("spokes", spoke_sizes, m.open_spoke), ("hubs", hub_sizes, m.open_hub)):
+        most, least = getattr(p, f"max_{kind}"), getattr(p, f"min_{kind}")
+        if most is not None and keys:
+            m.add_component(f"max_{kind}", pyo.Constraint(net.periods, rule=lambda m, t, keys=keys, y=y, n=most: sum(
+                y[i, k, tt] for i, k, tt in keys if tt == t) <= n))
+        if least is not None:
+            m.add_component(f"min_{kind}", pyo.Constraint(net.periods, rule=lambda m, t, keys=keys, y=y, n=least: sum(
+                y[i, k, tt] for i, k, tt in keys if tt == t) >= n))
     if p.max_capex is not None:
         m.capex_budget = pyo.Constraint(expr=sum(capex_s[k] * m.open_spoke[k] for k in m.SPOKE_SIZES)
                                         + sum(capex_h[k] * m.open_hub[k] for k in m.HUB_SIZES) <= p.max_capex)
@@ -307,18 +331,18 @@ def naive_model(inst, net):
         expr=sum(wt[t] * opex_s[s, k, t] * m.open_spoke[s, k, t] for s, k, t in m.SPOKE_SIZES)
         + sum(wt[t] * opex_h[h, k, t] * m.open_hub[h, k, t] for h, k, t in m.HUB_SIZES))
     m.cost_spoke_processing = pyo.Expression(
-        expr=sum(wt[a[3]] * p.spoke_cost_per_t * m.flow_pack_t[a] for a in m.ARCS_REGION_SPOKE))
+        expr=sum(wt[a[3]] * proc_s[a[1]] * m.flow_region_spoke_t[a] for a in m.ARCS_REGION_SPOKE))
     m.cost_hub_processing = pyo.Expression(
-        expr=sum(wt[a[3]] * p.hub_cost_per_t * m.flow_black_mass_t[a] for a in m.ARCS_SPOKE_HUB))
+        expr=sum(wt[a[3]] * proc_h[a[1]] * m.flow_spoke_hub_t[a] for a in m.ARCS_SPOKE_HUB))
     m.cost_transport_pack = pyo.Expression(
-        expr=sum(wt[a[3]] * cost_rs[a] * m.flow_pack_t[a] for a in m.ARCS_REGION_SPOKE))
+        expr=sum(wt[a[3]] * cost_rs[a] * m.flow_region_spoke_t[a] for a in m.ARCS_REGION_SPOKE))
     m.cost_transport_black_mass = pyo.Expression(
-        expr=sum(wt[a[3]] * cost_sh[a] * m.flow_black_mass_t[a] for a in m.ARCS_SPOKE_HUB))
+        expr=sum(wt[a[3]] * cost_sh[a] * m.flow_spoke_hub_t[a] for a in m.ARCS_SPOKE_HUB))
     m.cost_uncollected_penalty = pyo.Expression(
         expr=sum(wt[a[2]] * (p.uncollected_penalty_per_t or 0.0) * m.uncollected_t[a] for a in m.UNCOLLECTABLE))
     m.revenue_merchant = pyo.Expression(expr=sum(wt[a[2]] * price[a] * m.merchant_t[a] for a in m.MERCHANT))
     m.revenue_hub = pyo.Expression(
-        expr=sum(wt[a[3]] * rev[a[2]] * m.flow_black_mass_t[a] for a in m.ARCS_SPOKE_HUB))
+        expr=sum(wt[a[3]] * rev[a[2]] * m.flow_spoke_hub_t[a] for a in m.ARCS_SPOKE_HUB))
     m.objective = pyo.Objective(
         expr=m.cost_capex_annualised + m.cost_fixed_opex + m.cost_spoke_processing + m.cost_hub_processing
         + m.cost_transport_pack + m.cost_transport_black_mass + m.cost_uncollected_penalty
@@ -328,21 +352,14 @@ def naive_model(inst, net):
     return m
 
 
-NAIVE_COLUMNS = {
-    "open_spoke": ["site_id", "size", "period"], "open_hub": ["site_id", "size", "period"],
-    "flow_pack_t": ["region_id", "spoke_id", "chemistry", "period"],
-    "flow_black_mass_t": ["spoke_id", "hub_id", "chemistry", "period"],
-    "merchant_t": ["spoke_id", "chemistry", "period"], "uncollected_t": ["region_id", "chemistry", "period"],
-}
-
-
-def naive_tables(m):
-    """Per-family DataFrames from the Pyomo variables, as a user writes them after ``load_vars``."""
+def naive_tables(m, net):
+    """Per-family DataFrames from the Pyomo variables, as a user writes them after ``load_vars``
+    (columns named like the network's key columns)."""
     import pandas as pd
 
     return {fam: pd.DataFrame([(*idx, v.value) for idx, v in getattr(m, fam).items()],
                               columns=[*cols, "value"])
-            for fam, cols in NAIVE_COLUMNS.items()}
+            for fam, (_table, cols) in model_families(net).items()}
 
 
 def route_naive(inst, x_fam, timings):
@@ -364,7 +381,7 @@ def route_naive(inst, x_fam, timings):
     # What HiGHS would return, in the interface's column order (not timed).
     col_of = opt._pyomo_var_to_solver_var_map
     x = np.zeros(len(col_of))
-    for fam in FAMILIES:
+    for fam in x_fam:
         cols = np.fromiter((col_of[id(v)] for v in getattr(m, fam).values()), dtype=np.int64)
         x[cols] = x_fam[fam]
     sol = highs_solution(x)
@@ -372,7 +389,7 @@ def route_naive(inst, x_fam, timings):
     t3 = time.perf_counter()
     opt._sol = sol  # as after opt.solve(m, load_solutions=False)
     PersistentSolutionLoader(opt, m).load_vars()
-    tables = naive_tables(m)
+    tables = naive_tables(m, net)
     t4 = time.perf_counter()
     timings.update(build_s=t1 - t0, handoff_s=t2 - t1, extract_s=t4 - t3)
     return opt._solver_model, (m, opt, tables)
@@ -402,8 +419,8 @@ def route_spokehub(inst, x_fam, timings):
         h = highs_from_matrix(mf)
         t2 = time.perf_counter()
 
-        assert list(mf.var_blocks) == list(FAMILIES), mf.var_blocks
-        sol = highs_solution(np.concatenate([x_fam[f] for f in FAMILIES]))
+        assert list(mf.var_blocks) == list(x_fam), (mf.var_blocks, list(x_fam))
+        sol = highs_solution(np.concatenate(list(x_fam.values())))
 
         t3 = time.perf_counter()
         x = np.asarray(sol.col_value, dtype=float)
@@ -481,13 +498,13 @@ def floor_matrix(inst, net):
     import numpy as np
 
     p = inst.params
-    if p.single_sourcing:
-        raise NotImplementedError("the floor route does not model single sourcing")
+    check_supported(inst, net, "floor")
     inf = np.inf
-    so, ho, sup = net.spoke_options, net.hub_options, net.supply
-    rs, sh, mer = net.arcs_rs, net.arcs_sh, net.merchant
+    spokes, hubs = net.tiers["spoke"], net.tiers["hub"]
+    so, ho, sup = spokes.options, hubs.options, net.supply
+    rs, sh, mer = net.arcs["region_spoke"], net.arcs["spoke_hub"], net.merchant
     n_t, n_c = len(net.periods), len(net.chems)
-    spoke_ids, hub_ids = net.spoke_sites["id"].to_numpy(), net.hub_sites["id"].to_numpy()
+    spoke_ids, hub_ids = spokes.sites["id"].to_numpy(), hubs.sites["id"].to_numpy()
     n_s, n_h = len(spoke_ids), len(hub_ids)
     region_ids = inst.regions["id"].to_numpy()
     n_r = len(region_ids)
@@ -497,24 +514,25 @@ def floor_matrix(inst, net):
     so_s, so_t = _codes(so["site_id"], spoke_ids), _codes(so["period"], net.periods)
     ho_h, ho_t = _codes(ho["site_id"], hub_ids), _codes(ho["period"], net.periods)
     sup_r, sup_c, sup_t = _codes(sup["region_id"], region_ids), _codes(sup["chemistry"], net.chems), _codes(sup["period"], net.periods)
-    rs_r, rs_s = _codes(rs["region_id"], region_ids), _codes(rs["spoke_id"], spoke_ids)
+    rs_r, rs_s = _codes(rs["origin"], region_ids), _codes(rs["destination"], spoke_ids)
     rs_c, rs_t = _codes(rs["chemistry"], net.chems), _codes(rs["period"], net.periods)
-    sh_s, sh_h = _codes(sh["spoke_id"], spoke_ids), _codes(sh["hub_id"], hub_ids)
+    sh_s, sh_h = _codes(sh["origin"], spoke_ids), _codes(sh["destination"], hub_ids)
     sh_c, sh_t = _codes(sh["chemistry"], net.chems), _codes(sh["period"], net.periods)
-    w_s, w_c, w_t = _codes(mer["spoke_id"], spoke_ids), _codes(mer["chemistry"], net.chems), _codes(mer["period"], net.periods)
+    w_s, w_c, w_t = _codes(mer["site_id"], spoke_ids), _codes(mer["chemistry"], net.chems), _codes(mer["period"], net.periods)
 
     # Columns in declaration order.
     supply_t = sup["supply_t"].to_numpy(float)
     required_t = sup["required_t"].to_numpy(float)
     unc = np.flatnonzero(supply_t > required_t)
-    lengths = {"open_spoke": len(so), "open_hub": len(ho), "flow_pack_t": len(rs), "flow_black_mass_t": len(sh),
+    lengths = {"open_spoke": len(so), "open_hub": len(ho), "flow_region_spoke_t": len(rs), "flow_spoke_hub_t": len(sh),
                "merchant_t": len(mer), "uncollected_t": len(unc)}
+    assert list(lengths) == list(family_lengths(net)), (list(lengths), list(family_lengths(net)))
     var_blocks, start = {}, 0
     for fam, n in lengths.items():
         var_blocks[fam] = (start, n)
         start += n
     n_cols = start
-    o_ys, o_yh, o_x, o_z, o_w, o_u = (var_blocks[f][0] for f in FAMILIES)
+    o_ys, o_yh, o_x, o_z, o_w, o_u = (var_blocks[f][0] for f in lengths)
     col_lo = np.zeros(n_cols)
     col_hi = np.concatenate([np.ones(len(so) + len(ho)), rs["ub_t"].to_numpy(float), sh["ub_t"].to_numpy(float),
                              mer["ub_t"].to_numpy(float), supply_t[unc] - required_t[unc]])
@@ -544,12 +562,10 @@ def floor_matrix(inst, net):
         block(len(sup), [(sup_rows.lookup(_key((rs_t, n_t), (rs_r, n_r), (rs_c, n_c))), o_x + ar_x, 1.0),
                          (unc, o_u + np.arange(len(unc)), 1.0)], supply_t, supply_t)
 
-    # one size per site; existing sites open
+    # Per tier, in build_model's order: one size per site / existing sites open, capacity, mass balance.
     site_rows = {}
-    for kind, opt_site, opt_t, n_sites, sites, o_y, n_opt in (("spoke", so_s, so_t, n_s, net.spoke_sites, o_ys, len(so)),
-                                                           ("hub", ho_h, ho_t, n_h, net.hub_sites, o_yh, len(ho))):
-        if not n_opt:
-            continue
+
+    def one_size(kind, opt_site, opt_t, n_sites, sites, o_y):
         grp = _Rows(_key((opt_site, n_sites), (opt_t, n_t)))
         site_rows[kind] = grp
         existing = (sites["status"].to_numpy() == "existing")[opt_site[grp.first]]
@@ -563,9 +579,10 @@ def floor_matrix(inst, net):
             sel = r >= 0
             block(len(keep), [(r[sel], o_y + np.flatnonzero(sel), 1.0)], lo_v, 1.0)
 
-    # spoke_capacity: sum x - sum cap y <= 0
     cap_so, cap_ho = so["capacity_t"].to_numpy(float), ho["capacity_t"].to_numpy(float)
     if len(so):
+        one_size("spoke", so_s, so_t, n_s, spokes.sites, o_ys)
+        # spoke_capacity: sum x - sum cap y <= 0
         g = site_rows["spoke"]
         rs_g = g.lookup(_key((rs_s, n_s), (rs_t, n_t)))
         block(g.n, [(rs_g, o_x + ar_x, 1.0), (g.of_keys, o_ys + ar_so, -cap_so)], -inf, 0.0)
@@ -577,8 +594,9 @@ def floor_matrix(inst, net):
                      (mb.lookup(_key((sh_t, n_t), (sh_s, n_s), (sh_c, n_c))), o_z + ar_z, -1.0),
                      (mb.lookup(_key((w_t, n_t), (w_s, n_s), (w_c, n_c))), o_w + ar_w, -1.0)], 0.0, 0.0)
 
-    # hub_capacity: sum z - sum cap y <= 0
     if len(ho):
+        one_size("hub", ho_h, ho_t, n_h, hubs.sites, o_yh)
+        # hub_capacity: sum z - sum cap y <= 0
         g = site_rows["hub"]
         sh_g = g.lookup(_key((sh_h, n_h), (sh_t, n_t)))
         block(g.n, [(sh_g, o_z + ar_z, 1.0), (g.of_keys, o_yh + ar_ho, -cap_ho)], -inf, 0.0)
@@ -597,7 +615,7 @@ def floor_matrix(inst, net):
     req = sup.groupby(["period", "chemistry"])["required_t"].sum()
     need_rows = []
     for ti, period in enumerate(net.periods):
-        need = float(req.loc[period].sum()) if period in req.index.get_level_values(0) else 0.0
+        need = sum(float(req.get((period, c), 0.0)) for c in net.chems)
         if need > 0 and len(so):
             need_rows.append((ti, need))
     if need_rows:
@@ -645,10 +663,13 @@ def floor_matrix(inst, net):
         mc = _Rows(_key((w_c[sel], n_c), (w_t[sel], n_t)))
         block(mc.n, [(mc.of_keys, o_w + sel, 1.0)], -inf, cap_of_chem[w_c[sel][mc.first]])
 
-    # max_spokes / max_hubs / capex_budget
-    for cap, opt_t, o_y, n_opt in ((p.max_spokes, so_t, o_ys, len(so)), (p.max_hubs, ho_t, o_yh, len(ho))):
-        if cap is not None and n_opt:
-            block(n_t, [(opt_t, o_y + np.arange(n_opt), 1.0)], -inf, float(cap))
+    # max_spokes / min_spokes / max_hubs / min_hubs (where set) / capex_budget
+    for kind, opt_t, o_y, n_opt in (("spokes", so_t, o_ys, len(so)), ("hubs", ho_t, o_yh, len(ho))):
+        most, least = getattr(p, f"max_{kind}"), getattr(p, f"min_{kind}")
+        if most is not None and n_opt:
+            block(n_t, [(opt_t, o_y + np.arange(n_opt), 1.0)], -inf, float(most))
+        if least is not None:
+            block(n_t, [(opt_t, o_y + np.arange(n_opt), 1.0)], float(least), inf)
     if p.max_capex is not None:
         block(1, [(np.zeros(len(so), dtype=np.int64), o_ys + ar_so, so["capex_charged"].to_numpy(float)),
                   (np.zeros(len(ho), dtype=np.int64), o_yh + ar_ho, ho["capex_charged"].to_numpy(float))],
@@ -660,8 +681,9 @@ def floor_matrix(inst, net):
     c_vec = np.zeros(n_cols)
     c_vec[o_ys:o_ys + len(so)] = wt[so_t] * net.crf * so["capex_charged"].to_numpy(float) + wt[so_t] * so["fixed_opex_per_yr"].to_numpy(float)
     c_vec[o_yh:o_yh + len(ho)] = wt[ho_t] * net.crf * ho["capex_charged"].to_numpy(float) + wt[ho_t] * ho["fixed_opex_per_yr"].to_numpy(float)
-    c_vec[o_x:o_x + len(rs)] = wt[rs_t] * p.spoke_cost_per_t + wt[rs_t] * rs["cost_per_t"].to_numpy(float)
-    c_vec[o_z:o_z + len(sh)] = wt[sh_t] * p.hub_cost_per_t + wt[sh_t] * sh["cost_per_t"].to_numpy(float) - wt[sh_t] * rev[sh_c]
+    proc_s, proc_h = spokes.sites["cost_per_t"].to_numpy(float), hubs.sites["cost_per_t"].to_numpy(float)
+    c_vec[o_x:o_x + len(rs)] = wt[rs_t] * proc_s[rs_s] + wt[rs_t] * rs["cost_per_t"].to_numpy(float)
+    c_vec[o_z:o_z + len(sh)] = wt[sh_t] * proc_h[sh_h] + wt[sh_t] * sh["cost_per_t"].to_numpy(float) - wt[sh_t] * rev[sh_c]
     c_vec[o_w:o_w + len(mer)] = -(wt[w_t] * mer["price_per_t"].to_numpy(float))
     c_vec[o_u:o_u + len(unc)] = wt[sup_t[unc]] * (p.uncollected_penalty_per_t or 0.0)
 
@@ -693,7 +715,8 @@ def route_floor(inst, x_fam, timings):
     h = highs_from_matrix(mf)
     t2 = time.perf_counter()
 
-    sol = highs_solution(np.concatenate([x_fam[f] for f in FAMILIES]))
+    assert list(fm["var_blocks"]) == list(x_fam), (fm["var_blocks"], list(x_fam))
+    sol = highs_solution(np.concatenate(list(x_fam.values())))
 
     t3 = time.perf_counter()
     x = np.asarray(sol.col_value, dtype=float)
@@ -906,8 +929,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0, help="synthetic instance seed (default 0)")
     ap.add_argument("--reps-smallest", type=int, default=3,
                     help="repetitions of the smallest size, best total reported (default 3; others run once)")
-    ap.add_argument("--csv", type=Path, default=ROOT / "results" / "modelling_layer.csv",
-                    help="CSV output (default results/modelling_layer.csv)")
+    ap.add_argument("--csv", type=Path, default=ROOT / "benchmarks" / "results" / "modelling_layer.csv",
+                    help="CSV output (default benchmarks/results/modelling_layer.csv)")
     ap.add_argument("--no-warmup", action="store_true", help="do not run each route on a tiny instance first")
     ap.add_argument("--worker", choices=ROUTES, help=argparse.SUPPRESS)
     ap.add_argument("--full-fingerprint", action="store_true", help=argparse.SUPPRESS)

@@ -1,9 +1,10 @@
 """Brute-force reference optimum, independent of spokehub's model layer.
 
 Enumerates every open/size combination of the candidate sites (existing sites open at a size at
-least as large as installed), skips those breaking site caps or the capex budget, and solves the
-remaining transport problem of each with scipy (``linprog``; ``milp`` when single sourcing makes
-it integer).  Distances are recomputed here with their own haversine.  Only the instance's plain
+least as large as installed, or closed if they have a closure cost), skips those breaking the
+site counts (fewest and most per tier) or the capex budget, and solves the remaining transport
+problem of each with scipy (``linprog``; ``milp`` when single sourcing makes it integer) with
+each open size's minimum throughput, each site's own processing cost and both legs' radii.  Distances are recomputed here with their own haversine.  Only the instance's plain
 tables are read -- never the Pyomo model, the network tables or the checker.
 """
 
@@ -27,13 +28,24 @@ def haversine(lat1, lon1, lat2, lon2) -> float:
 
 @dataclass
 class Config:
-    sizes: dict  # site_id -> (size, cap, capex_charged, opex)
+    sizes: dict  # site_id -> (size, cap, capex_charged, opex, min_throughput)
     fixed: float
     objective: float
 
 
+def _min_t(r) -> float:
+    v = getattr(r, "min_throughput_t", 0.0)
+    return 0.0 if v is None or v != v else float(v)
+
+
+def _closable(site) -> bool:
+    cc = getattr(site, "closure_cost", float("nan"))
+    return site.status == "existing" and cc == cc
+
+
 def _options(sites, sizes):
-    """Per site: list of (size, cap, capex_charged, opex) or None (closed)."""
+    """Per site: list of (size, cap, capex_charged, opex, min_throughput) or None (not operating:
+    a candidate left closed, or an existing site with a closure cost closed)."""
     out = {}
     for s in sites.itertuples(index=False):
         if s.status == "excluded":
@@ -44,13 +56,20 @@ def _options(sites, sizes):
             inst = rows[rows["size"] == s.existing_size].iloc[0]
             for r in rows.itertuples(index=False):
                 if r.capacity_t >= inst.capacity_t:
-                    opts.append((r.size, r.capacity_t, max(0.0, r.capex - inst.capex), r.fixed_opex_per_yr))
+                    opts.append((r.size, r.capacity_t, max(0.0, r.capex - inst.capex), r.fixed_opex_per_yr, _min_t(r)))
+            if _closable(s):
+                opts.append(None)
         else:
             opts.append(None)
             for r in rows.itertuples(index=False):
-                opts.append((r.size, r.capacity_t, r.capex, r.fixed_opex_per_yr))
+                opts.append((r.size, r.capacity_t, r.capex, r.fixed_opex_per_yr, _min_t(r)))
         out[s.id] = opts
     return out
+
+
+def _processing(site, tier_cost: float) -> float:
+    own = getattr(site, "processing_cost_per_t", float("nan"))
+    return tier_cost if own is None or own != own else float(own)
 
 
 def _lane(inst, o_id, o_lat, o_lon, d_id, d_lat, d_lon, rate, with_quoted=False):
@@ -88,7 +107,7 @@ def transport_value(inst, open_spokes: dict, open_hubs: dict, single_sourcing: b
                 if p.service_radius_km is not None and km > p.service_radius_km and not quoted:
                     continue
                 x_idx[(r.id, s, c)] = len(cols)
-                cols.append(cost + p.spoke_cost_per_t)
+                cols.append(cost + _processing(sp, p.spoke_cost_per_t))
             slack = supply * (1 - p.min_collection_rate)
             if slack > 0:
                 u_idx[(r.id, c)] = len(cols)
@@ -101,9 +120,11 @@ def transport_value(inst, open_spokes: dict, open_hubs: dict, single_sourcing: b
                 hb = hubs.loc[h]
                 if not bool(hb[f"accepts_{c}"]):
                     continue
-                km, cost = _lane(inst, s, sp.lat, sp.lon, h, hb.lat, hb.lon, p.black_mass_cost_per_t_km)
+                km, cost, quoted = _lane(inst, s, sp.lat, sp.lon, h, hb.lat, hb.lon, p.black_mass_cost_per_t_km, with_quoted=True)
+                if p.spoke_hub_radius_km is not None and km > p.spoke_hub_radius_km and not quoted:
+                    continue
                 z_idx[(s, h, c)] = len(cols)
-                cols.append(cost + p.hub_cost_per_t - (chem.hub_revenue_per_t or 0.0))
+                cols.append(cost + _processing(hb, p.hub_cost_per_t) - (chem.hub_revenue_per_t or 0.0))
             if chem.merchant_price_per_t is not None:
                 w_idx[(s, c)] = len(cols)
                 cols.append(-chem.merchant_price_per_t)
@@ -141,9 +162,12 @@ def transport_value(inst, open_spokes: dict, open_hubs: dict, single_sourcing: b
                 ent.append((u_idx[(rid, c)], 1.0))
             A_eq_rows.append(row(ent))
             b_eq.append(supply)
-    for s, (_size, cap, _cx, _ox) in open_spokes.items():
+    for s, opt in open_spokes.items():
         A_ub_rows.append(row([(j, 1.0) for (r, ss, c), j in x_idx.items() if ss == s]))
-        b_ub.append(cap)
+        b_ub.append(opt[1])
+        if opt[4] > 0:  # minimum throughput: -inflow <= -min
+            A_ub_rows.append(row([(j, -1.0) for (r, ss, c), j in x_idx.items() if ss == s]))
+            b_ub.append(-opt[4])
         for c in chems:
             ent = [(j, yields[c]) for (r, ss, cc), j in x_idx.items() if ss == s and cc == c]
             ent += [(j, -1.0) for (ss, h, cc), j in z_idx.items() if ss == s and cc == c]
@@ -151,9 +175,12 @@ def transport_value(inst, open_spokes: dict, open_hubs: dict, single_sourcing: b
                 ent.append((w_idx[(s, c)], -1.0))
             A_eq_rows.append(row(ent))
             b_eq.append(0.0)
-    for h, (_size, cap, _cx, _ox) in open_hubs.items():
+    for h, opt in open_hubs.items():
         A_ub_rows.append(row([(j, 1.0) for (s, hh, c), j in z_idx.items() if hh == h]))
-        b_ub.append(cap)
+        b_ub.append(opt[1])
+        if opt[4] > 0:
+            A_ub_rows.append(row([(j, -1.0) for (s, hh, c), j in z_idx.items() if hh == h]))
+            b_ub.append(-opt[4])
     for chem in inst.chemistries:
         if chem.merchant_cap_t is not None and chem.merchant_price_per_t is not None:
             A_ub_rows.append(row([(j, 1.0) for (s, c), j in w_idx.items() if c == chem.name]))
@@ -198,19 +225,26 @@ def brute_force(inst, single_sourcing: bool | None = None) -> list[Config]:
     s_opts = _options(inst.spokes, inst.spoke_sizes)
     h_opts = _options(inst.hubs, inst.hub_sizes)
     s_ids, h_ids = list(s_opts), list(h_opts)
+    closure = {site.id: float(site.closure_cost) for df in (inst.spokes, inst.hubs) for site in df.itertuples(index=False)
+               if _closable(site)}
+
+    def counts_ok(n: int, lo, hi) -> bool:
+        return (lo is None or n >= lo) and (hi is None or n <= hi)
+
     results = []
     for s_choice in itertools.product(*(s_opts[s] for s in s_ids)):
         open_s = {s: o for s, o in zip(s_ids, s_choice, strict=True) if o is not None}
-        if p.max_spokes is not None and len(open_s) > p.max_spokes:
+        if not counts_ok(len(open_s), p.min_spokes, p.max_spokes):
             continue
         for h_choice in itertools.product(*(h_opts[h] for h in h_ids)):
             open_h = {h: o for h, o in zip(h_ids, h_choice, strict=True) if o is not None}
-            if p.max_hubs is not None and len(open_h) > p.max_hubs:
+            if not counts_ok(len(open_h), p.min_hubs, p.max_hubs):
                 continue
             capex = sum(o[2] for o in open_s.values()) + sum(o[2] for o in open_h.values())
             if p.max_capex is not None and capex > p.max_capex + 1e-9:
                 continue
-            fixed = crf * capex + sum(o[3] for o in open_s.values()) + sum(o[3] for o in open_h.values())
+            closed = sum(cost for sid, cost in closure.items() if sid not in open_s and sid not in open_h)
+            fixed = crf * (capex + closed) + sum(o[3] for o in open_s.values()) + sum(o[3] for o in open_h.values())
             var = transport_value(inst, open_s, open_h, single)
             if var is None:
                 continue
@@ -226,7 +260,7 @@ def _sequences(site, sizes, periods, multi_years):
     opts = _options_one(site, sizes)
     by_cap = sorted(opts, key=lambda o: o[1])
     earliest = site.earliest_year if site.earliest_year == site.earliest_year else None
-    closable = site.status == "existing" and site.closure_cost == site.closure_cost
+    closable = _closable(site)
     out = []
 
     def extend(seq, k):
@@ -261,9 +295,9 @@ def _options_one(site, sizes):
     rows = sizes[sizes["site_id"] == site.id]
     if site.status == "existing":
         inst_row = rows[rows["size"] == site.existing_size].iloc[0]
-        return [(r.size, r.capacity_t, max(0.0, r.capex - inst_row.capex), r.fixed_opex_per_yr)
+        return [(r.size, r.capacity_t, max(0.0, r.capex - inst_row.capex), r.fixed_opex_per_yr, _min_t(r))
                 for r in rows.itertuples(index=False) if r.capacity_t >= inst_row.capacity_t]
-    return [(r.size, r.capacity_t, r.capex, r.fixed_opex_per_yr) for r in rows.itertuples(index=False)]
+    return [(r.size, r.capacity_t, r.capex, r.fixed_opex_per_yr, _min_t(r)) for r in rows.itertuples(index=False)]
 
 
 def brute_force_schedules(inst) -> list[tuple[float, dict]]:
@@ -310,7 +344,8 @@ def brute_force_schedules(inst) -> list[tuple[float, dict]]:
         for k in range(len(per.labels)):
             open_s = {s.id: seq[k] for (s, kind), seq in zip(sites, combo, strict=True) if kind == "spoke" and seq[k] is not None}
             open_h = {s.id: seq[k] for (s, kind), seq in zip(sites, combo, strict=True) if kind == "hub" and seq[k] is not None}
-            if p.max_spokes is not None and len(open_s) > p.max_spokes or p.max_hubs is not None and len(open_h) > p.max_hubs:
+            if not all(lo is None or len(o) >= lo for o, lo in ((open_s, p.min_spokes), (open_h, p.min_hubs))) or \
+                    not all(hi is None or len(o) <= hi for o, hi in ((open_s, p.max_spokes), (open_h, p.max_hubs))):
                 ok = False
                 break
             key = (k, tuple(sorted((a, b[0]) for a, b in open_s.items())), tuple(sorted((a, b[0]) for a, b in open_h.items())))

@@ -266,3 +266,60 @@ def test_schedule_report_follows_the_sites_table(horizon, monkeypatch):
     real = Solution.schedule
     monkeypatch.setattr(Solution, "schedule", lambda self: real(self).iloc[1:].reset_index(drop=True))
     assert "schedule_report" in _rules(inst, sol)
+
+
+# --- the tier rules of issue 16: one broken solution each ----------------------------------------
+
+def _open_site_ids(sol, kind):
+    s = sol.sites
+    return list(s.loc[(s["kind"] == kind) & s["open"].astype(bool), "site_id"])
+
+
+def _min_throughput_above_inbound(inst, sol):
+    """The open spoke's size needs 1,000 t more than the solution sends it."""
+    row = _open_spoke(sol)
+    sizes = inst.spoke_sizes.copy()
+    at = (sizes["site_id"] == row["site_id"]) & (sizes["size"] == row["size"])
+    sizes.loc[at, "min_throughput_t"] = float(row["inbound_t"]) + 1000.0
+    return inst.replace(spoke_sizes=sizes), sol
+
+
+def _unquoted_spoke_hub_km(sol, inst):
+    quoted = set(zip(inst.lanes["origin"], inst.lanes["destination"], strict=True))
+    f = sol.flows[(sol.flows["echelon"] == "spoke_hub") & (sol.flows["flow_t"] > 0)]
+    return [km for o, d, km in zip(f["origin"], f["destination"], f["km"], strict=True) if (o, d) not in quoted]
+
+
+def _closed_without_closure_cost(inst, sol):
+    """S-KINGSTON (existing) may close at 4 M; the solution reports it closed but charges nothing."""
+    spokes = inst.spokes.assign(closure_cost=np.where(inst.spokes["id"] == "S-KINGSTON", 4e6, np.nan))
+    return inst.replace(spokes=spokes), _with(sol, sites=_site(sol, "S-KINGSTON", open=False))
+
+
+TIER_RULES = {
+    "spoke_min_throughput": _min_throughput_above_inbound,
+    "min_spokes": lambda inst, sol: (inst.replace(params=dataclasses.replace(
+        inst.params, min_spokes=len(_open_site_ids(sol, "spoke")) + 1)), sol),
+    "min_hubs": lambda inst, sol: (inst.replace(params=dataclasses.replace(
+        inst.params, min_hubs=len(_open_site_ids(sol, "hub")) + 1)), sol),
+    # a spoke->hub radius just below the longest unquoted black-mass haul the solution uses
+    "service_radius": lambda inst, sol: (inst.replace(params=dataclasses.replace(
+        inst.params, spoke_hub_radius_km=max(_unquoted_spoke_hub_km(sol, inst)) - 1.0)), sol),
+    # the open spoke's own processing cost (its tier's is 250) is not what the solution charged
+    "cost:spoke_processing": lambda inst, sol: (inst.replace(spokes=inst.spokes.assign(
+        processing_cost_per_t=np.where(inst.spokes["id"] == _open_spoke(sol)["site_id"], 400.0, np.nan))), sol),
+    "cost:closure": _closed_without_closure_cost,
+}
+
+
+@pytest.mark.parametrize("rule", sorted(TIER_RULES))
+def test_each_tier_rule_is_caught(demo, rule):
+    """Minimum throughput, minimum counts, the second leg's radius, a site's own processing cost
+    and the closure cost of an existing site: each instance change makes the optimum break
+    exactly the rule it sets (the unchanged optimum passes: test_demo_optimum_passes)."""
+    inst, sol = demo
+    inst2, sol2 = TIER_RULES[rule](inst, sol)
+    rules = _rules(inst2, sol2)
+    assert rule in rules, rules
+    if rule == "cost:closure":
+        assert "existing_open" not in rules  # a closable existing site may close

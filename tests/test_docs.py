@@ -23,3 +23,33 @@ def test_readme_catalogue_matches_test_module():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     block = re.search(r"<!-- catalogue:begin -->\n(.*?)\n<!-- catalogue:end -->", readme, re.S).group(1)
     assert block.splitlines() == table
+
+
+def test_readme_formulation_names_every_family():
+    """Every ``add_<family>`` of the model is in the README's formulation, by its function name or
+    by the component name it creates (``<tier>_capacity`` for ``add_capacity``), and every tier's
+    and leg's components the README names exist in a built model."""
+    import ast
+    import re
+
+    import pyomo.environ as pyo
+
+    from optimizer import load_instance
+    from optimizer.model.build import build_model
+    from optimizer.tiers import LEGS, TIERS
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8").replace("\\_", "_")
+    section = readme[readme.index("## Formulation"):readme.index("## Results")]
+    tree = ast.parse((ROOT / "optimizer" / "model" / "build.py").read_text(encoding="utf-8"))
+    families = [f.name for f in tree.body if isinstance(f, ast.FunctionDef) and f.name.startswith("add_")]
+    missing = [f for f in families if f not in ("add_variables", "add_objective")
+               and f not in section and re.search(rf"<(tier|leg)>_{f[4:]}\b|\b{f[4:]}_<(tier|leg)>", section) is None
+               and not ("_" in f[4:] and re.search(rf"\b{f[4:]}\b", section))]
+    assert not missing, missing
+    model = build_model(load_instance(ROOT / "instances" / "demo")).model
+    names = {c.name for c in model.component_objects((pyo.Constraint, pyo.Var))}
+    for t in TIERS:
+        for fam in ("one_size", "capacity"):
+            assert f"{t.name}_{fam}" in names
+    for leg in LEGS:
+        assert f"link_{leg.name}" in names and leg.flow_var in names and leg.flow_var in section

@@ -225,3 +225,122 @@ def test_lane_road_km_overrides_distance_and_radius(tmp_path):
 
     assert flow["km"] == pytest.approx(haversine(0, 0, 2, 0))
     assert sol.objective == pytest.approx(100 * haversine(0, 0, 2, 0), rel=1e-9)
+
+
+# --- the tier rules of issue 16, each worked by hand ---------------------------------------------
+
+def _with_columns(path, **columns) -> None:
+    """Add columns (one value per data row) to a CSV written by ``write_instance``."""
+    import pandas as pd
+
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    for name, values in columns.items():
+        df[name] = ["" if v is None else v for v in values]
+    df.to_csv(path, index=False)
+
+
+def _two_spokes(tmp_path, capex: float, limits: dict | None = None):
+    """Region A (6,000 t) sits on spoke S1, region B (3,000 t) on S2; the cross lanes cost 200/t.
+    Each spoke has one size of 10,000 t; CRF 1/10, so each costs capex/10 a year."""
+    toml = base_toml(**({"limits": limits} if limits else {}))
+    return write_instance(
+        tmp_path / "two-spokes", toml,
+        regions=[["A", "A", 0, 0, 6000], ["B", "B", 0, 1, 3000]],
+        spokes=[["S1", "", 0, 0, "candidate", ""], ["S2", "", 0, 1, "candidate", ""]],
+        spoke_sizes=[["S1", "std", 10000, capex, 0], ["S2", "std", 10000, capex, 0]],
+        lanes=[["A", "S1", None, 0], ["A", "S2", None, 200], ["B", "S1", None, 200], ["B", "S2", None, 0]],
+    )
+
+
+def test_minimum_throughput_closes_a_site(tmp_path):
+    """Capex 5 M -> 0.5 M/yr a spoke.  Without a minimum both open: 1.0 M (no haul).
+    With S2 needing 4,000 t/yr when open it would have to draw 1,000 t of A's supply across:
+      S1 + S2:  1.0 M + 1,000 * 200 = 1,200,000
+      S1 alone: 0.5 M + 3,000 * 200 = 1,100,000   <- optimum: the minimum closes S2
+      S2 alone: 0.5 M + 6,000 * 200 = 1,700,000"""
+    folder = _two_spokes(tmp_path, capex=5e6)
+    free = solve(load_instance(folder), **EXACT)
+    assert free.objective == pytest.approx(1_000_000, rel=1e-9)
+    assert _open(free) == {"S1": "std", "S2": "std"}
+    _with_columns(folder / "spoke_sizes.csv", min_throughput_t=["", 4000])
+    inst = load_instance(folder)
+    sol = solve(inst, **EXACT)
+    assert sol.objective == pytest.approx(1_100_000, rel=1e-9)
+    assert _open(sol) == {"S1": "std"}
+    assert check_solution(inst, sol) == []
+    assert brute_force(inst)[0].objective == pytest.approx(1_100_000, rel=1e-9)
+
+
+def test_minimum_count_opens_a_site(tmp_path):
+    """Capex 10 M -> 1.0 M/yr a spoke.  S1 alone: 1.0 M + 3,000 * 200 = 1,600,000 beats both
+    (2,000,000).  With at least two spokes open, both open: 2,000,000, no haul."""
+    folder = _two_spokes(tmp_path, capex=10e6)
+    assert _open(solve(load_instance(folder), **EXACT)) == {"S1": "std"}
+    inst = load_instance(_two_spokes(tmp_path, capex=10e6, limits={"min_spokes": 2}))
+    sol = solve(inst, **EXACT)
+    assert sol.objective == pytest.approx(2_000_000, rel=1e-9)
+    assert _open(sol) == {"S1": "std", "S2": "std"}
+    assert sol.cost("transport_pack") == pytest.approx(0.0, abs=1e-6)
+    assert check_solution(inst, sol) == []
+    assert brute_force(inst)[0].objective == pytest.approx(2_000_000, rel=1e-9)
+
+
+def test_second_leg_radius_forbids_the_cheapest_hub(tmp_path):
+    """One region on an existing spoke at (0, 0): 1,000 t of packs -> 400 t of black mass at
+    1/(t km), circuity 1, no merchant outlet.  H-FAR (3 degrees east, 333.6 km) costs 0.1 M/yr,
+    H-NEAR (1 degree east, 111.2 km) 0.3 M/yr:
+      H-FAR:  100,000 + 400 * d(3 deg) = 233,435   <- optimum without a radius
+      H-NEAR: 300,000 + 400 * d(1 deg) = 344,478
+    A 200 km spoke->hub radius forbids H-FAR."""
+    from .bruteforce import haversine
+
+    def folder(radius):
+        transport = {"black_mass_cost_per_t_km": 1.0}
+        if radius is not None:
+            transport["spoke_hub_radius_km"] = radius
+        toml = base_toml(chemistries={"nmc": {"black_mass_yield": 0.4}}, transport=transport)
+        return write_instance(
+            tmp_path / f"radius-{radius}", toml,
+            regions=[["R", "R", 0, 0, 1000]],
+            spokes=[["S", "", 0, 0, "existing", "std"]],
+            spoke_sizes=[["S", "std", 5000, 7e6, 0]],
+            hubs=[["H-FAR", "", 0, 3, "candidate", "", "true"], ["H-NEAR", "", 0, 1, "candidate", "", "true"]],
+            hub_sizes=[["H-FAR", "std", 5000, 1e6, 0], ["H-NEAR", "std", 5000, 3e6, 0]],
+        )
+
+    far, near = haversine(0, 0, 0, 3), haversine(0, 0, 0, 1)
+    assert far > 200 > near
+    free = solve(load_instance(folder(None)), **EXACT)
+    assert free.objective == pytest.approx(100_000 + 400 * far, rel=1e-9)
+    assert _open(free) == {"S": "std", "H-FAR": "std"}
+    inst = load_instance(folder(200.0))
+    sol = solve(inst, **EXACT)
+    assert sol.objective == pytest.approx(300_000 + 400 * near, rel=1e-9)
+    assert _open(sol) == {"S": "std", "H-NEAR": "std"}
+    assert check_solution(inst, sol) == []
+    assert brute_force(inst)[0].objective == pytest.approx(300_000 + 400 * near, rel=1e-9)
+
+
+@pytest.mark.parametrize(("closure_cost", "closes"), [(None, False), (3.0e6, False), (2.0e6, True), (0.0, True)])
+def test_existing_site_closes_below_its_break_even(tmp_path, closure_cost, closes):
+    """Region A (1,000 t) sits on candidate spoke C (capex 1.5 M -> 150,000/yr); existing spoke E
+    costs 300,000/yr to run (fixed opex) and 100/t to reach.
+      keep E, ship there:  300,000 + 1,000 * 100          = 400,000
+      keep E, open C too:  300,000 + 150,000              = 450,000
+      close E, open C:     150,000 + closure cost / 10 (CRF 1/10)
+    Break-even closure cost: 2.5 M.  Blank = E may not close."""
+    folder = write_instance(
+        tmp_path / "close", base_toml(),
+        regions=[["A", "A", 0, 0, 1000]],
+        spokes=[["E", "", 0, 1, "existing", "std"], ["C", "", 0, 0, "candidate", ""]],
+        spoke_sizes=[["E", "std", 5000, 8e6, 300_000], ["C", "std", 5000, 1.5e6, 0]],
+        lanes=[["A", "E", None, 100], ["A", "C", None, 0]],
+    )
+    _with_columns(folder / "spokes.csv", closure_cost=[closure_cost, None])
+    inst = load_instance(folder)
+    sol = solve(inst, **EXACT)
+    expected = 150_000 + (closure_cost or 0) / 10 if closes else 400_000
+    assert sol.objective == pytest.approx(expected, rel=1e-9)
+    assert _open(sol) == ({"C": "std"} if closes else {"E": "std"})
+    assert check_solution(inst, sol) == []
+    assert brute_force(inst)[0].objective == pytest.approx(expected, rel=1e-9)

@@ -1,20 +1,30 @@
 """Property test: on random tiny instances the MILP equals brute-force enumeration.
 
 Every generated instance (2-4 regions, 2-4 spokes, 0-2 hubs, 1-2 chemistries, 1-2 sizes per
-site, random service radius, statuses, merchant prices and caps, collection rules, site caps,
-budgets, profit mode, single sourcing) is solved by spokehub and by ``tests/bruteforce.py``
+site, random service radius on both legs, statuses, existing sites that may close at a closure
+cost, minimum throughputs, per-site processing costs, merchant prices and caps, collection rules,
+fewest and most open sites, budgets, profit mode, single sourcing) is solved by spokehub and by ``tests/bruteforce.py``
 (every open/size combination, each transport problem solved by scipy, no Pyomo).  The objectives
 must agree, ``check_solution`` must pass, and an instance one finds infeasible the other must too.
 
 The generator is tuned to produce interesting cases, and the test asserts it does: at least 25 %
 of examples open a strict subset of the sites, at least 10 % are infeasible and at least 20 %
-carry a lanes.csv (road km that may fall beyond the radius, quoted costs kept whatever the radius).
+carry a lanes.csv (road km that may fall beyond the radius, quoted costs kept whatever the radius);
+each tier rule of issue 16 (minimum throughput, minimum count, second-leg radius, closable existing
+sites, a site's own processing cost) is present in at least 10 %, some optimum is shaped by a
+minimum throughput (the brute force without minima finds a cheaper network) and in some an
+existing site closes.
 Hypothesis runs derandomized (a fixed seed) with no deadline, 200 examples per run.
 
 Shown to fail on broken variants: with quoted lanes beyond the radius dropped again
 (``optimizer/geo.py``, the rule before issue 14) an instance the brute force solves is called
 infeasible; with the capacity-cover rows' right-hand side raised by 30 %
 (``add_capacity_cover``), ``test_cover_rows_do_not_change_the_optimum`` finds a different optimum.
+Each of these breaks ``test_milp_equals_brute_force`` (measured when the rules were added, about
+2 minutes each): the minimum-throughput rows left out (``add_min_throughput``: a solution that the
+checker refuses); the one-period closure cost not annualised (``closure_coefficients``); a site's
+own processing cost ignored in favour of its tier's (``optimizer/model/network.py``); the
+spoke->hub radius taken from the region->spoke one.
 """
 
 from __future__ import annotations
@@ -34,6 +44,8 @@ from optimizer.solution import SolveStatus
 
 from .bruteforce import brute_force, haversine
 
+SITE_EXTRA = ["closure_cost", "processing_cost_per_t"]
+SIZE_COLUMNS = ["site_id", "size", "capacity_t", "capex", "fixed_opex_per_yr", "min_throughput_t"]
 N_EXAMPLES = 200  # examples checked per run (a few more are drawn: see MAX_CONFIGS)
 MAX_CONFIGS = 150
 
@@ -64,9 +76,13 @@ def tiny_instances(draw):
             for name, cap in zip(names, caps, strict=True):
                 sizes.append({"site_id": f"{prefix}{i}", "size": name, "capacity_t": float(cap),
                               "capex": float(draw(st.sampled_from(capex_choices)) * cap / caps[0]),
-                              "fixed_opex_per_yr": float(draw(st.sampled_from(opex_choices)))})
+                              "fixed_opex_per_yr": float(draw(st.sampled_from(opex_choices))),
+                              "min_throughput_t": float(draw(st.sampled_from([0.0] * 6 + [0.1, 0.4]))) * cap})
             row = {"id": f"{prefix}{i}", "lat": rnd(la), "lon": rnd(lo), "status": status,
-                   "existing_size": names[0] if status == "existing" else ""}
+                   "existing_size": names[0] if status == "existing" else "",
+                   # an existing site may close at a closure cost (annualised like capex)
+                   "closure_cost": draw(st.sampled_from([np.nan, 0.0, 2e6])) if status == "existing" else np.nan,
+                   "processing_cost_per_t": draw(st.sampled_from([np.nan, np.nan, 0.0, 400.0]))}
             if acceptance:
                 acc = draw(st.lists(st.booleans(), min_size=len(chems), max_size=len(chems)))
                 if not any(acc):
@@ -89,19 +105,33 @@ def tiny_instances(draw):
             hub_revenue_per_t=float(draw(st.sampled_from([1000.0, 4000.0]))) if profit else None,
         ))
     rule = draw(st.sampled_from(["all", "rate", "penalty", "both", "penalty"]))
+
+    def counts(sites_rows, lo_choices, hi_choices):
+        """(fewest, most) open: valid by construction (min <= max, min <= sites that can open,
+        max >= existing sites that may not close), as the validation demands."""
+        can_open = sum(r["status"] != "excluded" for r in sites_rows)
+        stays = sum(r["status"] == "existing" and r["closure_cost"] != r["closure_cost"] for r in sites_rows)
+        hi = draw(st.sampled_from(hi_choices))
+        hi = None if hi is None else max(hi, stays)
+        lo = draw(st.sampled_from(lo_choices))
+        lo = None if lo is None else min(lo, can_open, hi if hi is not None else lo)
+        return lo, hi
+
+    min_spokes, max_spokes = counts(spokes, [None, None, None, 1, 2], [None, None, 1, 2])
+    min_hubs, max_hubs = counts(hubs, [None, None, None, 1], [None, 1]) if n_h else (None, None)
     params = Parameters(
         pack_cost_per_t_km=draw(st.sampled_from([0.2, 1.0, 3.0])),
         black_mass_cost_per_t_km=draw(st.sampled_from([0.1, 0.5])),
         circuity=draw(st.sampled_from([1.0, 1.3])),
         service_radius_km=draw(st.sampled_from([None, None, 150.0, 300.0])),
+        spoke_hub_radius_km=draw(st.sampled_from([None, None, 100.0, 250.0])),
         discount_rate=draw(st.sampled_from([0.0, 0.08])),
         lifetime_years=draw(st.sampled_from([10.0, 20.0])),
         spoke_cost_per_t=draw(st.sampled_from([0.0, 150.0])),
         hub_cost_per_t=draw(st.sampled_from([0.0, 900.0])),
         uncollected_penalty_per_t=float(draw(st.sampled_from([300.0, 3000.0]))) if rule in ("penalty", "both") else None,
         min_collection_rate={"all": 1.0, "rate": 0.8, "penalty": 0.0, "both": 0.7}[rule],
-        max_spokes=draw(st.sampled_from([None, None, 1, 2])),
-        max_hubs=draw(st.sampled_from([None, 1])) if n_h else None,
+        min_spokes=min_spokes, max_spokes=max_spokes, min_hubs=min_hubs, max_hubs=max_hubs,
         max_capex=draw(st.sampled_from([None, None, 8e6, 3e7])),
         single_sourcing=draw(st.sampled_from([False, False, True])),
     )
@@ -120,10 +150,11 @@ def tiny_instances(draw):
     inst = make_instance(
         "prop", chem_objs, params,
         pd.DataFrame(regions, columns=["id", "lat", "lon", *chem_cols]),
-        pd.DataFrame(spokes, columns=["id", "lat", "lon", "status", "existing_size"]),
-        pd.DataFrame(spoke_sizes, columns=["site_id", "size", "capacity_t", "capex", "fixed_opex_per_yr"]),
-        pd.DataFrame(hubs, columns=["id", "lat", "lon", "status", "existing_size", *[f"accepts_{c}" for c in chems]]) if n_h else None,
-        pd.DataFrame(hub_sizes, columns=["site_id", "size", "capacity_t", "capex", "fixed_opex_per_yr"]) if n_h else None,
+        pd.DataFrame(spokes, columns=["id", "lat", "lon", "status", "existing_size", *SITE_EXTRA]),
+        pd.DataFrame(spoke_sizes, columns=SIZE_COLUMNS),
+        pd.DataFrame(hubs, columns=["id", "lat", "lon", "status", "existing_size", *SITE_EXTRA,
+                                    *[f"accepts_{c}" for c in chems]]) if n_h else None,
+        pd.DataFrame(hub_sizes, columns=SIZE_COLUMNS) if n_h else None,
         pd.DataFrame(lanes, columns=["origin", "destination", "km", "cost_per_t"]) if lanes else None,
     )
     return inst
@@ -161,6 +192,7 @@ def test_milp_equals_brute_force():
         if not configs:
             event("infeasible")
             stats["infeasible"] += 1
+            _features(inst, sol, float("nan"), stats, prefix="infeasible: ")
             assert sol.status == SolveStatus.INFEASIBLE, (sol.status, sol.objective)
             assert sol.diagnosis is not None and (sol.diagnosis.shortfall or sol.diagnosis.causes)
             return
@@ -183,6 +215,7 @@ def test_milp_equals_brute_force():
             stats["hub"] += 1
         if len(inst.lanes):
             stats["lanes"] += 1
+        _features(inst, sol, best, stats)
 
     check()
     total = stats["total"]
@@ -190,9 +223,46 @@ def test_milp_equals_brute_force():
     assert stats["strict"] >= 0.25 * total, stats
     assert stats["infeasible"] >= 0.10 * total, stats
     print(f"\nproperty test: {total} examples checked, {stats['strict']} strict subsets, "
-          f"{stats['infeasible']} infeasible, {stats['hub']} using hubs, {stats['lanes']} with lanes.csv, {stats['skipped']} skipped")
+          f"{stats['infeasible']} infeasible, {stats['hub']} using hubs, {stats['lanes']} with lanes.csv, {stats['skipped']} skipped; "
+          + ", ".join(f"{k} {v}" for k, v in sorted(stats.items()) if k not in ("total", "strict", "infeasible", "hub", "lanes", "skipped")))
     np.testing.assert_(stats["hub"] > 0)
     assert stats["lanes"] >= 0.2 * total, stats
+    # the rules of issue 16 are exercised, and bind in some optimum
+    for feature in ("min throughput", "min count", "second-leg radius", "closable existing", "own processing cost"):
+        assert stats[feature] >= 0.1 * total, (feature, stats)
+    assert stats["min throughput binds"] > 0 and stats["an existing site closes"] > 0, stats
+
+
+def _features(inst, sol, best: float, stats: Counter, prefix: str = "") -> None:
+    """Count the examples carrying each issue-16 rule (and those where it shapes the optimum:
+    the brute force without the minimum throughputs finds a better one)."""
+    sizes = pd.concat([inst.spoke_sizes, inst.hub_sizes])
+    sites = pd.concat([inst.spokes, inst.hubs])
+    if prefix:
+        stats[prefix + "min throughput"] += bool((sizes["min_throughput_t"] > 0).any())
+        stats[prefix + "min count"] += bool(inst.params.min_spokes or inst.params.min_hubs)
+        stats[prefix + "radius2"] += inst.params.spoke_hub_radius_km is not None and len(inst.hubs) > 0
+        stats[prefix + "radius1"] += inst.params.service_radius_km is not None
+        stats[prefix + "full collection"] += inst.params.min_collection_rate > 0.75
+        return
+    if (sizes["min_throughput_t"] > 0).any():
+        stats["min throughput"] += 1
+        free = inst.replace(spoke_sizes=inst.spoke_sizes.assign(min_throughput_t=0.0),
+                            hub_sizes=inst.hub_sizes.assign(min_throughput_t=0.0))
+        if brute_force(free)[0].objective < best - 1e-6 * max(1.0, abs(best)):
+            stats["min throughput binds"] += 1
+    if inst.params.min_spokes or inst.params.min_hubs:
+        stats["min count"] += 1
+    if inst.params.spoke_hub_radius_km is not None and len(inst.hubs):
+        stats["second-leg radius"] += 1
+    closable = sites[(sites["status"] == "existing") & sites["closure_cost"].notna()]
+    if len(closable):
+        stats["closable existing"] += 1
+        still = set(sol.sites.loc[sol.sites["open"].astype(bool), "site_id"])
+        if not set(closable["id"]) <= still:
+            stats["an existing site closes"] += 1
+    if sites["processing_cost_per_t"].notna().any():
+        stats["own processing cost"] += 1
 
 
 @pytest.mark.slow
@@ -201,7 +271,7 @@ def test_cover_rows_do_not_change_the_optimum():
     the infeasibility) is the same with and without them (and equals the brute force, above)."""
     seen: Counter = Counter()
 
-    @settings(max_examples=80, deadline=None, derandomize=True, database=None,
+    @settings(max_examples=120, deadline=None, derandomize=True, database=None,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large])
     @given(tiny_instances())
     def check(inst):
