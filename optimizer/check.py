@@ -20,6 +20,10 @@ Violation families (``Violation.rule``):
 * balances -- ``supply_balance``, ``collection_rate``, ``spoke_capacity``,
   ``spoke_mass_balance``, ``hub_capacity``, ``merchant_cap``, ``region_report`` (a
   regions-table column -- supply, required, collected, uncollected -- that is wrong);
+* channels -- ``offer_choice`` (a level not in its ladder, or a national ladder at different
+  levels in two regions), ``min_capture_share`` (a take-back duty not met), ``channel_report``
+  (a channels-table row missing, or a column -- available, price, share, captured, acquisition
+  cost -- that does not follow from the instance and the level);
 * money -- ``cost:<component>`` per component and period, ``objective``;
 * multi-period -- ``schedule`` (capacity shrinking, a candidate closing, a closed site
   reopening), ``schedule_report`` (the build schedule does not follow from the sites table),
@@ -118,7 +122,7 @@ def supply_per_period(inst: Instance) -> dict[str, pd.DataFrame]:
             wide = sel.pivot_table(index="region_id", columns="chemistry", values="supply_t", aggfunc="sum")
             frame = base[["name", "lat", "lon", "region"]].copy()
             for c in chems:
-                frame[f"{c}_t"] = wide[c].reindex(frame.index).fillna(0.0).to_numpy() if c in wide.columns else 0.0
+                frame[f"{c}_t"] = wide[c].reindex(frame.index, fill_value=0.0).to_numpy() if c in wide.columns else 0.0
             out[str(y)] = frame
         return out
     rates = {}
@@ -197,6 +201,9 @@ class _Ctx:
     single_sourcing: bool
     sites: dict[str, pd.DataFrame]  # tier -> its sites indexed by id
     sizes: dict[str, pd.DataFrame]  # tier -> its size options
+    #: period -> (region, chemistry) -> t captured by the offers the solution reports (checked)
+    captured: dict[str, dict[tuple[str, str], float]] | None = None
+    acquisition: dict[str, tuple[float, float, float, int]] | None = None
 
 
 def check_solution(inst: Instance, sol: Solution) -> list[Violation]:
@@ -216,6 +223,7 @@ def check_solution(inst: Instance, sol: Solution) -> list[Violation]:
     if ctx.periods != expected_periods:
         out.append(Violation("objective", f"the solution's periods {ctx.periods} are not the instance's {expected_periods}"))
         return out
+    _check_channels(ctx, out)
     for period in ctx.periods:
         chosen = _check_sites(ctx, period, out)
         flows = _flows_of(sol, period)
@@ -462,23 +470,26 @@ def _check_regions(ctx: _Ctx, period: str, collected: dict, out: list[Violation]
     regions = ctx.supply[period]
     reported = ctx.sol.regions[ctx.sol.regions["period"] == period] if len(ctx.sol.regions) else ctx.sol.regions
     rep = {(r.region_id, r.chemistry): r for r in reported.itertuples(index=False)}
+    captured = ctx.captured[period]
     for rid, row in regions.iterrows():
         for c in chems:
             supply = float(row[f"{c}_t"])
+            have = captured.get((rid, c), 0.0)
             got = float(collected.get((rid, c), 0.0))
-            if got > supply + _tol_t(supply):
-                out.append(Violation("supply_balance", f"region {rid} {c} in {period}: {got:.4f} t collected of {supply:.4f} t supply", got - supply))
-            if got < rate * supply - _tol_t(supply):
-                out.append(Violation("collection_rate", f"region {rid} {c} in {period}: {got:.4f} t collected, {rate * supply:.4f} t required",
-                                     rate * supply - got))
+            if got > have + _tol_t(supply):
+                out.append(Violation("supply_balance", f"region {rid} {c} in {period}: {got:.4f} t collected of {have:.4f} t captured "
+                                     f"({supply:.4f} t supply)", got - have))
+            if got < rate * have - _tol_t(supply):
+                out.append(Violation("collection_rate", f"region {rid} {c} in {period}: {got:.4f} t collected, {rate * have:.4f} t required",
+                                     rate * have - got))
             if supply <= 0:
                 continue
             r = rep.get((rid, c))
             if r is None:
                 out.append(Violation("region_report", f"region {rid} {c} missing from the regions table in period {period}"))
                 continue
-            for col, want in (("supply_t", supply), ("required_t", rate * supply), ("collected_t", got),
-                              ("uncollected_t", max(0.0, supply - got))):
+            for col, want in (("supply_t", supply), ("captured_t", have), ("required_t", rate * have), ("collected_t", got),
+                              ("uncollected_t", max(0.0, have - got))):
                 if abs(float(getattr(r, col)) - want) > _tol_t(supply):
                     rule = "supply_balance" if col == "uncollected_t" else "region_report"
                     out.append(Violation(rule, f"region {rid} {c} in {period}: {col} {getattr(r, col)} but {want:.6f}"))
@@ -538,8 +549,9 @@ def _check_costs(ctx: _Ctx, period: str, flows: dict, chosen: dict, collected: d
     regions = ctx.supply[period]
     price = {c.name: (c.merchant_price_per_t or 0.0) for c in inst.chemistries}
     rev = {c.name: (c.hub_revenue_per_t or 0.0) for c in inst.chemistries}
-    uncollected = sum(max(0.0, float(row[f"{c}_t"]) - float(collected.get((rid, c), 0.0)))
-                      for rid, row in regions.iterrows() for c in inst.chem_names)
+    captured = ctx.captured[period]
+    uncollected = sum(max(0.0, captured.get((rid, c), 0.0) - float(collected.get((rid, c), 0.0)))
+                      for rid in regions.index for c in inst.chem_names)
     supply_total = float(regions[[f"{c}_t" for c in inst.chem_names]].to_numpy().sum())
     capex_total = sum(c.capex_charged for c in chosen.values())
     # (value, largest price per tonne involved, tonnes involved, number of tonnages summed)
@@ -573,6 +585,8 @@ def _check_costs(ctx: _Ctx, period: str, flows: dict, chosen: dict, collected: d
             r = np.array([rev.get(c, 0.0) for c in into["chemistry"]]) if len(into) else np.zeros(0)
             tonnes = into["flow_t"].to_numpy(float) if len(into) else np.zeros(0)
             expected[revenue_component(t)] = (-float(r @ tonnes), float(np.abs(r).max(initial=0.0)), float(tonnes.sum()), len(into))
+    if inst.has_channels and inst.offers is not None and len(inst.offers):
+        expected["acquisition"] = ctx.acquisition[period]
     costs = ctx.sol.costs[ctx.sol.costs["period"] == period]
     for name, (value, price_scale, tonnes, n_terms) in expected.items():
         rows = costs[costs["component"] == name]
@@ -714,3 +728,114 @@ def _check_objective(ctx: _Ctx, out: list[Violation]) -> None:
         return
     if abs(total - sol.objective) > REL_TOL * max(1.0, scale) + 1e-4:
         out.append(Violation("objective", f"objective {sol.objective:,.4f} but the components give {total:,.4f}", sol.objective - total))
+
+
+# --- collection channels -------------------------------------------------------------------------
+
+
+def _shares(inst: Instance) -> list[tuple[str, str, str, float]]:
+    """(region, chemistry, channel, share) as channel_shares.csv says (recomputed here)."""
+    chans = list(inst.channels["id"]) if inst.has_channels else ["all"]
+    rows = inst.channel_shares.to_dict("records") if inst.channel_shares is not None else []
+    out = []
+    for rid, group in zip(inst.regions["id"], inst.regions["region"], strict=True):
+        for chem in inst.chem_names:
+            if not rows:
+                if len(chans) == 1:
+                    out.append((rid, chem, chans[0], 1.0))
+                continue
+            pairs = [(k, c) for k in (rid, group, "*") for c in (chem, "")]
+            hit = next(([r for r in rows if (r["region"], r["chemistry"]) == pc] for pc in pairs
+                        if any((r["region"], r["chemistry"]) == pc for r in rows)), [])
+            for r in hit:
+                out.append((rid, chem, r["channel"], float(r["share"])))
+    return out
+
+
+def _ladders(inst: Instance, periods: list[str]) -> dict[tuple[str, str, str, str], dict[str, tuple[float, float]]]:
+    """(channel, region or '*', chemistry, period) -> {level: (price, share)} as offers.csv
+    says, levels below a channel's take-back duty left out (recomputed here)."""
+    if not inst.has_channels or inst.offers is None or not len(inst.offers):
+        return {}
+    rows = inst.offers.to_dict("records")
+    for r in rows:
+        r["per"] = "" if r["period"] is None or r["period"] != r["period"] else str(int(r["period"]))
+    out = {}
+    for c in inst.channels.to_dict("records"):
+        least = float(c["min_capture_share"] or 0.0)
+        own = [r for r in rows if r["channel"] == c["id"]]
+        scopes = [("*", ("",))] if c["price_scope"] == "national" else [
+            (rid, (rid, g, "")) for rid, g in zip(inst.regions["id"], inst.regions["region"], strict=True)]
+        for scope, keys in scopes:
+            for chem in inst.chem_names:
+                for per in periods:
+                    combos = [(k, c, q) for k in keys for c in (chem, "") for q in dict.fromkeys(("" if per == "base" else per, ""))]
+                    lv = next(([r for r in own if (r["region"], r["chemistry"], r["per"]) == x] for x in combos
+                               if any((r["region"], r["chemistry"], r["per"]) == x for r in own)), [])
+                    if lv:
+                        out[(c["id"], scope, chem, per)] = {r["level"]: (float(r["price_per_t"]), float(r["capture_share"]))
+                                                            for r in lv if float(r["capture_share"]) >= least - 1e-6}
+    return out
+
+
+def _check_channels(ctx: _Ctx, out: list[Violation]) -> None:
+    """The channels table against the instance: every (region, channel, chemistry, period)
+    with tonnes present, at a level of its ladder (none, or a channel without offers: free and
+    all captured), its take-back duty met, its columns right.  Fills ``ctx.captured`` (what the
+    regions' balances are checked against) and ``ctx.acquisition`` (the cost recomputed)."""
+    inst = ctx.inst
+    ladders = _ladders(inst, ctx.periods)
+    duty = {c: float(m or 0.0) > 0 for c, m in zip(inst.channels["id"], inst.channels["min_capture_share"], strict=True)} if inst.has_channels else {}
+    national = set(inst.channels.loc[inst.channels["price_scope"] == "national", "id"]) if inst.has_channels else set()
+    rep = {(r.region_id, r.channel, r.chemistry, str(r.period)): r for r in ctx.sol.channels.itertuples(index=False)}
+    seen = set()
+    ctx.captured = {p: {} for p in ctx.periods}
+    ctx.acquisition = {}
+    for period in ctx.periods:
+        supply = ctx.supply[period]
+        spent, price_scale, tonnes, n = 0.0, 0.0, 0.0, 0
+        picked: dict[tuple, str] = {}
+        for rid, chem, ch, share in _shares(inst):
+            avail = float(supply.at[rid, f"{chem}_t"]) * float(share) if rid in supply.index else 0.0
+            if avail <= 0:
+                continue
+            key = (rid, ch, chem, period)
+            seen.add(key)
+            r = rep.get(key)
+            if r is None:
+                out.append(Violation("channel_report", f"region {rid} channel {ch} {chem} in {period} missing from the channels table"))
+                continue
+            lad = (ch, "*" if ch in national else rid, chem, period)
+            level = "" if r.level is None or r.level != r.level else str(r.level)
+            if lad not in ladders:  # free and fully available (also the implicit channel)
+                price, cap_share = 0.0, 1.0
+                if level:
+                    out.append(Violation("offer_choice", f"region {rid} channel {ch} {chem} in {period}: level '{level}' but the channel has no offers"))
+            elif level == "":
+                price, cap_share = 0.0, 0.0
+                if duty.get(ch):
+                    out.append(Violation("min_capture_share", f"region {rid} channel {ch} {chem} in {period}: no offer made, but the "
+                                         "channel has a take-back duty", avail))
+            elif level not in ladders[lad]:
+                out.append(Violation("offer_choice", f"region {rid} channel {ch} {chem} in {period}: level '{level}' is not in its ladder "
+                                     "(or captures less than the channel's min_capture_share)"))
+                continue
+            else:
+                price, cap_share = ladders[lad][level]
+                if ch in national and picked.setdefault(lad, level) != level:
+                    out.append(Violation("offer_choice", f"channel {ch} {chem} in {period}: national price list at level "
+                                         f"'{picked[lad]}' in one region and '{level}' in {rid}"))
+            captured = avail * cap_share
+            for col, want in (("available_t", avail), ("price_per_t", price), ("capture_share", cap_share),
+                              ("captured_t", captured), ("acquisition_cost", captured * price)):
+                tol = _tol_money(want, abs(price), avail, 1) if col == "acquisition_cost" else _tol_t(avail)
+                if abs(float(getattr(r, col)) - want) > tol:
+                    out.append(Violation("channel_report", f"region {rid} channel {ch} {chem} in {period}: {col} {getattr(r, col)} but {want:.6f}"))
+            ctx.captured[period][(rid, chem)] = ctx.captured[period].get((rid, chem), 0.0) + captured
+            spent += captured * price
+            price_scale, tonnes, n = max(price_scale, abs(price)), tonnes + captured, n + 1
+        ctx.acquisition[period] = (spent, price_scale, tonnes, n)
+    for key in rep:
+        if key not in seen:
+            out.append(Violation("channel_report", f"channels table names region {key[0]} channel {key[1]} {key[2]} in {key[3]}, "
+                                 "which holds no tonnes in the instance"))

@@ -42,12 +42,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--debug", action="store_true", help="show Python tracebacks on errors")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    v = sub.add_parser("validate", help="check an instance folder without solving")
-    v.add_argument("instance", type=Path)
+    v = sub.add_parser("validate", help="check an instance (folder or .xlsx workbook) without solving")
+    v.add_argument("instance", type=Path, help="an instance folder or an .xlsx instance workbook")
 
     s = sub.add_parser("solve", help="solve an instance and write results + map")
-    s.add_argument("instance", type=Path)
-    s.add_argument("--out", type=Path, help="output folder (default results/<instance folder name>)")
+    s.add_argument("instance", type=Path, help="an instance folder or an .xlsx instance workbook")
+    s.add_argument("--out", type=Path, help="output folder (default results/<instance folder or workbook name>)")
     s.add_argument("--force", action="store_true", help="replace an existing output folder")
     s.add_argument("--time-limit", type=float, help="HiGHS time limit in seconds (build time not included)")
     s.add_argument("--gap", type=float, default=1e-4, help="relative MIP gap to stop at (default 1e-4)")
@@ -91,7 +91,7 @@ def _parser() -> argparse.ArgumentParser:
     ex.add_argument("--force", action="store_true")
 
     sw = sub.add_parser("sweep", help="solve many scenarios of one instance (grid, list or Latin hypercube)")
-    sw.add_argument("instance", type=Path, help="the base instance folder")
+    sw.add_argument("instance", type=Path, help="the base instance (folder or .xlsx workbook)")
     sw.add_argument("--grid", type=Path, required=True, help="grid file: [grid], [[scenarios]] or [lhs]")
     sw.add_argument("--out", type=Path, required=True, help="output folder (one subfolder per scenario)")
     sw.add_argument("--resume", action="store_true", help="skip scenarios already solved with the same inputs")
@@ -108,6 +108,14 @@ def _parser() -> argparse.ArgumentParser:
     sw.add_argument("--retries", type=int, default=2, help="retries of a scenario whose worker died (default 2)")
     sw.add_argument("--maps", action="store_true", help="also write map.html in every scenario folder")
     sw.add_argument("--quiet", action="store_true")
+
+    t = sub.add_parser("template", help="write an instance workbook (.xlsx) from the schema, or a workbook back as a folder")
+    t.add_argument("instance", nargs="?", type=Path,
+                   help="instance (folder or workbook) to fill the workbook from; default: an empty template")
+    t.add_argument("--xlsx", type=Path, help="the workbook to write")
+    t.add_argument("--folder", type=Path, help="the instance folder to write from the workbook INSTANCE")
+    t.add_argument("--chemistries", default="nmc,lfp", help="chemistries of an empty template (default nmc,lfp)")
+    t.add_argument("--force", action="store_true", help="replace an existing file or folder")
 
     b = sub.add_parser("bench", help="solve published benchmark instances and compare with published values")
     b.add_argument("set", help="orlib (multi-source CFLP), orlib-ss (single-source), tscflp (two-stage)")
@@ -164,6 +172,8 @@ def _dispatch(args) -> int:
         return _render(args)
     if args.command == "sweep":
         return _sweep(args)
+    if args.command == "template":
+        return _template(args)
     if args.command == "bench":
         from .bench.runner import main_bench
 
@@ -187,6 +197,32 @@ def _validate(args) -> int:
         by = inst.supply_by_period.groupby(["period", "chemistry"])["supply_t"].sum().unstack(fill_value=0.0)
         for period, row in by.iterrows():
             print(f"  period {period}: " + ", ".join(f"{c} {row.get(c, 0.0):,.0f} t/yr" for c in inst.chem_names))
+    return EXIT_OK
+
+
+def _template(args) -> int:
+    """``template [INSTANCE] --xlsx FILE`` or ``template WORKBOOK --folder DIR``."""
+    from .files import check_target
+    from .load import load_instance, save_instance
+    from .workbook_template import write_template
+
+    if (args.xlsx is None) == (args.folder is None):
+        raise UsageError("template writes one thing: give --xlsx FILE (a workbook) or --folder DIR (an instance folder)")
+    if args.folder is not None:
+        if args.instance is None or args.instance.suffix.lower() != ".xlsx":
+            raise UsageError("template --folder DIR writes an instance workbook back as a folder: give the workbook, "
+                             "e.g. spokehub template demo.xlsx --folder demo")
+        check_target(args.folder, args.force)
+        save_instance(load_instance(args.instance), args.folder, force=args.force)
+        print(args.folder)
+        return EXIT_OK
+    if args.xlsx.suffix.lower() != ".xlsx":
+        raise UsageError(f"{args.xlsx}: template --xlsx writes an .xlsx workbook, not '{args.xlsx.suffix or 'no suffix'}'")
+    check_target(args.xlsx, args.force)
+    inst = load_instance(args.instance) if args.instance is not None else None
+    chems = tuple(c.strip() for c in args.chemistries.split(",") if c.strip())
+    write_template(args.xlsx, inst, chemistries=chems, force=args.force)
+    print(args.xlsx)
     return EXIT_OK
 
 
@@ -320,7 +356,8 @@ def _solve(args) -> int:
     from .solution import SolveStatus
     from .solver import solve
 
-    out = args.out or Path("results") / args.instance.resolve().name
+    book = args.instance.suffix.lower() == ".xlsx" and not args.instance.is_dir()
+    out = args.out or Path("results") / (args.instance.resolve().stem if book else args.instance.resolve().name)
     check_target(out, args.force)  # before the solve: do not make the user wait for a refusal
     t = time.perf_counter()
     inst = load_instance(args.instance)

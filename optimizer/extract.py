@@ -16,6 +16,7 @@ from .frames import concat_rows
 from .instance import Instance
 from .model.network import Network
 from .solution import (
+    CHANNEL_COLUMNS,
     COST_COLUMNS,
     FLOW_COLUMNS,
     FLOW_TOL_T,
@@ -47,7 +48,7 @@ def _values(net: Network, values: dict[str, np.ndarray]) -> dict[str, np.ndarray
     out = {}
     for name, (table, _keys) in net.families().items():
         v = np.asarray(values.get(name, np.zeros(len(table))), dtype=float)
-        out[name] = v > 0.5 if name.startswith("open_") or name == "closed_site" else clean_flows(v)
+        out[name] = v > 0.5 if name.startswith("open_") or name in ("closed_site", "offer_level") else clean_flows(v)
     return out
 
 
@@ -57,9 +58,30 @@ def extract_tables(inst: Instance, net: Network, values: dict[str, np.ndarray]) 
     flows = _flows(net, v)
     closed = {(s, p): bool(c) for s, p, c in zip(net.closable["site_id"], net.closable["period"], v["closed_site"], strict=True)}
     sites = concat_rows([_sites(inst, net, t, v, closed) for t in TIERS], SITE_COLUMNS)
-    regions = _regions(net, v)
+    channels = _channels(net, v)
+    regions = _regions(net, v, channels)
     costs = cost_table(inst, net, v, regions, closed)
-    return {"sites": sites, "flows": flows, "regions": regions, "costs": costs}
+    return {"sites": sites, "flows": flows, "regions": regions, "costs": costs, "channels": channels}
+
+
+def _channels(net: Network, v: dict) -> pd.DataFrame:
+    """Each (region, channel, chemistry, period): the offer chosen, tonnes captured, their cost.
+    Marginal values are filled in by :mod:`optimizer.explain` (NaN until then)."""
+    cs = net.channel_supply.reset_index(drop=True)
+    chosen = net.offers[v["offer_level"]] if len(net.offers) else net.offers
+    pick = {lad: (lvl, price, share) for lad, lvl, price, share in zip(
+        chosen["ladder"], chosen["level"], chosen["price_per_t"], chosen["capture_share"], strict=True)}
+    free = cs["ladder"].to_numpy() == ""
+    got = [pick.get(lad, ("", 0.0, 0.0)) for lad in cs["ladder"]]
+    out = cs[["region_id", "channel", "chemistry", "period", "available_t"]].copy()
+    out["level"] = ["" if f else g[0] for f, g in zip(free, got, strict=True)]
+    out["price_per_t"] = np.where(free, 0.0, [g[1] for g in got])
+    out["capture_share"] = np.where(free, 1.0, [g[2] for g in got])
+    out["captured_t"] = out["available_t"].to_numpy(float) * out["capture_share"].to_numpy(float)
+    out["acquisition_cost"] = out["captured_t"].to_numpy(float) * out["price_per_t"].to_numpy(float)
+    out["marginal_value_per_t"] = np.nan
+    out["at_breakpoint"] = False
+    return out[CHANNEL_COLUMNS]
 
 
 def _flows(net: Network, v: dict) -> pd.DataFrame:
@@ -123,14 +145,17 @@ def _sites(inst: Instance, net: Network, t: Tier, v: dict, closed: dict) -> pd.D
     return pd.DataFrame(rows, columns=SITE_COLUMNS)
 
 
-def _regions(net: Network, v: dict) -> pd.DataFrame:
+def _regions(net: Network, v: dict, channels: pd.DataFrame) -> pd.DataFrame:
     a = concat_rows([net.arcs[leg.name].assign(flow_t=v[leg.flow_var]) for leg in LEGS if leg.origin == REGION],
                     ["origin", "chemistry", "period", "flow_t"])
     collected = a.groupby(["origin", "chemistry", "period"])["flow_t"].sum()
-    reg = net.supply[["region_id", "chemistry", "period", "supply_t", "required_t"]].copy()
+    reg = net.supply[["region_id", "chemistry", "period", "supply_t"]].copy()
     key = pd.MultiIndex.from_frame(reg[["region_id", "chemistry", "period"]])
-    reg["collected_t"] = np.minimum(collected.reindex(key).fillna(0.0).to_numpy(), reg["supply_t"].to_numpy())
-    reg["uncollected_t"] = clean_flows(reg["supply_t"].to_numpy() - reg["collected_t"].to_numpy())
+    captured = channels.groupby(["region_id", "chemistry", "period"])["captured_t"].sum()
+    reg["captured_t"] = np.minimum(captured.astype(float).reindex(key, fill_value=0.0).to_numpy(float), reg["supply_t"].to_numpy(float))
+    reg["required_t"] = reg["captured_t"] * net.collection_rate
+    reg["collected_t"] = np.minimum(collected.astype(float).reindex(key, fill_value=0.0).to_numpy(float), reg["captured_t"].to_numpy())
+    reg["uncollected_t"] = clean_flows(reg["captured_t"].to_numpy() - reg["collected_t"].to_numpy())
     return reg[REGION_COLUMNS].reset_index(drop=True)
 
 
@@ -176,6 +201,11 @@ def cost_table(inst: Instance, net: Network, v: dict, regions: pd.DataFrame, clo
                     for leg in legs_into(t.name))
         if not net.single_period or len(net.closable):
             values["closure"] = _closures(net, period, closed, closure_cost)
+        if len(net.offers):
+            off = net.offers
+            sel = (off["period"].to_numpy() == period) & v["offer_level"]
+            values["acquisition"] = float((off["price_per_t"].to_numpy(float) * off["capture_share"].to_numpy(float)
+                                           * off["available_t"].to_numpy(float))[sel].sum())
         for name, value in values.items():
             rows.append((name, component_kind(name), period, float(value)))
     return pd.DataFrame(rows, columns=COST_COLUMNS)

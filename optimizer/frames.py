@@ -19,6 +19,8 @@ def concat_rows(frames: Iterable[pd.DataFrame], columns: list[str] | None = None
     full = [f for f in frames if len(f)]
     if not full:
         cols = columns if columns is not None else (list(frames[0].columns) if frames else [])
+        if frames:  # keep the first frame's dtypes: an object column breaks later arithmetic and fillna
+            return frames[0].iloc[:0].reindex(columns=cols).reset_index(drop=True)
         return pd.DataFrame(columns=cols)
     out = pd.concat(full, ignore_index=True) if len(full) > 1 else full[0].reset_index(drop=True)
     return out if columns is None else out[columns]

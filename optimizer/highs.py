@@ -87,6 +87,9 @@ class RunResult:
     row_dual: np.ndarray | None = None
     col_dual: np.ndarray | None = None
     time_limit_s: float | None = None  # the limit HiGHS ran with
+    #: LPs run with ``rhs_steps``: the optimum with each listed row moved by +delta / -delta
+    rhs_up: np.ndarray | None = None
+    rhs_down: np.ndarray | None = None
 
 
 def highs_version() -> str:
@@ -220,16 +223,23 @@ def highs_from_matrix(mf):
 
 
 def run_matrix(mf, options: SolveOptions, mip_start: dict[str, np.ndarray] | None = None, relax: bool = False,
-               duals: bool = False, guard_s: float | None = None) -> RunResult:
+               duals: bool = False, guard_s: float | None = None,
+               rhs_steps: dict | None = None) -> RunResult:
     """Solve the matrix form ``mf`` (a :class:`~optimizer.model.compile.MatrixForm`).
 
     ``relax``: the LP relaxation (every integer column continuous); ``duals``: return row and
     column duals (LPs only); ``guard_s``: seconds after which spokehub ends the run itself
     (default: the time limit plus :func:`~optimizer.options.guard_grace_s`; tests pass a guard
-    below HiGHS's own limit to exercise it).
+    below HiGHS's own limit to exercise it); ``rhs_steps`` = ``{"ptr", "target", "weight",
+    "delta"}``: an LP is also re-solved after each step of bound moves, by +delta and -delta
+    (:mod:`optimizer.explain` builds them; the worker's ``_rhs_steps`` says how they read).
     """
     t0 = time.perf_counter()
     payload = _payload(mf, options, mip_start, relax, duals)
+    if rhs_steps is not None:
+        payload["rhs_steps"] = {"ptr": np.asarray(rhs_steps["ptr"], dtype=np.int64),
+                                "target": np.asarray(rhs_steps["target"], dtype=np.int64),
+                                "weight": np.asarray(rhs_steps["weight"], dtype=float), "delta": float(rhs_steps["delta"])}
     limit = options.time_limit_s
     if guard_s is None and limit is not None:
         guard_s = limit + guard_grace_s(limit)
@@ -413,8 +423,10 @@ def _result(mf, payload: dict, out: dict, total_s: float) -> RunResult:
             bound, gap = objective, 0.0
     row_dual = out.get("row_dual")
     col_dual = out.get("col_dual")
+    steps = out.get("rhs_steps") or {}
     return RunResult(status, text, objective, bound, gap, values, int(out.get("nodes", 0)), handoff_s,
-                     out.get("run_s", 0.0), threads, stopped_by, messages, row_dual, col_dual)
+                     out.get("run_s", 0.0), threads, stopped_by, messages, row_dual, col_dual,
+                     rhs_up=steps.get("up"), rhs_down=steps.get("down"))
 
 
 def _blocks(mf, x: np.ndarray) -> dict[str, np.ndarray]:

@@ -227,12 +227,45 @@ def solve_payload(p: dict, emit) -> dict:
             if p.get("duals") and not is_mip and sol.dual_valid:
                 result["row_dual"] = np.array(sol.row_dual, dtype=float)
                 result["col_dual"] = np.array(sol.col_dual, dtype=float)
+            if p.get("rhs_steps") is not None and not is_mip:
+                result["rhs_steps"] = _rhs_steps(h, highspy, p, check)
     except _Failure as f:
         errors.append({"call": f.call, "status": f.status})
     finally:
         result["seconds"] = time.perf_counter() - t0
         h.clear()
     return result
+
+
+def _rhs_steps(h, highspy, p: dict, check) -> dict:
+    """The LP's optimum after each step of moves, +delta and -delta, one step at a time (each
+    re-solve starts from the optimal basis; the bounds are put back after each).  A step is a
+    set of moves ``(target, weight)``: a row's bounds shifted by weight * delta (target >= 0) or
+    a column's upper bound (target = -1 - column).  ``nan`` where the moved LP has no optimum."""
+    st = p["rhs_steps"]
+    ptr, target, weight = (np.asarray(st[k]) for k in ("ptr", "target", "weight"))
+    delta = float(st["delta"])
+    n = len(ptr) - 1
+    up, down = np.full(n, np.nan), np.full(n, np.nan)
+    lo, hi, col_lo, col_hi = p["row_lo"], p["row_hi"], p["col_lo"], p["col_hi"]
+
+    def move(k: int, d: float) -> None:
+        for j in range(int(ptr[k]), int(ptr[k + 1])):
+            t, w = int(target[j]), float(weight[j])
+            if t >= 0:
+                check("changeRowBounds", h.changeRowBounds(t, float(lo[t] + w * d), float(hi[t] + w * d)))
+            else:
+                c = -1 - t
+                check("changeColBounds", h.changeColBounds(c, float(col_lo[c]), float(col_hi[c] + w * d)))
+
+    for k in range(n):
+        for sign, out in ((+1.0, up), (-1.0, down)):
+            move(k, sign * delta)
+            check("run", h.run())
+            if h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
+                out[k] = float(h.getInfo().objective_function_value)
+            move(k, 0.0)
+    return {"up": up, "down": down}
 
 
 def pass_model(h, p: dict):

@@ -142,6 +142,11 @@ class Instance:
     #: ``supply_by_period`` is derived from, kept for saving and for the independent checker
     supply_table: pd.DataFrame | None = None
     growth_table: pd.DataFrame | None = None
+    #: collection channels (channels.csv, channel_shares.csv, offers.csv; ``None`` or empty where
+    #: the instance has none: one implicit free channel holding all supply)
+    channels: pd.DataFrame | None = None
+    channel_shares: pd.DataFrame | None = None
+    offers: pd.DataFrame | None = None
     #: sites a scenario forces open (every period they may operate in)
     forced_open: tuple[str, ...] = ()
     #: what a scenario changed that a reader of the results must be told (solutions and
@@ -164,6 +169,11 @@ class Instance:
             if c.name == name:
                 return c
         raise KeyError(name)
+
+    @property
+    def has_channels(self) -> bool:
+        """Whether the instance declares collection channels (channels.csv with rows)."""
+        return self.channels is not None and len(self.channels) > 0
 
     @property
     def profit_mode(self) -> bool:

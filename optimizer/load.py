@@ -15,13 +15,14 @@ import json
 import math
 import re
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from . import schema
-from .csvread import parse_table, read_raw
+from .csvread import RawTable, parse_table, read_raw
 from .errors import InstanceError, Issue
 from .instance import Chemistry, Instance, Parameters, Periods, geojson_key
 from .validate import validate_instance
@@ -45,6 +46,9 @@ def make_instance(
     validate: bool = True,
     periods: Periods | None = None,
     supply_by_period: pd.DataFrame | None = None,
+    channels: pd.DataFrame | None = None,
+    channel_shares: pd.DataFrame | None = None,
+    offers: pd.DataFrame | None = None,
 ) -> Instance:
     """Build an instance from DataFrames (benchmark importers, generators, notebooks).
 
@@ -55,7 +59,8 @@ def make_instance(
     chem_names = tuple(c.name for c in chemistries)
     frames = {}
     given = {"regions.csv": regions, "spokes.csv": spokes, "spoke_sizes.csv": spoke_sizes,
-             "hubs.csv": hubs, "hub_sizes.csv": hub_sizes, "lanes.csv": lanes}
+             "hubs.csv": hubs, "hub_sizes.csv": hub_sizes, "lanes.csv": lanes,
+             "channels.csv": channels, "channel_shares.csv": channel_shares, "offers.csv": offers}
     for spec in schema.TABLES:
         specs = spec.columns_for(chem_names)
         df = given[spec.file]
@@ -78,6 +83,7 @@ def make_instance(
         name=name, currency=currency, chemistries=chemistries, params=params,
         regions=reg, spokes=frames["spokes.csv"], hubs=frames["hubs.csv"],
         spoke_sizes=frames["spoke_sizes.csv"], hub_sizes=frames["hub_sizes.csv"], lanes=frames["lanes.csv"],
+        **{spec.attr: frames[spec.file] for spec in schema.CHANNEL_TABLES},
         description=description, periods=periods,
     )
     issues: list[Issue] = []
@@ -101,64 +107,92 @@ def make_instance(
 # --- loading -------------------------------------------------------------------------------------
 
 
+@dataclasses.dataclass
+class RawInputs:
+    """An instance as read, before any value is parsed: what a folder (or a workbook, see
+    :mod:`optimizer.workbook_instance`) hands to :func:`instance_from_raw`.
+
+    ``tables`` maps every schema file to its cells (``None``: no such file); ``locate_toml``
+    attaches a place to issues naming a TOML key; ``relabel`` rewrites every issue at the end
+    (a workbook names sheets and cells instead of files); ``read_boundaries`` reads the region
+    outlines, if any, appending its problems to the list it is given.
+    """
+
+    toml_data: dict
+    toml_issues: list[Issue]
+    tables: dict[str, RawTable | None]
+    source: Path
+    default_name: str
+    input_hash: Callable[[], str]
+    locate_toml: Callable[[list[Issue]], list[Issue]]
+    read_boundaries: Callable[[list[Issue]], dict | None]
+    relabel: Callable[[list[Issue]], list[Issue]] = lambda issues: issues
+
+
 def load_instance(path: str | Path) -> Instance:
-    """Read and validate an instance folder; raise :class:`InstanceError` listing every problem."""
+    """Read and validate an instance folder, or an instance workbook (a path ending in
+    ``.xlsx``, see :mod:`optimizer.workbook_instance`); raise :class:`InstanceError` listing
+    every problem."""
     folder = Path(path)
-    issues: list[Issue] = []
+    if folder.suffix.lower() == ".xlsx" and not folder.is_dir():
+        return _load_workbook(folder)
     if folder.is_file():
         raise InstanceError([Issue(str(folder), None, None,
-                                   "an instance: a folder holding instance.toml and the CSV files (see the README's "
-                                   "'Instance format')", f"a file ({folder.suffix or 'no suffix'})")], str(folder))
+                                   "an instance: a folder holding instance.toml and the CSV files, or an .xlsx workbook "
+                                   "(see the README's 'Instance format')", f"a file ({folder.suffix or 'no suffix'})")], str(folder))
     if not folder.is_dir():
         raise InstanceError([Issue(str(folder), None, None, "an instance folder", "no such folder")], str(folder))
-
     toml_data, toml_issues = _read_toml(folder / TOML_FILE)
-    issues += toml_issues
+    tables = {spec.file: read_raw(folder / spec.file, spec.file) if (folder / spec.file).exists() else None
+              for spec in schema.ALL_TABLES}
+    gj = folder / GEOJSON_FILE
+    return instance_from_raw(RawInputs(
+        toml_data=toml_data, toml_issues=toml_issues, tables=tables, source=folder, default_name=folder.name,
+        input_hash=lambda: hash_inputs(folder),
+        locate_toml=lambda issues: _with_toml_lines(folder / TOML_FILE, issues),
+        read_boundaries=lambda issues: _read_geojson(gj, issues) if gj.exists() else None))
+
+
+def _load_workbook(path: Path) -> Instance:
+    """An instance workbook through the folder's own parsing (:mod:`optimizer.workbook_instance`)."""
+    from .workbook_instance import read_workbook
+
+    book = read_workbook(path)
+    return instance_from_raw(RawInputs(
+        toml_data=book.toml_data, toml_issues=book.issues, tables=book.tables, source=path, default_name=path.stem,
+        input_hash=lambda: book.input_hash, locate_toml=lambda issues: issues,
+        read_boundaries=lambda issues: _read_geojson(book.outlines, issues) if book.outlines else None,
+        relabel=book.relabel))
+
+
+def instance_from_raw(raw: RawInputs) -> Instance:
+    """Parse and validate :class:`RawInputs` through the schema: the one path by which a folder
+    and a workbook become an :class:`Instance` (same parsing, same checks, same messages)."""
+    toml_data = raw.toml_data
+    issues: list[Issue] = list(raw.toml_issues)
     n_before = len(issues)
     chemistries, params, meta = _parse_toml(toml_data, issues)
     if len(issues) > n_before:
-        issues[n_before:] = _with_toml_lines(folder / TOML_FILE, issues[n_before:])
+        issues[n_before:] = raw.locate_toml(issues[n_before:])
     chem_names = tuple(c.name for c in chemistries)
 
     periods = _parse_periods(toml_data.get("periods"), chem_names, issues) if toml_data else None
     if len(issues) > n_before:
-        issues[n_before:] = _with_toml_lines(folder / TOML_FILE, issues[n_before:])
+        issues[n_before:] = raw.locate_toml(issues[n_before:])
 
-    frames: dict[str, pd.DataFrame] = {}
-    for spec in schema.TABLES + schema.PERIOD_TABLES:
-        file_path = folder / spec.file
-        if not file_path.exists():
-            needed_by = [o.file for o in schema.ALL_TABLES if spec.file in o.needs and (folder / o.file).exists()]
-            if spec.required_file or needed_by:
-                why = f" ({spec.description})" if spec.required_file else f" ({', '.join(needed_by)} names its sites)"
-                issues.append(Issue(spec.file, None, None, f"the file {spec.file}{why}", "no such file"))
-            frames[spec.file] = _empty_frame(spec.columns_for(chem_names))
-            continue
-        raw = read_raw(file_path, spec.file)
-        specs = spec.columns_for(chem_names)
-        if raw.header:
-            _check_chem_columns(raw, spec, chem_names)
-            rows = parse_table(raw, specs)
-        else:
-            rows = []
-        issues += raw.issues
-        frames[spec.file] = _frame(rows, specs)
-
+    frames = _parse_tables(raw.tables, chem_names, issues)
     reg = frames["regions.csv"]
     if len(reg):
         reg["region"] = reg["region"].where(reg["region"] != "", reg["id"])
     for spec in schema.PERIOD_TABLES:
-        if (folder / spec.file).exists() and periods is None and toml_data:
+        if raw.tables[spec.file] is not None and periods is None and toml_data:
             issues.append(Issue(spec.file, None, None, f"a [periods] table in instance.toml ({spec.file} is for multi-period instances)",
                                 "no [periods] table"))
 
-    boundaries = None
-    gj = folder / GEOJSON_FILE
-    if gj.exists():
-        boundaries = _read_geojson(gj, issues)
+    boundaries = raw.read_boundaries(issues)
 
     inst = Instance(
-        name=meta.get("name") or folder.name,
+        name=meta.get("name") or raw.default_name,
         description=meta.get("description", ""),
         currency=meta.get("currency") or "",
         chemistries=chemistries,
@@ -169,28 +203,53 @@ def load_instance(path: str | Path) -> Instance:
         spoke_sizes=frames["spoke_sizes.csv"],
         hub_sizes=frames["hub_sizes.csv"],
         lanes=frames["lanes.csv"],
+        **{spec.attr: frames[spec.file] for spec in schema.CHANNEL_TABLES},
         boundaries=boundaries,
-        source=str(folder.resolve()),
-        input_hash="" if any(i.severity == "error" for i in issues) else hash_inputs(folder),
+        source=str(raw.source.resolve()),
+        input_hash="" if any(i.severity == "error" for i in issues) else raw.input_hash(),
         raw_toml=toml_data,
         periods=periods,
     )
     if not any(i.severity == "error" for i in issues):
-        issues += _with_toml_lines(folder / TOML_FILE, validate_instance(inst))
+        issues += raw.locate_toml(validate_instance(inst))
     if periods is not None and not any(i.severity == "error" for i in issues):
-        explicit = (folder / "supply.csv").exists()
+        explicit = raw.tables["supply.csv"] is not None
         supply = _supply_by_period(inst, frames["supply.csv"], frames["growth.csv"], explicit, issues)
         inst = dataclasses.replace(
             inst, supply_by_period=supply,
             supply_table=frames["supply.csv"].drop(columns="source_row") if explicit else None,
-            growth_table=frames["growth.csv"].drop(columns="source_row") if (folder / "growth.csv").exists() else None)
+            growth_table=frames["growth.csv"].drop(columns="source_row") if raw.tables["growth.csv"] is not None else None)
+    issues = raw.relabel(issues)
     errors = [i for i in issues if i.severity == "error"]
     if errors:
-        raise InstanceError(issues, str(folder))
+        raise InstanceError(issues, str(raw.source))
     warnings = [i for i in issues if i.severity != "error"]
     if warnings:
         object.__setattr__(inst, "raw_toml", {**toml_data, "_warnings": [str(w) for w in warnings]})
     return inst
+
+
+def _parse_tables(tables: dict[str, RawTable | None], chem_names: tuple[str, ...], issues: list[Issue]) -> dict[str, pd.DataFrame]:
+    """Every schema file's typed frame; a missing required file (or one another file needs) is an issue."""
+    frames: dict[str, pd.DataFrame] = {}
+    for spec in schema.TABLES + schema.PERIOD_TABLES:
+        raw = tables[spec.file]
+        if raw is None:
+            needed_by = [o.file for o in schema.ALL_TABLES if spec.file in o.needs and tables[o.file] is not None]
+            if spec.required_file or needed_by:
+                why = f" ({spec.description})" if spec.required_file else f" ({', '.join(needed_by)} names its sites)"
+                issues.append(Issue(spec.file, None, None, f"the file {spec.file}{why}", "no such file"))
+            frames[spec.file] = _empty_frame(spec.columns_for(chem_names))
+            continue
+        specs = spec.columns_for(chem_names)
+        if raw.header:
+            _check_chem_columns(raw, spec, chem_names)
+            rows = parse_table(raw, specs)
+        else:
+            rows = []
+        issues += raw.issues
+        frames[spec.file] = _frame(rows, specs)
+    return frames
 
 
 def instance_toml_data(inst: Instance) -> dict:

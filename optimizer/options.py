@@ -67,6 +67,7 @@ class SolveOptions:
     cover_cuts: bool = True  # capacity-cover rows (see model.build.add_capacity_cover)
     linking: str = "per-arc"  # "per-arc" | "aggregated"
     diagnose: bool = True  # on infeasibility, solve the elastic model to name the shortfall
+    marginal_values: bool = True  # value of one more tonne per region and chemistry (optimizer.explain)
     isolate: bool = True  # run HiGHS in a worker process (enforced time limit)
 
     def as_dict(self) -> dict:

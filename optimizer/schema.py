@@ -297,7 +297,84 @@ GROWTH = TableSpec(
     required_file=False,
 )
 
-TABLES = (REGIONS, SPOKES, HUBS, SPOKE_SIZES, HUB_SIZES, LANES)
+#: How a channel's offer is chosen: per region, or one price list for the whole network.
+PRICE_SCOPES = ("region", "national")
+
+CHANNELS = TableSpec(
+    file="channels.csv",
+    attr="channels",
+    description=(
+        "Optional: the collection channels end-of-life packs reach recyclers through (dealers, "
+        "dismantlers, fleets, production scrap, collectors). Without this file every region's "
+        "supply is one free channel, all of it collected as before."
+    ),
+    fields=(
+        FieldSpec("id", "id", "Channel name (e.g. dealer, dismantler, fleet, production_scrap, collector)"),
+        NAME,
+        FieldSpec("owner", "str", "Who holds the packs (OEM dealers, scrapyards, fleet operators, battery makers)",
+                  required=False, default=""),
+        FieldSpec("price_scope", "choice", "Where the offer is chosen: per region, or one national price list "
+                  "(every region gets the same level)", required=False, default="region", choices=PRICE_SCOPES),
+        FieldSpec("min_capture_share", "float", "Least share of the channel's available tonnes that must be captured "
+                  "(a take-back duty), in every region and period; blank = none", unit="-", lo=0, hi=1,
+                  required=False, default=0.0),
+        FieldSpec("source", "str", "Where the channel's figures come from (or 'estimate')", required=False, default=""),
+    ),
+    required_file=False,
+)
+
+CHANNEL_SHARES = TableSpec(
+    file="channel_shares.csv",
+    attr="channel_shares",
+    needs=("channels.csv",),
+    description=(
+        "With channels.csv: the share of each region's supply each channel holds. A row for a "
+        "region id overrides one for its `region` group, which overrides `*` (every region); "
+        "for each region and chemistry the shares must add up to 1."
+    ),
+    fields=(
+        FieldSpec("region", "id", "A region id, a value of regions.csv's region column, or * for every region"),
+        FieldSpec("chemistry", "str", "A chemistry declared in instance.toml; blank = every chemistry",
+                  required=False, default=""),
+        FieldSpec("channel", "id", "A channel id from channels.csv"),
+        FieldSpec("share", "float", "Share of the region's supply of the chemistry held by the channel", unit="-",
+                  lo=0, hi=1),
+    ),
+    required_file=False,
+)
+
+OFFERS = TableSpec(
+    file="offers.csv",
+    attr="offers",
+    needs=("channels.csv",),
+    description=(
+        "With channels.csv: the acquisition offers a channel can be made, as ladders of levels "
+        "(price per t -> share of the available tonnes captured). The planner chooses one level "
+        "of each ladder, or none (nothing captured); one posted price applies to every tonne "
+        "captured at that level. A channel without offers is free and fully available. A ladder "
+        "is the rows of one channel, region, chemistry and period; a higher price never "
+        "captures less."
+    ),
+    fields=(
+        FieldSpec("channel", "id", "A channel id from channels.csv"),
+        FieldSpec("region", "str", "A region id or a value of regions.csv's region column; blank = every region "
+                  "(always blank for a national channel)", required=False, default=""),
+        FieldSpec("chemistry", "str", "A chemistry declared in instance.toml; blank = every chemistry",
+                  required=False, default=""),
+        FieldSpec("period", "int", "Multi-period: first year of the period the offer holds in; blank = every period",
+                  required=False, lo=1900, hi=2200),
+        FieldSpec("level", "id", "Name of the level (unique in its ladder)"),
+        FieldSpec("price_per_t", "float", "Price paid per tonne captured (negative = a gate fee the recycler earns)",
+                  unit="currency/t packs", lo=-1e9, hi=1e9, warn_lo=-1e6, warn_hi=1e6),
+        FieldSpec("capture_share", "float", "Share of the channel's available tonnes captured at this price",
+                  unit="-", lo=0, hi=1),
+    ),
+    required_file=False,
+)
+
+CHANNEL_TABLES = (CHANNELS, CHANNEL_SHARES, OFFERS)
+
+TABLES = (REGIONS, SPOKES, HUBS, SPOKE_SIZES, HUB_SIZES, LANES, *CHANNEL_TABLES)
 PERIOD_TABLES = (SUPPLY, GROWTH)
 #: every file of an instance folder, in the order the loader reads them
 ALL_TABLES = TABLES + PERIOD_TABLES
@@ -397,6 +474,7 @@ SCOPES = {
     "chemistry": "one chemistry: `<lever>_by_chemistry = {lfp = 1.5}`",
     "region": "a region id or a value of the `region` column: `<lever>_by_region = {\"US-CA\" = 1.2}`",
     "leg": "one leg of the network: `<lever>_by_leg = {spoke_hub = 1.3}`",
+    "channel": "one collection channel (channels.csv): `<lever>_by_channel = {dealer = 1.2}`",
 }
 
 
@@ -445,6 +523,10 @@ SCENARIO_LEVERS: tuple[Lever, ...] = (
     Lever("revenue", "factor", "Hub revenue per tonne refined", ("chemistry",)),
     Lever("merchant_price", "factor", "Merchant black-mass prices (sign kept)", ("chemistry",)),
     Lever("merchant_cap", "factor", "Merchant market caps (t black mass/yr)", ("chemistry",)),
+    Lever("offer_price", "factor", "`price_per_t` of every offer level (offers.csv; a gate fee keeps its sign)", ("channel",)),
+    Lever("capture_share", "factor", "`capture_share` of every offer level (capped at 1; a ladder stays monotone)", ("channel",)),
+    Lever("channel_share", "factor", "A channel's share of every region's supply (channel_shares.csv); the region's other "
+          "channels fill the rest in proportion, so the shares still add up to 1", ("channel",)),
     Lever("force_open", "sites", "Sites opened in every period they may operate in"),
     Lever("forbid", "sites", "Sites never opened (an existing one is closed, and the results say so)"),
     *(Lever(f.name, "value", f"Replaces `[{section}] {f.name}`: {f.description[0].lower()}{f.description[1:]}", spec=f)

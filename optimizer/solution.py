@@ -11,7 +11,11 @@ provenance, and four DataFrames with unit-suffixed columns:
     ``echelon (region_spoke|spoke_hub|spoke_merchant), origin, destination, chemistry,
     material (packs|black_mass), flow_t, km, cost_per_t, transport_cost`` (t/yr, currency/yr).
 ``regions``
-    ``region_id, chemistry, supply_t, required_t, collected_t, uncollected_t``.
+    ``region_id, chemistry, supply_t, captured_t, required_t, collected_t, uncollected_t``
+    (``supply_t``: every channel's tonnes; ``captured_t``: what the offers chosen win of them --
+    all of it without channels; collected + uncollected = captured).
+``channels``
+    one row per region, channel, chemistry and period (:data:`CHANNEL_COLUMNS`).
 ``costs``
     ``component, value`` in currency/yr; revenues are negative, so the values sum to the
     objective (net annual cost; its negative is the profit in profit mode).
@@ -45,7 +49,14 @@ SITE_COLUMNS = ["site_id", "kind", "name", "status", "period", "open", "size", "
 SCHEDULE_COLUMNS = ["site_id", "kind", "name", "period", "event", "size", "capacity_t"]
 FLOW_COLUMNS = ["echelon", "origin", "destination", "chemistry", "period", "material", "flow_t", "km",
                 "cost_per_t", "transport_cost"]
-REGION_COLUMNS = ["region_id", "chemistry", "period", "supply_t", "required_t", "collected_t", "uncollected_t"]
+REGION_COLUMNS = ["region_id", "chemistry", "period", "supply_t", "captured_t", "required_t", "collected_t", "uncollected_t"]
+#: One row per (region, channel, chemistry, period) with tonnes available.  ``level`` is the offer
+#: chosen (``""``: none -- nothing captured -- or, with ``price_per_t`` 0 and share 1, a channel
+#: without offers); ``marginal_value_per_t`` is what one more tonne captured there is worth to the
+#: network as designed (currency/t, before paying for it; :mod:`optimizer.explain`), with
+#: ``at_breakpoint`` where one tonne more and one tonne less are not worth the same.
+CHANNEL_COLUMNS = ["region_id", "channel", "chemistry", "period", "available_t", "level", "price_per_t", "capture_share",
+                   "captured_t", "acquisition_cost", "marginal_value_per_t", "at_breakpoint"]
 COST_COLUMNS = ["component", "kind", "period", "value"]
 
 #: Every cost component: (label, kind).  A ``cost`` is reported as a positive value, a
@@ -64,6 +75,7 @@ def _components() -> dict[str, tuple[str, str]]:
                 "merchant_revenue": ("merchant sales", "revenue")})
     out.update({revenue_component(t): (f"{t.name} revenue", "revenue") for t in TIERS if t.revenue})
     out["closure"] = ("site closures", "cost")
+    out["acquisition"] = ("acquisition (gate fees negative)", "cost")
     return out
 
 
@@ -99,6 +111,7 @@ class Solution:
     #: single period) and the discount factor of its first year (for one-off closure costs)
     period_weights: dict[str, float] = field(default_factory=dict)
     period_discount: dict[str, float] = field(default_factory=dict)
+    channels: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=CHANNEL_COLUMNS))
 
     @property
     def multi_period(self) -> bool:
@@ -203,6 +216,7 @@ class Solution:
             "flows": _records(self.flows),
             "regions": _records(self.regions),
             "costs": _records(self.costs),
+            "channels": _records(self.channels),
         }
 
     def to_json(self) -> str:
@@ -222,7 +236,8 @@ class Solution:
             instance_name=d["instance"], currency=d["currency"], status=SolveStatus(d["status"]),
             objective=d["objective"], best_bound=d["best_bound"], gap=d["gap"], termination=d["termination"],
             sites=_frame(d["sites"], SITE_COLUMNS), flows=_frame(d["flows"], FLOW_COLUMNS),
-            regions=_frame(d["regions"], REGION_COLUMNS), costs=_costs_frame(d["costs"]),
+            regions=_regions_frame(d["regions"]), costs=_costs_frame(d["costs"]),
+            channels=_frame(d.get("channels", []), CHANNEL_COLUMNS),
             profit_mode=d.get("profit_mode", False), timings=d.get("timings_s", {}),
             provenance=d.get("provenance", {}), diagnosis=diag, periods=tuple(d.get("periods", ())),
             period_weights=dict(d.get("period_weights", {})), period_discount=dict(d.get("period_discount", {})),
@@ -275,6 +290,13 @@ def _frame(records: list[dict], columns: list[str]) -> pd.DataFrame:
     return df
 
 
+def _regions_frame(records: list[dict]) -> pd.DataFrame:
+    """The regions table of a stored solution (files written before ``captured_t``: all supply)."""
+    for r in records:
+        r.setdefault("captured_t", r.get("supply_t"))
+    return _frame(records, REGION_COLUMNS)
+
+
 def _costs_frame(records: list[dict]) -> pd.DataFrame:
     """The costs table of a stored solution (files written before the ``kind`` column get it)."""
     for r in records:
@@ -289,4 +311,5 @@ def empty_tables() -> dict[str, pd.DataFrame]:
         "flows": pd.DataFrame(columns=FLOW_COLUMNS),
         "regions": pd.DataFrame(columns=REGION_COLUMNS),
         "costs": pd.DataFrame(columns=COST_COLUMNS),
+        "channels": pd.DataFrame(columns=CHANNEL_COLUMNS),
     }

@@ -20,6 +20,7 @@ from pathlib import Path
 from pyomo.common.gc_manager import PauseGC
 
 from .diagnose import diagnose
+from .explain import marginal_values, with_marginal_values
 from .extract import extract_tables
 from .heuristic import rolling_start, warm_start
 from .highs import RunResult, highs_version, run_highs
@@ -110,6 +111,10 @@ def _pipeline(instance: Instance, options: SolveOptions, timings: dict):
     diagnosis = None
     if run.status.has_solution:
         tables = extract_tables(instance, built.net, run.values)
+        if options.marginal_values and options.handoff == "direct" and run.values:
+            t_mv = time.perf_counter()
+            tables["channels"] = with_marginal_values(tables["channels"], marginal_values(built, run.values, options))
+            timings["marginal_values"] = time.perf_counter() - t_mv
     else:
         tables = empty_tables()
         if run.status == SolveStatus.INFEASIBLE and options.diagnose:

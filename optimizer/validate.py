@@ -36,6 +36,7 @@ def validate_instance(inst: Instance) -> list[Issue]:
     _min_throughputs(inst, issues)
     _site_counts(inst, issues)
     _periods(inst, issues)
+    _channels(inst, issues)
     if inst.boundaries:
         _boundaries(inst, issues)
     return issues
@@ -317,3 +318,111 @@ def _boundaries(inst: Instance, issues: list[Issue]) -> None:
         key = geojson_key(feat)
         if key is not None and key.lower() not in keys:
             issues.append(Issue("regions.geojson", None, f"features[{k}].properties.id", "a region id (or region column value) from regions.csv", f"'{key}'", severity="warning"))
+
+
+# --- collection channels -------------------------------------------------------------------------
+
+def _channels(inst: Instance, issues: list[Issue]) -> None:
+    """channels.csv, channel_shares.csv and offers.csv against each other and the regions:
+    known ids, shares adding up to 1, monotone ladders, reachable take-back duties."""
+    chans = inst.channels if inst.channels is not None else pd.DataFrame(columns=["id"])
+    shares = inst.channel_shares if inst.channel_shares is not None else pd.DataFrame(columns=["channel"])
+    offers = inst.offers if inst.offers is not None else pd.DataFrame(columns=["channel"])
+    if chans.empty:
+        for file, df in (("channel_shares.csv", shares), ("offers.csv", offers)):
+            if len(df):
+                issues.append(Issue(file, _row(df, 0), "channel", "a channels.csv declaring the channels this file names",
+                                    "no channels.csv (or one without rows)"))
+        return
+    known = set(chans["id"])
+    seen: dict[str, int | None] = {}
+    for i, ident in enumerate(chans["id"]):
+        if ident.lower() in seen:
+            issues.append(Issue("channels.csv", _row(chans, i), "id", "a channel id used once", f"'{ident}', already on row {seen[ident.lower()]}"))
+        seen[ident.lower()] = _row(chans, i)
+    region_ids = set(inst.regions["id"])
+    groups = set(inst.regions["region"]) if "region" in inst.regions.columns else set()
+    chems = set(inst.chem_names)
+    for file, df in (("channel_shares.csv", shares), ("offers.csv", offers)):
+        for i, r in enumerate(df.itertuples(index=False)):
+            if r.channel not in known:
+                issues.append(Issue(file, _row(df, i), "channel", "a channel id from channels.csv", _unknown(r.channel, known)))
+            if r.chemistry and r.chemistry not in chems:
+                issues.append(Issue(file, _row(df, i), "chemistry", "a chemistry declared in instance.toml, or blank",
+                                    _unknown(r.chemistry, chems)))
+            allowed = region_ids | groups | ({"*"} if file == "channel_shares.csv" else {""})
+            if r.region not in allowed:
+                issues.append(Issue(file, _row(df, i), "region", "a region id, a value of regions.csv's region column"
+                                    + (" or *" if file == "channel_shares.csv" else " or blank"), _unknown(r.region, allowed)))
+    if any(i.severity == "error" for i in issues):
+        return
+    _channel_shares_add_up(inst, shares, issues)
+    _offer_ladders(inst, chans, offers, issues)
+
+
+def _channel_shares_add_up(inst: Instance, shares: pd.DataFrame, issues: list[Issue]) -> None:
+    from .channels import resolved_shares
+
+    if shares.empty:
+        if len(inst.channels) > 1:
+            issues.append(Issue("channel_shares.csv", None, None, "the share of each region's supply each channel holds "
+                                f"(channels.csv declares {len(inst.channels)} channels)", "no such file"))
+        return
+    res = resolved_shares(inst)
+    sup = inst.supply_long()
+    has = set(zip(sup["region_id"], sup["chemistry"], strict=True))
+    total = res.groupby(["region_id", "chemistry"])["share"].sum()
+    reported = 0
+    for (rid, chem) in sorted(has):
+        got = float(total.get((rid, chem), 0.0))
+        if abs(got - 1.0) > 1e-6 and reported < 20:  # one line per region and chemistry, at most 20
+            rows = res[(res["region_id"] == rid) & (res["chemistry"] == chem)]
+            first = int(rows["source_row"].min()) if len(rows) and rows["source_row"].min() >= 0 else None
+            issues.append(Issue("channel_shares.csv", first, "share",
+                                f"shares adding up to 1 for region '{rid}', chemistry {chem} (the rows for its id, else its "
+                                "region group, else *; the chemistry before blank)", f"{got:.6g}"))
+            reported += 1
+
+
+def _offer_ladders(inst: Instance, chans: pd.DataFrame, offers: pd.DataFrame, issues: list[Issue]) -> None:
+    """Each ladder as written (rows of one channel, region, chemistry, period): distinct levels,
+    a higher price never capturing less; a national channel's offers name no region; a
+    take-back duty no level can meet is an error."""
+    if offers.empty:
+        return
+    national = set(chans.loc[chans["price_scope"] == "national", "id"])
+    per = offers["period"].map(lambda p: "" if p != p or p is None else str(int(p)))
+    if inst.periods is None and (per != "").any():
+        i = int(np.flatnonzero((per != "").to_numpy())[0])
+        issues.append(Issue("offers.csv", _row(offers, i), "period", "a blank cell (periods need a [periods] table)", per.iat[i]))
+    elif inst.periods is not None:
+        labels = set(inst.periods.labels)
+        for i in np.flatnonzero(((per != "") & ~per.isin(labels)).to_numpy()):
+            issues.append(Issue("offers.csv", _row(offers, i), "period", "the first year of a period in [periods] years, or blank",
+                                per.iat[i]))
+    for i in np.flatnonzero((offers["channel"].isin(national) & (offers["region"] != "")).to_numpy()):
+        issues.append(Issue("offers.csv", _row(offers, i), "region", "a blank cell: the channel's price list is national "
+                            "(price_scope in channels.csv)", offers["region"].iat[i]))
+    keyed = offers.assign(_per=per, _pos=np.arange(len(offers)))
+    for _, lad in keyed.groupby(["channel", "region", "chemistry", "_per"], sort=False):
+        names = lad["level"].str.lower()
+        for j in np.flatnonzero(names.duplicated().to_numpy()):
+            issues.append(Issue("offers.csv", _row(offers, int(lad["_pos"].iat[j])), "level", "a level name used once in its ladder",
+                                f"'{lad['level'].iat[j]}' again"))
+        lad = lad.sort_values("price_per_t", kind="stable")
+        price, share = lad["price_per_t"].to_numpy(float), lad["capture_share"].to_numpy(float)
+        for j in range(1, len(lad)):
+            if price[j] == price[j - 1] or share[j] < share[j - 1] - 1e-12:
+                issues.append(Issue("offers.csv", _row(offers, int(lad["_pos"].iat[j])), "capture_share",
+                                    "a ladder monotone in price and share: a higher price than every other level capturing "
+                                    f"no less (level '{lad['level'].iat[j - 1]}': {price[j - 1]:g} -> {share[j - 1]:g})",
+                                    f"{price[j]:g} -> {share[j]:g}"))
+    for i, c in enumerate(chans.itertuples(index=False)):
+        least = float(c.min_capture_share or 0.0)
+        own = keyed[keyed["channel"] == c.id]
+        if least > 0 and len(own):
+            best = float(own.groupby(["region", "chemistry", "_per"])["capture_share"].max().min())
+            if best < least - 1e-9:
+                issues.append(Issue("channels.csv", _row(chans, i), "min_capture_share",
+                                    f"at most the best offer's capture share in every ladder of the channel ({best:g} in offers.csv)",
+                                    f"{least:g}"))

@@ -4,7 +4,8 @@ Enumerates every open/size combination of the candidate sites (existing sites op
 least as large as installed, or closed if they have a closure cost), skips those breaking the
 site counts (fewest and most per tier) or the capex budget, and solves the remaining transport
 problem of each with scipy (``linprog``; ``milp`` when single sourcing makes it integer) with
-each open size's minimum throughput, each site's own processing cost and both legs' radii.  Distances are recomputed here with their own haversine.  Only the instance's plain
+each open size's minimum throughput, each site's own processing cost and both legs' radii --
+for every combination of offer levels (:func:`offer_worlds`), adding what they cost.  Distances are recomputed here with their own haversine.  Only the instance's plain
 tables are read -- never the Pyomo model, the network tables or the checker.
 """
 
@@ -216,6 +217,59 @@ def transport_value(inst, open_spokes: dict, open_hubs: dict, single_sourcing: b
     return float(res.fun) if res.status == 0 else None
 
 
+def offer_worlds(inst) -> list[tuple[object, float, dict]]:
+    """Every combination of offer levels (none, or one per ladder; one under a take-back duty):
+    (the instance with each region's supply replaced by the tonnes captured, the acquisition
+    cost, the levels chosen).  Reads the channel tables in their simple forms only (shares for
+    every region, ``*``; offers for every region or national; blank chemistry and period):
+    one ladder per (channel, region or '*', chemistry)."""
+    if inst.channels is None or not len(inst.channels):
+        return [(inst, 0.0, {})]
+    chans = inst.channels.set_index("id")
+    if inst.channel_shares is not None and len(inst.channel_shares):
+        sh = inst.channel_shares
+        assert (sh["region"] == "*").all() and (sh["chemistry"] == "").all(), "brute force reads shares for '*' only"
+        share = dict(zip(sh["channel"], sh["share"], strict=True))
+    else:
+        share = {chans.index[0]: 1.0}
+    offers = inst.offers if inst.offers is not None else inst.channels.iloc[0:0]
+    assert not len(offers) or ((offers["region"] == "") & (offers["chemistry"] == "")).all()
+    ladders = {}  # (channel, scope, chem) -> [(level, price, share)] choices incl. None
+    for ch in chans.index:
+        own = offers[offers["channel"] == ch] if len(offers) else offers
+        if not len(own):
+            continue
+        duty = float(chans.at[ch, "min_capture_share"] or 0.0)
+        levels = [(r.level, float(r.price_per_t), float(r.capture_share)) for r in own.itertuples(index=False)
+                  if float(r.capture_share) >= duty - 1e-9]
+        scopes = ["*"] if chans.at[ch, "price_scope"] == "national" else list(inst.regions["id"])
+        for scope in scopes:
+            for c in inst.chem_names:
+                ladders[(ch, scope, c)] = levels if duty > 0 else [None, *levels]
+    keys = list(ladders)
+    worlds = []
+    for pick in itertools.product(*(ladders[k] for k in keys)):
+        chosen = dict(zip(keys, pick, strict=True))
+        regions = inst.regions.copy()
+        cost = 0.0
+        for c in inst.chem_names:
+            captured = []
+            for rid, supply in zip(inst.regions["id"], inst.regions[f"{c}_t"], strict=True):
+                t = 0.0
+                for ch, sh_ in share.items():
+                    avail = float(supply) * float(sh_)
+                    key = (ch, "*" if chans.at[ch, "price_scope"] == "national" else rid, c)
+                    if key not in ladders:  # no offers: free, all captured
+                        t += avail
+                    elif chosen[key] is not None:
+                        t += avail * chosen[key][2]
+                        cost += avail * chosen[key][2] * chosen[key][1]
+                captured.append(t)
+            regions[f"{c}_t"] = captured
+        worlds.append((inst.replace(regions=regions), cost, {k: (v[0] if v else "") for k, v in chosen.items()}))
+    return worlds
+
+
 def brute_force(inst, single_sourcing: bool | None = None) -> list[Config]:
     """Every feasible configuration with its total objective, best first."""
     p = inst.params
@@ -227,6 +281,8 @@ def brute_force(inst, single_sourcing: bool | None = None) -> list[Config]:
     s_ids, h_ids = list(s_opts), list(h_opts)
     closure = {site.id: float(site.closure_cost) for df in (inst.spokes, inst.hubs) for site in df.itertuples(index=False)
                if _closable(site)}
+
+    worlds = offer_worlds(inst)
 
     def counts_ok(n: int, lo, hi) -> bool:
         return (lo is None or n >= lo) and (hi is None or n <= hi)
@@ -245,10 +301,11 @@ def brute_force(inst, single_sourcing: bool | None = None) -> list[Config]:
                 continue
             closed = sum(cost for sid, cost in closure.items() if sid not in open_s and sid not in open_h)
             fixed = crf * (capex + closed) + sum(o[3] for o in open_s.values()) + sum(o[3] for o in open_h.values())
-            var = transport_value(inst, open_s, open_h, single)
-            if var is None:
-                continue
-            results.append(Config({**{k: v for k, v in open_s.items()}, **open_h}, fixed, fixed + var))
+            for world, acquisition, _levels in worlds:
+                var = transport_value(world, open_s, open_h, single)
+                if var is None:
+                    continue
+                results.append(Config({**{k: v for k, v in open_s.items()}, **open_h}, fixed, fixed + var + acquisition))
     results.sort(key=lambda c: c.objective)
     return results
 

@@ -58,6 +58,11 @@ Outcomes:
 | min_count_above_candidates | `min_spokes = 9` where 8 spokes can open | refused (instance.toml, line, limits.min_spokes) |
 | min_count_above_max | `min_hubs = 3` with `max_hubs = 2` | refused (instance.toml, line, limits.min_hubs) |
 | max_below_existing | `max_spokes = 1` with two existing spokes that may not close | refused (instance.toml, line, limits.max_spokes) |
+| channel_unknown | an offer for channel `dealers` where channels.csv declares `dealer` | refused (offers.csv, 2, channel) |
+| offers_not_monotone | a dearer offer level capturing a smaller share | refused (offers.csv, 3, capture_share) |
+| capture_share_above_one | a capture share of 1.5 | refused (offers.csv, 2, capture_share) |
+| channel_shares_not_one | channel shares adding up to 0.9 | refused (channel_shares.csv, 2, share) |
+| capture_duty_above_best_offer | `min_capture_share = 0.95` where the best offer captures 90 % | refused (channels.csv, 2, min_capture_share) |
 | infeasible_capacity | `max_spokes = 2`: only the two existing 20 kt-max spokes may open | infeasible: 40,000 t of capacity for 56,287.5 t required (0.95 x 59,250 t), short by 16,287.5 t |
 | infeasible_radius | `service_radius_km = 50` | infeasible: every region but New York short by 95 % of its supply |
 | infeasible_lfp_outlet | no hub accepts LFP and LFP has no merchant outlet | infeasible: all required LFP short |
@@ -213,6 +218,18 @@ def _zero_width(folder: Path) -> None:
     set_cell(folder / "spokes.csv", 5, "id", rows[3][header.index("id")] + "\u200b")
 
 
+def _channels(offers=None, shares=None, duty=""):
+    """Two channels (dealer 60 %, dismantler 40 %) with a dealer offer ladder, then the change."""
+    def mutate(folder: Path) -> None:
+        write_csv(folder / "channels.csv", ["id", "name", "min_capture_share"],
+                  [["dealer", "Dealers", duty], ["dismantler", "Dismantlers", ""]])
+        write_csv(folder / "channel_shares.csv", ["region", "channel", "share"],
+                  shares or [["*", "dealer", 0.6], ["*", "dismantler", 0.4]])
+        write_csv(folder / "offers.csv", ["channel", "level", "price_per_t", "capture_share"],
+                  offers or [["dealer", "low", 0, 0.3], ["dealer", "mid", 500, 0.6], ["dealer", "high", 1200, 0.9]])
+    return mutate
+
+
 CASES = [
     Case("missing_file", lambda f: (f / "spokes.csv").unlink(), "refused", ("spokes.csv", None, None)),
     Case("empty_file", lambda f: (f / "regions.csv").write_text(""), "refused", ("regions.csv", None, None), "empty"),
@@ -275,6 +292,15 @@ CASES = [
          ("instance.toml", "min_hubs", "limits.min_hubs"), "at most limits.max_hubs (2)"),
     Case("max_below_existing", lambda f: _text(f, "instance.toml", "max_hubs = 2", "max_hubs = 2\nmax_spokes = 1"), "refused",
          ("instance.toml", "max_spokes", "limits.max_spokes"), "at least the existing spokes that may not close (2"),
+    Case("channel_unknown", _channels(offers=[["dealers", "low", 0, 0.3]]), "refused", ("offers.csv", 2, "channel"),
+         "expected a channel id from channels.csv, got unknown id 'dealers'"),
+    Case("offers_not_monotone", _channels(offers=[["dealer", "a", 0, 0.5], ["dealer", "b", 100, 0.4]]), "refused",
+         ("offers.csv", 3, "capture_share"), "a ladder monotone in price and share"),
+    Case("capture_share_above_one", _channels(offers=[["dealer", "a", 0, 1.5]]), "refused", ("offers.csv", 2, "capture_share"), "<= 1"),
+    Case("channel_shares_not_one", _channels(shares=[["*", "dealer", 0.6], ["*", "dismantler", 0.3]]), "refused",
+         ("channel_shares.csv", 2, "share"), "shares adding up to 1 for region 'US-NYC', chemistry nmc"),
+    Case("capture_duty_above_best_offer", _channels(duty=0.95), "refused", ("channels.csv", 2, "min_capture_share"),
+         "at most the best offer's capture share in every ladder of the channel (0.9 in offers.csv)"),
     Case("infeasible_capacity", lambda f: _text(f, "instance.toml", "max_hubs = 2", "max_hubs = 2\nmax_spokes = 2"), "infeasible",
          text="spoke capacity falls short: at most 40,000.0 t/yr of packs can be processed but 56,287.5 t/yr must be collected (short by 16,287.5 t/yr)"),
     Case("infeasible_radius", lambda f: _text(f, "instance.toml", "service_radius_km = 650", "service_radius_km = 50"), "infeasible",

@@ -33,6 +33,15 @@ def _every_file(tmp_path):
     write_csv(folder / "growth.csv", ["region_id", "chemistry", "growth"], [[regions[0], "nmc", 0.123456789012345]])
     write_csv(folder / "supply.csv", ["region_id", "period", "chemistry", "supply_t"],
               [[r, y, c, 1000.0 + k / 7] for k, r in enumerate(regions) for y in (2025, 2028) for c in ("nmc", "lfp")])
+    # channels: two, split by shares (one for a region group), with an offer ladder per period
+    write_csv(folder / "channels.csv", ["id", "name", "owner", "price_scope", "min_capture_share", "source"],
+              [["dealer", "Dealers", "OEMs", "region", 0.25, "estimate"], ["dismantler", "", "", "national", "", ""]])
+    group = str(inst.regions["region"].iat[0])
+    write_csv(folder / "channel_shares.csv", ["region", "chemistry", "channel", "share"],
+              [["*", "", "dealer", 0.6], ["*", "", "dismantler", 0.4], [group, "nmc", "dealer", 1 / 3], [group, "nmc", "dismantler", 2 / 3]])
+    write_csv(folder / "offers.csv", ["channel", "region", "chemistry", "period", "level", "price_per_t", "capture_share"],
+              [["dealer", "", "", "", "low", 0.0, 0.3], ["dealer", "", "", "", "high", 800.5, 0.9],
+               ["dismantler", "", "nmc", 2028, "posted", -120.25, 0.5]])
     # a value that needs all 17 significant digits
     text = (folder / "regions.csv").read_text().replace("9000", "9000.123456789012", 1)
     (folder / "regions.csv").write_text(text)

@@ -123,7 +123,8 @@ def test_a_failing_map_never_loses_the_result(tmp_path, monkeypatch, capsys):
     assert main(["solve", str(DEMO), "--out", str(out)]) == 1
     err = capsys.readouterr().err
     assert f"the results are written to {out}, but map.html could not be drawn: ValueError: drawing failed" in err
-    assert {"solution.json", "sites.csv", "flows.csv", "regions.csv", "costs.csv", "summary.txt"} == {p.name for p in out.iterdir()}
+    assert {"solution.json", "sites.csv", "flows.csv", "regions.csv", "channels.csv", "costs.csv", "summary.txt"} == {
+        p.name for p in out.iterdir()}
 
 
 def test_an_unwritable_output_place_is_a_usage_error_naming_it(tmp_path, capsys):

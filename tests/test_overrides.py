@@ -216,8 +216,48 @@ def test_value_levers(base, key):
     assert getattr(base.params, key) != VALUES[key]
 
 
+def _with_channels(inst):
+    """Three channels: dealer 50 %, fleet 30 %, dismantler 20 % everywhere; ladders for dealer and fleet."""
+    channels = pd.DataFrame({"id": ["dealer", "fleet", "dismantler"], "name": "", "owner": "", "price_scope": "region",
+                             "min_capture_share": 0.0, "source": ""})
+    shares = pd.DataFrame({"region": "*", "chemistry": "", "channel": ["dealer", "fleet", "dismantler"], "share": [0.5, 0.3, 0.2]})
+    offers = pd.DataFrame({"channel": ["dealer", "dealer", "fleet"], "region": "", "chemistry": "", "period": np.nan,
+                           "level": ["low", "high", "posted"], "price_per_t": [-100.0, 800.0, 300.0],
+                           "capture_share": [0.4, 0.8, 0.7]})
+    return inst.replace(channels=channels, channel_shares=shares, offers=offers)
+
+
+# (overrides, expected price_per_t, capture_share per offer row, shares per channel), worked by hand
+CHANNEL_CASES = [
+    ({"offer_price": 1.5}, [-150.0, 1200.0, 450.0], [0.4, 0.8, 0.7], [0.5, 0.3, 0.2]),
+    ({"offer_price_by_channel": {"fleet": 2.0}}, [-100.0, 800.0, 600.0], [0.4, 0.8, 0.7], [0.5, 0.3, 0.2]),
+    ({"capture_share": 1.5}, [-100.0, 800.0, 300.0], [0.6, 1.0, 1.0], [0.5, 0.3, 0.2]),  # capped at 1
+    ({"capture_share_by_channel": {"dealer": 0.5}}, [-100.0, 800.0, 300.0], [0.2, 0.4, 0.7], [0.5, 0.3, 0.2]),
+    # dealer 0.5 -> 0.8; fleet and dismantler share the remaining 0.2 as 3:2
+    ({"channel_share_by_channel": {"dealer": 1.6}}, [-100.0, 800.0, 300.0], [0.4, 0.8, 0.7], [0.8, 0.12, 0.08]),
+    ({"channel_share": 2.0}, [-100.0, 800.0, 300.0], [0.4, 0.8, 0.7], [0.5, 0.3, 0.2]),  # every channel: no change
+]
+
+
+@pytest.mark.parametrize(("overrides", "price", "capture", "shares"), CHANNEL_CASES)
+def test_channel_levers(base, overrides, price, capture, shares):
+    b = _with_channels(base)
+    inst = _applied(b, overrides)
+    np.testing.assert_allclose(inst.offers["price_per_t"], price)
+    np.testing.assert_allclose(inst.offers["capture_share"], capture)
+    np.testing.assert_allclose(inst.channel_shares["share"], shares)
+    pd.testing.assert_frame_equal(b.offers, _with_channels(base).offers)  # the base is untouched
+
+
+def test_a_channel_lever_names_a_channel(base):
+    with pytest.raises(InstanceError) as e:
+        parse_scenario({"offer_price_by_channel": {"dealers": 1.1}}, _with_channels(base))
+    assert "did you mean 'dealer'" in str(e.value)
+
+
 def test_every_declared_key_has_a_case_here():
     covered = {c[0] for c in _size_cases()} | {c[0] for c in PROCESSING} | {c[0] for c in CLOSURE} | {c[0] for c in TRANSPORT}
+    covered |= {k for c in CHANNEL_CASES for k in c[0]}
     covered |= {c[0] for c in CHEMISTRY} | {c[0] for c in SUPPLY} | set(VALUES) | {"penalty", "force_open", "forbid"}
     assert covered == set(KEYS)
 

@@ -284,3 +284,72 @@ def test_cover_rows_do_not_change_the_optimum():
 
     check()
     assert seen["solved"] >= 40, seen
+
+
+@st.composite
+def tiny_channel_instances(draw):
+    """A tiny instance whose supply sits with one or two channels: the dealer channel has an
+    offer ladder (1-3 levels, per region or national, maybe a take-back duty), the fleet channel
+    none (free, all captured)."""
+    inst = draw(tiny_instances())
+    two = draw(st.booleans())
+    names = ["dealer", "fleet"] if two else ["dealer"]
+    n_levels = draw(st.integers(1, 3))
+    prices = sorted(draw(st.lists(st.sampled_from([-300.0, 0.0, 250.0, 700.0, 1500.0, 3000.0]), min_size=n_levels,
+                                  max_size=n_levels, unique=True)))
+    shares = sorted(draw(st.lists(st.sampled_from([0.2, 0.5, 0.8, 1.0]), min_size=n_levels, max_size=n_levels)))
+    # A take-back duty of at most the best level's share (validation refuses more): half the
+    # examples carry one, so the duty rows are exercised as often as the free choice.
+    duty = min(0.5, shares[-1]) if draw(st.booleans()) else 0.0
+    channels = pd.DataFrame({"id": names, "name": "", "owner": "", "price_scope": [draw(st.sampled_from(["region", "national"])), "region"][:len(names)],
+                             "min_capture_share": [duty, 0.0][:len(names)], "source": ""})
+    dealer = draw(st.sampled_from([0.4, 0.7, 1.0])) if two else 1.0
+    channel_shares = pd.DataFrame({"region": "*", "chemistry": "", "channel": names, "share": [dealer, 1.0 - dealer][:len(names)]})
+    offers = pd.DataFrame({"channel": "dealer", "region": "", "chemistry": "", "period": np.nan,
+                           "level": [f"L{k}" for k in range(n_levels)], "price_per_t": prices, "capture_share": shares})
+    return inst.replace(channels=channels, channel_shares=channel_shares, offers=offers)
+
+
+def _n_worlds(inst) -> int:
+    from .bruteforce import offer_worlds
+
+    return len(offer_worlds(inst))
+
+
+@pytest.mark.slow
+def test_offers_milp_equals_brute_force():
+    """Offer ladders, national price lists, take-back duties and free channels: the MILP equals
+    the brute force over every combination of levels and sites (and the checker passes)."""
+    stats: Counter = Counter()
+
+    @settings(max_examples=160, deadline=None, derandomize=True, database=None,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large])
+    @given(tiny_channel_instances())
+    def check(inst):
+        if _n_configs(inst) * _n_worlds(inst) > 400:
+            stats["skipped"] += 1
+            return
+        stats["total"] += 1
+        configs = brute_force(inst)
+        sol = solve(inst, mip_rel_gap=0, threads=1, marginal_values=False)
+        if not configs:
+            stats["infeasible"] += 1
+            assert sol.status == SolveStatus.INFEASIBLE, (sol.status, sol.objective)
+            return
+        assert sol.status == SolveStatus.OPTIMAL, sol.status
+        best = configs[0].objective
+        assert sol.objective == pytest.approx(best, rel=1e-6, abs=1e-3), (sol.objective, best)
+        assert check_solution(inst, sol) == []
+        levels = set(sol.channels.loc[sol.channels["channel"] == "dealer", "level"])
+        stats["some dealer tonnes bought"] += bool(levels - {""})
+        stats["no offer made"] += "" in levels
+        stats["national"] += bool((inst.channels["price_scope"] == "national").any())
+        stats["duty"] += bool((inst.channels["min_capture_share"] > 0).any())
+        stats["free channel"] += len(inst.channels) > 1
+
+    check()
+    print(f"\noffers property test: {dict(stats)}")
+    total = stats["total"]
+    assert total >= 60, stats
+    for feature in ("some dealer tonnes bought", "no offer made", "national", "duty", "free channel"):
+        assert stats[feature] >= 0.1 * total, (feature, stats)

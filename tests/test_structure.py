@@ -17,10 +17,10 @@ PKG = ROOT / "optimizer"
 #: layer -> modules (dotted, without the ``optimizer.`` prefix); data flows down this list
 LAYERS = {
     "base": {"errors", "limits", "frames", "tiers", "status", "version", "geo", "schema", "csvread", "files"},
-    "instance": {"instance", "validate", "load"},
+    "instance": {"instance", "channels", "validate", "load", "workbook_instance", "workbook_template"},
     "solution": {"solution", "check"},
     "model": {"model", "model.joins", "model.network", "model.build", "model.linear", "model.compile"},
-    "solve": {"options", "highs", "highs_worker", "heuristic", "diagnose", "extract", "solver"},
+    "solve": {"options", "highs", "highs_worker", "heuristic", "diagnose", "extract", "explain", "solver"},
     "report": {"report", "report.tables", "report.maps", "report.figures", "report.workbook"},
     "shell": {"", "__main__", "cli", "scenarios", "scenarios.overrides", "scenarios.sweep", "bench",
               "bench.importers", "bench.runner", "bench.synthetic"},

@@ -66,6 +66,8 @@ def build_model(inst: Instance, options: ModelOptions | None = None, net: Networ
         m = pyo.ConcreteModel(name=f"spokehub[{inst.name}]")
         add_variables(m, net, options)
         add_supply_balance(m, net, options)
+        add_collection_rate(m, inst, net)
+        add_offer_choice(m, net)
         for t in TIERS:
             add_one_size(m, net, t)
             add_capacity(m, net, t)
@@ -118,15 +120,19 @@ def add_variables(m: pyo.ConcreteModel, net: Network, options: ModelOptions) -> 
     docs = {**{t.open_var: f"{t.name} i operates size k in period t" for t in TIERS},
             **{leg.flow_var: f"t/yr of {leg.material} on {leg.origin}->{leg.destination} arcs" for leg in LEGS},
             "merchant_t": "t black mass/yr sold at a site's gate", "uncollected_t": "t packs/yr not collected",
-            "closed_site": "existing site i is closed (from period t on)"}
+            "closed_site": "existing site i is closed (from period t on)",
+            "offer_level": "level l of offer ladder L is the offer made"}
     set_names = {**{t.open_var: f"{t.name.upper()}_SIZES" for t in TIERS}, **{leg.flow_var: f"ARCS_{leg.name.upper()}" for leg in LEGS},
-                 "merchant_t": "MERCHANT", "uncollected_t": "UNCOLLECTABLE", "closed_site": "CLOSABLE"}
+                 "merchant_t": "MERCHANT", "uncollected_t": "UNCOLLECTABLE", "closed_site": "CLOSABLE",
+                 "offer_level": "OFFER_LEVELS"}
     for name, (table, keys) in net.families().items():
         if name == "closed_site" and not len(table) and net.single_period:
             continue  # one period without closable sites: no closure variables at all
+        if name == "offer_level" and not len(table):
+            continue  # no offer ladders: every tonne is captured, no offer variables
         index = pyo.Set(initialize=index_tuples(table, keys), ordered=True, dimen=len(keys))
         m.add_component(set_names[name], index)
-        binary = name.startswith("open_") or name == "closed_site"
+        binary = name.startswith("open_") or name in ("closed_site", "offer_level")
         var = pyo.Var(index, within=pyo.Binary if binary else pyo.NonNegativeReals, doc=docs[name])
         m.add_component(name, var)
         if name in bounds:
@@ -153,13 +159,17 @@ def _inflow_terms(m, net: Network, t: Tier, rows: pd.DataFrame, keys: list[str],
 
 
 def add_supply_balance(m: pyo.ConcreteModel, net: Network, options: ModelOptions) -> None:
-    r"""Every tonne of supply is collected by some site or left uncollected.
+    r"""Every tonne captured is collected by some site or left uncollected.
 
-    .. math:: \sum_{\ell \text{ from regions}} \sum_{d} x^\ell_{(r,d),c,t} + u_{r,c,t} = \text{supply}_{r,c,t}
-       \qquad u_{r,c,t} \le (1-\rho)\,\text{supply}_{r,c,t}
+    .. math:: \sum_{\ell \text{ from regions}} \sum_{d} x^\ell_{(r,d),c,t} + u_{r,c,t}
+       = F_{r,c,t} + \sum_{h} A_{r,h,c,t} \sum_{l \in L(r,h,c,t)} s_l\, z_l
+       \qquad u_{r,c,t} \le (1-\rho)\,\text{supply}_{r,c,t} \ \text{(no offers)}
 
-    with :math:`\rho` the required collection rate (the bound on :math:`u` is the collection
-    requirement; when :math:`\rho = 1` there is no :math:`u`).
+    with :math:`F` the tonnes of channels without offers (all supply, without channels),
+    :math:`A_{r,h,c,t}` the tonnes channel :math:`h` holds, :math:`z_l` the offer levels of its
+    ladder :math:`L` and :math:`s_l` their capture shares, and :math:`\rho` the required collection
+    rate (without offers the bound on :math:`u` is the collection requirement; when
+    :math:`\rho = 1` there is no :math:`u`; with offers :func:`add_collection_rate` states it).
     """
     sup = net.supply
     keys = ["region_id", "chemistry", "period"]
@@ -170,8 +180,65 @@ def add_supply_balance(m: pyo.ConcreteModel, net: Network, options: ModelOptions
         parts.append(Terms.of(positions(unc, sup, keys), m.uncollected_t))
     if options.elastic:
         parts.append(Terms.of(np.arange(len(sup)), m.shortfall_t))
-    add_rows(m, "supply_balance", index_tuples(sup, keys), parts, "==", sup["supply_t"].to_numpy(),
-             doc="supply collected + uncollected = supply")
+    parts += _captured_terms(m, net, sup, sign=-1.0)
+    add_rows(m, "supply_balance", index_tuples(sup, keys), parts, "==", sup["fixed_t"].to_numpy(),
+             doc="supply collected + uncollected = supply captured")
+
+
+def _captured_terms(m, net: Network, rows: pd.DataFrame, sign: float) -> list[Terms]:
+    """``sign * A * s_l * z_l`` for every offer level deciding tonnes of ``rows``' (region,
+    chemistry, period): what the chosen offers capture there."""
+    if not hasattr(m, "offer_level"):
+        return []
+    cs = net.channel_supply[net.channel_supply["ladder"] != ""]
+    terms = cs[["region_id", "chemistry", "period", "ladder", "available_t"]].merge(
+        net.offers[["ladder", "level", "capture_share"]].reset_index().rename(columns={"index": "pos"}), on="ladder")
+    keys = ["region_id", "chemistry", "period"]
+    terms = terms.merge(rows[keys].drop_duplicates(), on=keys)  # only the rows asked for
+    coef = sign * terms["available_t"].to_numpy(float) * terms["capture_share"].to_numpy(float)
+    return [Terms.of(positions(terms, rows, keys), m.offer_level, pos=terms["pos"].to_numpy(), coef=coef)]
+
+
+def add_collection_rate(m: pyo.ConcreteModel, inst: Instance, net: Network) -> None:
+    r"""With offers: the collection rate applies to the tonnes captured (a tonne bought is treated).
+
+    .. math:: u_{r,c,t} - (1-\rho) \sum_h A_{r,h,c,t} \sum_l s_l\, z_l \le (1-\rho)\, F_{r,c,t}
+
+    on every (region, chemistry, period) some offer decides (elsewhere the bound of :math:`u`
+    states it).
+    """
+    rho = inst.params.min_collection_rate
+    if not hasattr(m, "offer_level") or rho <= 0:
+        return
+    keys = ["region_id", "chemistry", "period"]
+    decided = net.channel_supply.loc[net.channel_supply["ladder"] != "", keys].drop_duplicates()
+    unc = net.uncollectable().reset_index(drop=True)
+    rows = unc.merge(decided, on=keys).reset_index(drop=True)
+    if rows.empty:
+        return
+    parts = [Terms.of(np.arange(len(rows)), m.uncollected_t, pos=positions(rows, unc, keys))]
+    parts += [Terms.of(t.row, t.var, pos=t.pos, coef=t.coef * (1.0 - rho)) for t in _captured_terms(m, net, rows, sign=-1.0)]
+    add_rows(m, "collection_rate", index_tuples(rows, keys), parts, "<=", (1.0 - rho) * rows["fixed_t"].to_numpy(float),
+             doc="uncollected <= (1 - rate) x captured")
+
+
+def add_offer_choice(m: pyo.ConcreteModel, net: Network) -> None:
+    r"""One offer per ladder, or none (nothing captured); exactly one under a take-back duty.
+
+    .. math:: \sum_{l \in L} z_l \le 1, \qquad \sum_{l \in L} z_l = 1 \ \text{(channels with a min\_capture\_share)}
+
+    Levels capturing less than the duty are not in the ladder (:mod:`optimizer.channels`).
+    """
+    if not hasattr(m, "offer_level"):
+        return
+    for forced, sense, name in ((False, "<=", "offer_choice"), (True, "==", "offer_duty")):
+        mine = np.flatnonzero(net.offers["forced"].to_numpy(bool) == forced)
+        if not len(mine):
+            continue
+        off = net.offers.iloc[mine]
+        ladders = off[["ladder"]].drop_duplicates().reset_index(drop=True)
+        add_rows(m, name, index_tuples(ladders, ["ladder"]), [Terms.of(positions(off, ladders, ["ladder"]), m.offer_level, pos=mine)],
+                 sense, 1.0, doc="one offer level per ladder")
 
 
 def _site_period_rows(opts: pd.DataFrame) -> pd.DataFrame:
@@ -711,6 +778,10 @@ def add_objective(m: pyo.ConcreteModel, inst: Instance, net: Network, options: M
     if hasattr(m, "closed_site"):
         components.append((+1, "cost_closure", [Terms.of(np.zeros(len(net.closable), dtype=np.int64), m.closed_site,
                                                          coef=closure_coefficients(inst, net))]))
+    if hasattr(m, "offer_level"):
+        off = net.offers
+        components.append((+1, "cost_acquisition", [per_t(off, m.offer_level, off["price_per_t"].to_numpy(float)
+                                                          * off["capture_share"].to_numpy(float) * off["available_t"].to_numpy(float))]))
     components.append((-1, "revenue_merchant", [per_t(net.merchant, m.merchant_t, net.merchant["price_per_t"].to_numpy(float))]))
     for t in TIERS:
         if t.revenue:

@@ -21,8 +21,16 @@ the chemistry -- from regions that supply it, into sites that accept it -- with 
 ``cost_per_t``, ``quoted`` and ``ub_t``: the most the arc can carry (the supply, or the tier's
 conversion of what can reach the origin site, capped by the origin's largest size).
 
-``supply`` (``SUPPLY``): (region, chemistry, period) with positive supply; ``required_t`` =
-collection rate x supply.  ``merchant`` (``MERCHANT``): (site, chemistry, period) where a tier
+``supply`` (``SUPPLY``): (region, chemistry, period) with positive supply (``supply_t``: every
+channel's tonnes available); ``fixed_t``: the tonnes of channels without offers (captured
+whatever the plan); ``captured_min_t``: the least the plan captures (``fixed_t`` plus every
+take-back duty's least share); ``required_t`` = collection rate x ``captured_min_t``.  Without
+channels, ``fixed_t = captured_min_t = supply_t``.
+
+``channel_supply``: (region, channel, chemistry, period) with tonnes available and the offer
+ladder deciding their capture (:func:`optimizer.channels.channel_supply`); ``offers``
+(``offer_level``): one row per level of every ladder (:func:`optimizer.channels.offer_levels`)
+with ``available_t``, the tonnes the ladder decides (summed over its regions).  ``merchant`` (``MERCHANT``): (site, chemistry, period) where a tier
 selling at its gate makes a chemistry with a merchant price.
 """
 
@@ -33,6 +41,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .. import channels as channel_tables
 from ..frames import concat_rows
 from ..geo import lanes_between
 from ..instance import Instance
@@ -40,6 +49,8 @@ from ..tiers import LEGS, REGION, TIERS, Tier
 
 SINGLE_PERIOD = "base"
 ARC_COLUMNS = ["origin", "destination", "chemistry", "period", "km", "cost_per_t", "quoted", "ub_t"]
+CHANNEL_SUPPLY_COLUMNS = channel_tables.SUPPLY_COLUMNS
+OFFER_COLUMNS = [*channel_tables.LEVEL_COLUMNS, "available_t"]
 
 
 @dataclass
@@ -59,11 +70,14 @@ class Network:
     chems: list[str]
     black_mass_yield: dict[str, float]
     crf: float
+    collection_rate: float  # rho: share of the tonnes captured that must be collected
     tiers: dict[str, TierTables]
     supply: pd.DataFrame  # region_id, chemistry, period, supply_t, required_t
     arcs: dict[str, pd.DataFrame]  # per leg: ARC_COLUMNS
     merchant: pd.DataFrame  # site_id, chemistry, period, price_per_t, ub_t
     closable: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["site_id", "period"]))
+    channel_supply: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=CHANNEL_SUPPLY_COLUMNS))
+    offers: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=OFFER_COLUMNS))
 
     @property
     def single_period(self) -> bool:
@@ -85,6 +99,7 @@ class Network:
         out["merchant_t"] = (self.merchant, ["site_id", "chemistry", "period"])
         out["uncollected_t"] = (self.uncollectable(), ["region_id", "chemistry", "period"])
         out["closed_site"] = (self.closable, ["site_id", "period"])
+        out["offer_level"] = (self.offers, ["ladder", "level"])
         return out
 
     def with_tables(self, **changes) -> Network:
@@ -137,16 +152,30 @@ def _by_period(df: pd.DataFrame, periods: list[str]) -> pd.DataFrame:
     return concat_rows(df.assign(period=p) for p in periods)
 
 
-def _supply(inst: Instance) -> pd.DataFrame:
-    if inst.periods is not None:
-        sup = inst.supply_by_period
-        sup = sup[sup["supply_t"] > 0][["region_id", "chemistry", "period", "supply_t"]].copy()
-        sup = sup.sort_values(["period"], kind="stable").reset_index(drop=True)
+def _supply(inst: Instance, cs: pd.DataFrame, levels: pd.DataFrame) -> pd.DataFrame:
+    """Supply rows with the tonnes captured whatever the plan and the least the plan captures."""
+    sup = channel_tables.supply_by_period(inst).reset_index(drop=True)
+    keys = ["region_id", "chemistry", "period"]
+    free = cs[cs["ladder"] == ""].groupby(keys)["available_t"].sum()
+    least = levels.groupby("ladder")["capture_share"].min().where(levels.groupby("ladder")["forced"].any(), 0.0)
+    duty = cs[cs["ladder"] != ""].assign(t=lambda d: d["available_t"] * d["ladder"].map(least).fillna(0.0).to_numpy(float))
+    duty = duty.groupby(keys)["t"].sum()
+    idx = pd.MultiIndex.from_frame(sup[keys])
+    if not inst.has_channels:  # exactly the model without channels
+        sup["fixed_t"] = sup["supply_t"]
     else:
-        sup = inst.supply_long()
-        sup["period"] = SINGLE_PERIOD
-    sup["required_t"] = sup["supply_t"] * inst.params.min_collection_rate
+        sup["fixed_t"] = free.reindex(idx, fill_value=0.0).to_numpy(float)
+    sup["captured_min_t"] = sup["fixed_t"] + duty.reindex(idx, fill_value=0.0).to_numpy(float)
+    sup["required_t"] = sup["captured_min_t"] * inst.params.min_collection_rate
     return sup.reset_index(drop=True)
+
+
+def _offers(cs: pd.DataFrame, levels: pd.DataFrame) -> pd.DataFrame:
+    """The offer levels with the tonnes their ladder decides, in ladder then price order."""
+    avail = cs[cs["ladder"] != ""].groupby("ladder")["available_t"].sum()
+    out = levels[levels["ladder"].isin(avail.index)].copy()
+    out["available_t"] = out["ladder"].map(avail).to_numpy(float)
+    return out.reset_index(drop=True)[OFFER_COLUMNS]
 
 
 def _lanes(inst: Instance, leg, origins: pd.DataFrame, destinations: pd.DataFrame) -> pd.DataFrame:
@@ -173,7 +202,9 @@ def build_network(inst: Instance) -> Network:
     chems = list(inst.chem_names)
     yields = {c.name: c.black_mass_yield for c in inst.chemistries}
     tiers = {t.name: site_options(t, inst, periods) for t in TIERS}
-    sup = _supply(inst)
+    levels = channel_tables.offer_levels(inst, periods)
+    cs = channel_tables.channel_supply(inst, levels)
+    sup = _supply(inst, cs, levels)
 
     arcs: dict[str, pd.DataFrame] = {}
     reach: dict[str, pd.DataFrame] = {}  # tier -> what can reach each site: site_id, chemistry, period, ub_t (t it sends on)
@@ -216,8 +247,9 @@ def build_network(inst: Instance) -> Network:
 
     return Network(
         periods=periods, period_weight=weight, chems=chems, black_mass_yield=yields, crf=p.capital_recovery_factor,
+        collection_rate=p.min_collection_rate,
         tiers=tiers, supply=sup, arcs=arcs, merchant=merchant[["site_id", "chemistry", "period", "price_per_t", "ub_t"]],
-        closable=closable_periods(tiers, periods),
+        closable=closable_periods(tiers, periods), channel_supply=cs, offers=_offers(cs, levels),
     )
 
 

@@ -104,8 +104,13 @@ def summary_text(sol: Solution, inst: Instance | None = None) -> str:
     reg = sol.regions[sol.regions["period"] == sol.periods[-1]] if sol.multi_period else sol.regions
     supply = reg["supply_t"].sum()
     collected = reg["collected_t"].sum()
-    if supply > 0:
+    captured = reg["captured_t"].sum() if "captured_t" in reg.columns else supply
+    if supply > 0 and captured < supply - 0.5:
+        w(f"\ncollection: {collected:,.0f} of {captured:,.0f} t packs/yr captured ({100 * collected / max(captured, 1e-9):.1f} %); "
+          f"{captured:,.0f} of {supply:,.0f} t available captured ({100 * captured / supply:.1f} %)\n")
+    elif supply > 0:
         w(f"\ncollection: {collected:,.0f} of {supply:,.0f} t packs/yr ({100 * collected / supply:.1f} %)\n")
+    w(_channels_text(sol))
     fl = sol.flows[sol.flows["period"] == sol.periods[-1]] if sol.multi_period else sol.flows
     to_hub = fl.loc[fl["echelon"] == "spoke_hub", "flow_t"].sum()
     merchant = fl.loc[fl["echelon"] == "spoke_merchant", "flow_t"].sum()
@@ -113,6 +118,37 @@ def summary_text(sol: Solution, inst: Instance | None = None) -> str:
     if collected > 0 and not sol.multi_period:
         w("\n" + key_figures_text(sol))
     return buf.getvalue()
+
+
+def _channels_text(sol: Solution) -> str:
+    """The summary's channel table; empty for an instance with the one implicit channel."""
+    ch = channel_summary(sol)
+    cur = sol.currency
+    if len(ch) and not (len(ch) == 1 and ch.index[0] == "all"):
+        head = (f"\nchannels ({cur}; marginal value = what one more tonne captured is worth to the network as designed):\n")
+        view = pd.DataFrame({
+            "available_t": ch["available_t"].map(lambda v: f"{v:,.0f}"), "captured_t": ch["captured_t"].map(lambda v: f"{v:,.0f}"),
+            "share": (ch["captured_t"] / ch["available_t"]).map(lambda v: f"{100 * v:.0f} %"),
+            "acquisition": ch["acquisition_cost"].map(_money), "mean price/t": ch["price_per_t"].map(lambda v: f"{v:,.0f}"),
+            "marginal value/t": ch["marginal_value_per_t"].map(lambda v: "n/a" if v != v else f"{v:,.0f}")})
+        return head + view.to_string() + "\n\n"
+    return ""
+
+
+def channel_summary(sol: Solution) -> pd.DataFrame:
+    """Per channel (the last period of a horizon): t available and captured, acquisition cost,
+    the mean price paid per t captured and the capture-weighted mean marginal value."""
+    ch = sol.channels
+    if sol.multi_period and len(ch):
+        ch = ch[ch["period"] == sol.periods[-1]]
+    if not len(ch):
+        return pd.DataFrame(columns=["available_t", "captured_t", "acquisition_cost", "price_per_t", "marginal_value_per_t"])
+    w = ch["captured_t"].where(ch["captured_t"] > 0, ch["available_t"])  # a channel not captured: weigh by what it holds
+    g = ch.assign(_w=w, _mv=ch["marginal_value_per_t"].astype(float) * w).groupby("channel", sort=False)
+    out = g[["available_t", "captured_t", "acquisition_cost"]].sum()
+    out["price_per_t"] = (out["acquisition_cost"] / out["captured_t"].where(out["captured_t"] > 0)).fillna(0.0)
+    out["marginal_value_per_t"] = g["_mv"].sum(min_count=1) / g["_w"].sum()
+    return out
 
 
 def _timings_line(sol: Solution) -> str:
@@ -222,6 +258,7 @@ def solution_csvs(sol: Solution) -> dict[str, str]:
         "sites.csv": csv_text(_sorted(sol.sites, ["period", "kind", "site_id"]), float_format="%.6f"),
         "flows.csv": csv_text(_sorted(sol.flows, ["period", "echelon", "origin", "destination", "chemistry"]), float_format="%.6f"),
         "regions.csv": csv_text(_sorted(sol.regions, ["period", "region_id", "chemistry"]), float_format="%.6f"),
+        "channels.csv": csv_text(_sorted(sol.channels, ["period", "region_id", "channel", "chemistry"]), float_format="%.6f"),
         "costs.csv": csv_text(sol.costs, float_format="%.6f"),
         **({"schedule.csv": csv_text(sol.schedule(), float_format="%.6f")} if sol.multi_period else {}),
     }

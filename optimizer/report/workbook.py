@@ -2,8 +2,11 @@
 
 Sheets: ``summary`` (status, objective, gap, key per-tonne figures, each with its unit),
 ``sites``, ``flows``, ``costs``, ``regions`` (supply, collection and where each region ships),
-and ``parameters`` (the instance parameters used, with units).  Every sheet has a header row with
-units (``flow [t/yr]``, ``capex [USD]``), number formats, a frozen header and column widths;
+and ``parameters`` (the instance parameters used, with units).  Every table sheet has a header
+row with units (``flow [t/yr]``, ``capex [USD]``); ``summary`` and ``parameters`` have a unit
+column instead.  Every number on every sheet has a number format (per cent for fractions,
+thousands separators for money and tonnes, :func:`number_format` for the rest), every sheet a
+frozen header and column widths;
 :func:`read_workbook` reads the tables back to the solution's column names, so a workbook
 round-trips to the same DataFrames.
 
@@ -43,9 +46,25 @@ UNITS = {
     "required_t": ("required [t packs/yr]", "#,##0.0"),
     "collected_t": ("collected [t packs/yr]", "#,##0.0"),
     "uncollected_t": ("uncollected [t packs/yr]", "#,##0.0"),
+    "captured_t": ("captured [t packs/yr]", "#,##0.0"),
     "value": ("value [{cur}/yr]", "#,##0"),
 }
 TABLES = ("sites", "flows", "costs", "regions")
+#: the number format of a number with no unit of its own above (a count, a factor)
+PLAIN_NUMBER = "#,##0.00##"
+INTEGER = "#,##0"
+
+
+def number_format(value, unit: str = "") -> str | None:
+    """The number format for ``value`` in a cell whose unit is ``unit`` (None for text):
+    fractions as per cent, money and tonnes with thousands separators."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        return None
+    if unit in ("fraction", "1/yr"):  # shares, rates, yields per year: 0.08 shows as 8.00%
+        return "0.00%"
+    if isinstance(value, (int, np.integer)) or (float(value).is_integer() and abs(value) >= 1000):
+        return INTEGER
+    return PLAIN_NUMBER
 
 
 def _header(col: str, currency: str) -> str:
@@ -59,7 +78,7 @@ def regions_with_assignment(sol: Solution) -> pd.DataFrame:
     ships = (rs.sort_values("flow_t", ascending=False)
              .groupby(["origin", "chemistry", "period"])["destination"].agg(lambda s: ", ".join(s)))
     key = pd.MultiIndex.from_frame(reg[["region_id", "chemistry", "period"]])
-    reg["ships_to"] = ships.reindex(key).fillna("").to_numpy()
+    reg["ships_to"] = ships.reindex(key, fill_value="").to_numpy()
     return reg
 
 
@@ -77,7 +96,7 @@ def put(ws, row: int, col: int, value, number_format: str | None = None):
     else:
         cell.value = str(value)
         cell.data_type = "s"  # openpyxl would make "=..." a formula
-    if number_format and not isinstance(cell.value, str):
+    if number_format and not isinstance(cell.value, (str, bool)) and cell.value is not None:
         cell.number_format = number_format
     return cell
 
@@ -149,14 +168,22 @@ def write_workbook(sol: Solution, path: str | Path, inst: Instance | None = None
     write_sheet(wb, "summary", ["item", "value", "unit"], [r[:3] for r in summary], widths=[36, 24, 18])
     ws = wb["summary"]
     for i, r in enumerate(summary, start=2):
-        if r[3] and isinstance(ws.cell(row=i, column=2).value, (int, float)):
-            ws.cell(row=i, column=2).number_format = r[3]
+        cell = ws.cell(row=i, column=2)
+        fmt = r[3] or number_format(cell.value, r[2])
+        if fmt and isinstance(cell.value, (int, float)) and not isinstance(cell.value, bool):
+            cell.number_format = fmt
     for name, df in tables.items():
         cols = list(df.columns)
         write_sheet(wb, name, [_header(c, cur) for c in cols], df.itertuples(index=False, name=None),
-                    formats=[UNITS[c][1] if c in UNITS else None for c in cols])
+                    formats=[UNITS[c][1] if c in UNITS else PLAIN_NUMBER if pd.api.types.is_float_dtype(df[c])
+                             else INTEGER if pd.api.types.is_integer_dtype(df[c]) else None for c in cols])
     if inst is not None:
-        write_sheet(wb, "parameters", ["parameter", "value", "unit"], _parameter_rows(inst), widths=[40, 16, 24])
+        rows = _parameter_rows(inst)
+        write_sheet(wb, "parameters", ["parameter", "value", "unit"], rows, widths=[40, 16, 24])
+        ws = wb["parameters"]
+        for i, (_name, value, unit) in enumerate(rows, start=2):
+            if (fmt := number_format(value, unit)) is not None:
+                ws.cell(row=i, column=2).number_format = fmt
     with temporary_sibling(path, ".xlsx") as tmp:
         wb.save(tmp)
     return path

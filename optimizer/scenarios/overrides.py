@@ -125,6 +125,9 @@ def _table_keys(base: Instance, scope: str) -> tuple[set[str], str]:
         return set(base.chem_names), "a declared chemistry (" + ", ".join(base.chem_names) + ")"
     if scope == "region":
         return set(base.regions["id"]) | set(base.regions["region"]), "a region id or a value of the region column"
+    if scope == "channel":
+        ids = set(base.channels["id"]) if base.has_channels else set()
+        return ids, "a channel id of the base instance (" + (", ".join(sorted(ids)) or "none: it declares no channels") + ")"
     if scope == "leg":
         return {leg.name for leg in LEGS}, "a leg (" + ", ".join(leg.name for leg in LEGS) + ")"
     sites = [getattr(base, t.sites) for t in TIERS]
@@ -352,6 +355,40 @@ def _params(base: Instance, o: dict) -> dict:
     return params
 
 
+def _channel_tables(base: Instance, o: dict) -> dict:
+    """Offers and channel shares with the scenario's channel levers applied."""
+    if not base.has_channels:
+        return {}
+    out = {}
+    if base.offers is not None and len(base.offers) and any(k in o for k in ("offer_price", "offer_price_by_channel",
+                                                                               "capture_share", "capture_share_by_channel")):
+        off = base.offers.copy()
+        f_price = o.get("offer_price", 1.0) * off["channel"].map(o.get("offer_price_by_channel", {})).fillna(1.0).to_numpy(float)
+        f_share = o.get("capture_share", 1.0) * off["channel"].map(o.get("capture_share_by_channel", {})).fillna(1.0).to_numpy(float)
+        off["price_per_t"] = off["price_per_t"].to_numpy(float) * f_price
+        off["capture_share"] = np.minimum(1.0, off["capture_share"].to_numpy(float) * f_share)
+        out["offers"] = off
+    by_channel = o.get("channel_share_by_channel", {})
+    sh = base.channel_shares
+    if by_channel and sh is not None and len(sh):
+        sh = sh.copy()
+        for _, g in sh.groupby(["region", "chemistry"], sort=False):  # each set of rows adds up to 1
+            share = g["share"].to_numpy(float)
+            f = g["channel"].map(by_channel).to_numpy(float)
+            hit = ~np.isnan(f)
+            new = share.copy()
+            new[hit] = np.minimum(1.0, share[hit] * f[hit])
+            rest, room = share[~hit].sum(), 1.0 - new[hit].sum()
+            if room < 0 or rest <= 0:  # the named channels hold everything: normalise them
+                new[hit] = new[hit] / new[hit].sum() if new[hit].sum() > 0 else new[hit]
+                new[~hit] = 0.0
+            else:
+                new[~hit] = share[~hit] * room / rest
+            sh.loc[g.index, "share"] = new
+        out["channel_shares"] = sh
+    return out
+
+
 def apply(base: Instance, scenario: Scenario) -> Instance:
     """The base instance with the scenario's overrides applied (a new Instance)."""
     o = scenario.overrides
@@ -406,6 +443,6 @@ def apply(base: Instance, scenario: Scenario) -> Instance:
     return dataclasses.replace(
         base, name=f"{base.name} [{scenario.name}]", regions=regions, supply_by_period=supply_by_period,
         supply_table=supply_table, growth_table=growth_table, params=dataclasses.replace(base.params, **params),
-        lanes=lanes, chemistries=chem_objs, **tables,
+        lanes=lanes, chemistries=chem_objs, **tables, **_channel_tables(base, o),
         forced_open=tuple(sorted(set(base.forced_open) | set(o.get("force_open", [])))), notes=tuple(notes),
     )

@@ -1,0 +1,139 @@
+"""Collection channels and acquisition offers, each optimum worked out by hand.
+
+The fixtures are one or two regions on an existing spoke (capex sunk, no processing cost) that
+sells black mass at the gate: a tonne of packs yields 0.5 t of black mass, so at a merchant
+price P it is worth P/2 to the network, less its lane cost.  The offer ladder of the issue:
+1,000 t available at (0 -> 30 %), (500 -> 60 %), (1,200 -> 90 %).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from optimizer import check_solution, load_instance, solve
+from optimizer.errors import InstanceError
+from optimizer.solution import SolveStatus
+
+from .helpers import base_toml, write_csv, write_instance
+
+EXACT = {"mip_rel_gap": 0.0}
+LADDER = [("L0", 0.0, 0.3), ("L1", 500.0, 0.6), ("L2", 1200.0, 0.9)]
+
+
+def _instance(tmp_path, value_per_t: float, regions=(("R1", 1000, None),), min_capture=None, scope="region",
+              shares=None, channels=("dealer",), ladder=LADDER, name="ch"):
+    """Regions ``(id, t, lane cost to the spoke or None)``; the ladder is offered to ``dealer``."""
+    toml = base_toml(chemistries={"nmc": {"black_mass_yield": 0.5, "merchant_price_per_t": 2.0 * value_per_t}})
+    folder = write_instance(
+        tmp_path / name, toml,
+        regions=[[rid, rid, 0, 0.01 * k, t] for k, (rid, t, _) in enumerate(regions)],
+        spokes=[["S", "", 0, 0, "existing", "std"]],
+        spoke_sizes=[["S", "std", 100000, 1e6, 0]],
+        lanes=[[rid, "S", None, cost or 0.0] for rid, _, cost in regions],
+    )
+    write_csv(folder / "channels.csv", ["id", "price_scope", "min_capture_share"],
+              [[c, scope if c == "dealer" else "region", min_capture if c == "dealer" else None] for c in channels])
+    if shares:
+        write_csv(folder / "channel_shares.csv", ["region", "channel", "share"], shares)
+    write_csv(folder / "offers.csv", ["channel", "level", "price_per_t", "capture_share"],
+              [["dealer", lv, price, share] for lv, price, share in ladder])
+    return folder
+
+
+def _levels(sol) -> dict[tuple[str, str], str]:
+    return {(r.region_id, r.channel): r.level for r in sol.channels.itertuples(index=False)}
+
+
+@pytest.mark.parametrize(("value", "level", "objective"), [
+    # value 400/t: L0 300 * 400 = 120,000; L1 600 * -100 < 0; L2 900 * -800 < 0
+    (400.0, "L0", -120_000.0),
+    # value 1,100/t: L0 330,000; L1 600 * 600 = 360,000; L2 900 * -100 = -90,000
+    (1100.0, "L1", -360_000.0),
+    # value 3,000/t: L0 900,000; L1 600 * 2,500 = 1,500,000; L2 900 * 1,800 = 1,620,000
+    (3000.0, "L2", -1_620_000.0),
+])
+def test_the_best_offer_level_by_hand(tmp_path, value, level, objective):
+    inst = load_instance(_instance(tmp_path, value))
+    sol = solve(inst, **EXACT)
+    assert sol.status == SolveStatus.OPTIMAL
+    assert sol.objective == pytest.approx(objective, rel=1e-9)
+    assert _levels(sol) == {("R1", "dealer"): level}
+    price, share = {lv: (p, s) for lv, p, s in LADDER}[level]
+    row = sol.channels.iloc[0]
+    assert row["captured_t"] == pytest.approx(1000 * share)
+    assert sol.cost("acquisition") == pytest.approx(1000 * share * price)
+    assert sol.regions["captured_t"].sum() == pytest.approx(1000 * share)
+    assert sol.regions["collected_t"].sum() == pytest.approx(1000 * share)  # a tonne bought is treated
+    assert check_solution(inst, sol) == []
+
+
+def test_a_take_back_duty_forces_a_dearer_offer(tmp_path):
+    """At 400/t L0 pays best (-120,000); a 50 % minimum capture share rules L0 out and leaves
+    L1 (600 * (400 - 500) = -60,000, a cost of 60,000) over L2 (900 * -800)."""
+    inst = load_instance(_instance(tmp_path, 400.0, min_capture=0.5))
+    sol = solve(inst, **EXACT)
+    assert sol.objective == pytest.approx(60_000.0, rel=1e-9)
+    assert _levels(sol) == {("R1", "dealer"): "L1"}
+    assert check_solution(inst, sol) == []
+
+
+def test_a_national_price_list_is_one_choice_for_every_region(tmp_path):
+    """R1 ships free (worth 3,000/t), R2 pays a 2,600/t lane (worth 400/t).  Per region: R1 at L2
+    (1,620,000) and R2 at L0 (120,000), -1,740,000.  One national level: L0 300 * 3,400 =
+    1,020,000; L1 600 * 2,500 + 600 * -100 = 1,440,000; L2 900 * 1,800 + 900 * -800 = 900,000."""
+    regions = (("R1", 1000, None), ("R2", 1000, 2600.0))
+    regional = solve(load_instance(_instance(tmp_path, 3000.0, regions=regions, name="regional")), **EXACT)
+    assert regional.objective == pytest.approx(-1_740_000.0, rel=1e-9)
+    assert _levels(regional) == {("R1", "dealer"): "L2", ("R2", "dealer"): "L0"}
+    inst = load_instance(_instance(tmp_path, 3000.0, regions=regions, scope="national", name="national"))
+    sol = solve(inst, **EXACT)
+    assert sol.objective == pytest.approx(-1_440_000.0, rel=1e-9)
+    assert _levels(sol) == {("R1", "dealer"): "L1", ("R2", "dealer"): "L1"}
+    assert check_solution(inst, sol) == []
+
+
+def test_a_channel_without_offers_is_captured_whatever_it_costs(tmp_path):
+    """60 % of the 1,000 t sit with dealers (the ladder), 40 % with fleets (no offers: free and
+    all captured, so collected even at a loss).  Worth -100/t (black mass sold at -200/t):
+    the fleets' 400 t cost 40,000; no dealer level pays (L0: 180 t * -100)."""
+    folder = _instance(tmp_path, -100.0, channels=("dealer", "fleet"),
+                       shares=[["*", "dealer", 0.6], ["*", "fleet", 0.4]])
+    inst = load_instance(folder)
+    sol = solve(inst, **EXACT)
+    assert sol.objective == pytest.approx(40_000.0, rel=1e-9)
+    assert _levels(sol) == {("R1", "dealer"): "", ("R1", "fleet"): ""}
+    ch = sol.channels.set_index("channel")
+    assert ch.at["fleet", "captured_t"] == pytest.approx(400.0) and ch.at["dealer", "captured_t"] == 0.0
+    assert check_solution(inst, sol) == []
+
+
+def test_an_instance_without_channels_has_one_free_channel(tmp_path):
+    """No channels.csv: every region's supply is the implicit channel 'all', captured in full."""
+    folder = write_instance(tmp_path / "plain", base_toml(), regions=[["A", "A", 0, 0, 700]],
+                            spokes=[["S", "", 0, 0, "candidate", ""]], spoke_sizes=[["S", "std", 1000, 1e6, 0]])
+    sol = solve(load_instance(folder), **EXACT)
+    assert sol.objective == pytest.approx(100_000.0, rel=1e-9)  # capex 1 M at CRF 1/10
+    row = sol.channels.iloc[0]
+    assert (row["channel"], row["available_t"], row["captured_t"], row["price_per_t"]) == ("all", 700.0, 700.0, 0.0)
+
+
+@pytest.mark.parametrize(("change", "expected"), [
+    (lambda f: write_csv(f / "offers.csv", ["channel", "level", "price_per_t", "capture_share"],
+                         [["dealer", "a", 0, 0.5], ["dealer", "b", 100, 0.4]]), "offers.csv, row 3, field 'capture_share'"),
+    (lambda f: write_csv(f / "offers.csv", ["channel", "level", "price_per_t", "capture_share"],
+                         [["dealers", "a", 0, 0.5]]), "offers.csv, row 2, field 'channel'"),
+    (lambda f: write_csv(f / "offers.csv", ["channel", "level", "price_per_t", "capture_share"],
+                         [["dealer", "a", 0, 1.5]]), "offers.csv, row 2, field 'capture_share'"),
+    (lambda f: write_csv(f / "offers.csv", ["channel", "level", "price_per_t", "capture_share"],
+                         [["dealer", "a", 0, 0.2], ["dealer", "A", 10, 0.3]]), "offers.csv, row 3, field 'level'"),
+    (lambda f: write_csv(f / "channels.csv", ["id", "min_capture_share"], [["dealer", 0.95]]),
+     "channels.csv, row 2, field 'min_capture_share'"),
+    (lambda f: write_csv(f / "channel_shares.csv", ["region", "channel", "share"], [["*", "dealer", 0.7]]),
+     "channel_shares.csv, row 2, field 'share'"),
+])
+def test_bad_channel_input_is_located(tmp_path, change, expected):
+    folder = _instance(tmp_path, 1000.0)
+    change(folder)
+    with pytest.raises(InstanceError) as e:
+        load_instance(folder)
+    assert expected in str(e.value), str(e.value)
