@@ -149,6 +149,70 @@ CN_ADMIN1 = {"01": "CN-AH", "02": "CN-ZJ", "03": "CN-JX", "04": "CN-JS", "05": "
              "20": "CN-NM", "21": "CN-NX", "22": "CN-BJ", "23": "CN-SH", "24": "CN-SX", "25": "CN-SD",
              "26": "CN-SN", "28": "CN-TJ", "29": "CN-YN", "30": "CN-GD", "31": "CN-HI", "32": "CN-SC",
              "33": "CN-CQ"}
+# --------------------------------------------------------------------------------------------
+# Collection channels (issue 17).  No market publishes a split of end-of-life packs by channel or a
+# price per tonne of packs ([M*] keys: ../shared/data/PARAMETERS-channels-metals-carbon.md, "n/f"
+# rows of section 1): every share and every ladder below is an [est.], anchored on the two sourced
+# values we have -- the UK average EOL BEV pack value GBP 3.3/kg [D10] for nickel-rich packs and,
+# for LFP, a gate fee no larger than the refiner break-even (lfp_merchant_usd, [D11][D12]; [M23]:
+# LFP packs carry a gate fee in the EU and NA).  Scenario files vary them (business-model presets).
+# --------------------------------------------------------------------------------------------
+
+#: id -> (name, owner, price scope, description)
+CHANNELS = {
+    "dealers": ("Dealers and after-sales networks", "OEMs", "national",
+                "warranty returns and end-of-life packs collected by OEM dealer and service networks; national price lists"),
+    "dismantlers": ("End-of-life-vehicle dismantlers", "independent yards", "region",
+                    "authorised treatment facilities and salvage yards selling packs to the best bidder per region"),
+    "fleets": ("Fleets and battery-swap operators", "fleet and swap operators", "national",
+               "few owners, large lots; one national contract"),
+    "independents": ("Independent collectors", "repair shops, insurers, traders", "region",
+                     "repair shops, insurers and traders; the most contested channel"),
+    "production_scrap": ("Cell-plant production scrap", "battery makers", "region",
+                         "scrap of the cell plants in battery_plants.csv, sold per plant"),
+}
+#: share of each market's end-of-life packs per channel [est.]; cell-plant scrap is all production_scrap
+CHANNEL_SPLIT = {
+    "north-america": {"dealers": 0.30, "dismantlers": 0.40, "fleets": 0.10, "independents": 0.20},
+    # producers' free take-back duty (Battery Regulation Art. 61 [verify]) runs through OEM networks
+    "europe": {"dealers": 0.40, "dismantlers": 0.35, "fleets": 0.10, "independents": 0.15},
+    # > 50 % goes outside compliant recycling [M4]; > 15,000 OEM / battery-maker outlets [M5][M6]
+    "china": {"dealers": 0.25, "dismantlers": 0.10, "fleets": 0.15, "independents": 0.50},
+}
+#: offer ladders per channel and chemistry: (price as a multiple of the anchor, share captured);
+#: NMC anchor = the UK EOL pack value; LFP anchor = the LFP refiner break-even per t pack (a
+#: negative multiple = a gate fee the recycler earns; 0 = packs taken for free)
+OFFER_LADDERS = {
+    "dealers": {"nmc": ((0.50, 0.20), (0.75, 0.45), (0.95, 0.60)), "lfp": ((1.00, 0.30), (0.50, 0.50), (0.0, 0.60))},
+    "dismantlers": {"nmc": ((0.60, 0.35), (0.80, 0.60), (1.00, 0.80)), "lfp": ((1.00, 0.30), (0.50, 0.60), (0.0, 0.85))},
+    "fleets": {"nmc": ((0.80, 0.50), (1.00, 0.90)), "lfp": ((0.50, 0.50), (0.0, 0.90))},
+    "independents": {"nmc": ((0.40, 0.20), (0.70, 0.50), (0.90, 0.70)), "lfp": ((1.00, 0.40), (0.30, 0.70))},
+    "production_scrap": {"nmc": ((0.80, 0.40), (1.00, 0.70), (1.15, 0.90)), "lfp": ((0.50, 0.50), (0.0, 0.90))},
+}
+
+
+def channel_files(market: str, scrap_ids: list[str]) -> dict[str, str]:
+    """channels.csv, channel_shares.csv and offers.csv of a market (all [est.], see CHANNELS)."""
+    cur = MARKET_CFG[market].currency
+    nmc_anchor = fx(UK_PACK_VALUE_GBP_PER_T, "GBP", cur)
+    lfp_fee = -fx(lfp_merchant_usd(), "USD", cur) * BM_YIELD["lfp"]  # > 0: the break-even loss per t pack
+    src = "[est.] no published channel split or pack price (n/f); see instances/README.md 'Collection channels'"
+    channels = [[cid, name, owner, scope, "0", src] for cid, (name, owner, scope, _d) in CHANNELS.items()]
+    shares = [["*", "", cid, f"{sh:.2f}"] for cid, sh in CHANNEL_SPLIT[market].items()]
+    shares += [[pid, "", "production_scrap", "1"] for pid in scrap_ids]
+    offers = []
+    for cid, by_chem in OFFER_LADDERS.items():
+        for chem, ladder in by_chem.items():
+            for k, (mult, share) in enumerate(ladder):
+                price = mult * nmc_anchor if chem == "nmc" else -mult * lfp_fee + 0.0  # + 0.0: no "-0"
+                offers.append([cid, "", chem, "", f"L{k + 1}", f"{price:.0f}", f"{share:.2f}"])
+    return {
+        "channels.csv": csv_text(["id", "name", "owner", "price_scope", "min_capture_share", "source"], channels),
+        "channel_shares.csv": csv_text(["region", "chemistry", "channel", "share"], shares),
+        "offers.csv": csv_text(["channel", "region", "chemistry", "period", "level", "price_per_t", "capture_share"], offers),
+    }
+
+
 IEA_EUROPE = ("AT", "BE", "CH", "DE", "DK", "ES", "FI", "FR", "GB", "GR", "IT", "NL", "NO", "PL", "PT", "SE")
 EUROSTAT_ONLY = ("BG", "CY", "CZ", "EE", "HR", "HU", "IE", "LT", "LU", "LV", "MT", "RO", "SI", "SK")
 
@@ -730,6 +794,7 @@ def build_market(market: str) -> Built:
         "hub_sizes.csv": csv_text(["site_id", "size", "capacity_t", "capex", "fixed_opex_per_yr"],
                                   [[i, n, f"{c:.0f}", f"{x:.0f}", f"{o:.0f}"] for i, n, c, x, o in hub_sizes]),
         "regions.geojson": regions_geojson(market),
+        **channel_files(market, [p for p, k in zip(points["id"], points["kind"], strict=True) if k == "scrap"]),
     }
     return Built(files, summary, points)
 
@@ -860,6 +925,13 @@ def instance_toml(market: str, s: dict) -> str:
                      "the real plant is a nickel/cobalt route"),
         "hub_sizes.csv": ("15/35/70 kt black mass/yr ([D1] 35 kt, [D6] 50-70 kt); capex = US$850 M x (capacity/35,000 t)^0.6 "
                           "([D4][D5] Nov 2023 estimate, low end) [est. exponent]; fixed opex 5 % of capex per yr [est.]"),
+        "channels.csv": "[est.] five channels; no published split by channel for any market (n/f, "
+                        "PARAMETERS-channels-metals-carbon.md section 1); instances/README.md 'Collection channels'",
+        "channel_shares.csv": "[est.] end-of-life packs split by channel (" + ", ".join(
+            f"{c} {100 * v:.0f} %" for c, v in CHANNEL_SPLIT[market].items()) + "); cell-plant scrap all production_scrap",
+        "offers.csv": "[est.] ladders anchored on the UK EOL BEV pack value GBP 3.3/kg [D10] (NMC: 0.4-1.15 x) and "
+                      "on the LFP refiner break-even per t pack (LFP: gate fees of 0-1 x, [M23]); no pack price "
+                      "found for any market (n/f)",
         "chemistries.nmc.black_mass_yield": "[D1] 35,000 t BM / 90,000 t battery material = 0.39",
         "chemistries.nmc.merchant_price_per_t": "[D10] UK average EOL BEV pack value GBP 3.3/kg, per t BM (/0.39), "
                                                 "converted at ECB 2024 rates",
@@ -942,9 +1014,13 @@ def build_horizon(base: Built) -> Built:
                 if p.kind == "eol":
                     v *= float(np.mean([ratios[(unit, c)][y] for y in range(y0, y0 + n)]))
                 rows.append([p.id, str(y0), c, f"{v:.3f}"])
-    files = dict(base.files)
+    # The horizon keeps the plant-only form of the 2030 instance: its MILP is already time-limited
+    # (README "Multi-period"), channels would add an offer choice per region and period.
+    files = {k: v for k, v in base.files.items() if k not in ("channels.csv", "channel_shares.csv", "offers.csv")}
     files["supply.csv"] = csv_text(["region_id", "period", "chemistry", "supply_t"], rows)
     toml = files["instance.toml"].replace('name = "north-america"', f'name = "{HORIZON}"', 1)
+    toml = "".join(line for line in toml.splitlines(keepends=True)
+                   if not line.startswith(('"channels.csv"', '"channel_shares.csv"', '"offers.csv"')))
     toml += (
         "\n# Phased build-out 2025-2035 (issue: multi-period planning). Supply per period is in supply.csv:\n"
         "# end-of-life packs from the same logistic lifetime model (mean 10 yr, sd 4 [G14]) applied year by\n"

@@ -58,6 +58,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--warm-start", choices=["auto", "on", "off"], default="auto",
                    help="sparsified-network MIP start (default auto: large models only)")
     s.add_argument("--single-sourcing", action="store_true", help="each region ships to exactly one spoke")
+    s.add_argument("--no-marginal-values", action="store_true",
+                   help="skip the fixed-network re-solves that give channels.csv its marginal values")
     s.add_argument("--handoff", choices=["direct", "pyomo"], default="direct",
                    help="how the Pyomo model reaches HiGHS (default direct)")
     s.add_argument("--no-map", action="store_true", help="skip map.html")
@@ -375,6 +377,7 @@ def _solve(args) -> int:
         node_limit=args.node_limit, heuristics=not args.no_heuristics, warm_start=args.warm_start,
         log=args.log, handoff=args.handoff,
         single_sourcing=True if args.single_sourcing else None,
+        marginal_values=not args.no_marginal_values,
     )
     if args.save_lp:
         from .model.build import build_model

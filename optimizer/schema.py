@@ -485,7 +485,7 @@ class Lever:
     ``kind``: ``factor`` (a non-negative multiplier, 1 = unchanged; factors of every scope that
     reaches a number multiply), ``value`` (replaces an ``instance.toml`` parameter, checked
     against its :class:`FieldSpec`; ``"none"`` clears an optional one), ``sites`` (a list of site
-    ids) or ``mix`` (a table of chemistry share factors).
+    ids), ``channels`` (a list of channel ids) or ``mix`` (a table of chemistry share factors).
     """
 
     name: str
@@ -527,6 +527,8 @@ SCENARIO_LEVERS: tuple[Lever, ...] = (
     Lever("capture_share", "factor", "`capture_share` of every offer level (capped at 1; a ladder stays monotone)", ("channel",)),
     Lever("channel_share", "factor", "A channel's share of every region's supply (channel_shares.csv); the region's other "
           "channels fill the rest in proportion, so the shares still add up to 1", ("channel",)),
+    Lever("own_channels", "channels", "Channels the planner owns (its dealers, its own production scrap): every tonne "
+          "they hold is captured at no acquisition price, their offers.csv ladders set aside"),
     Lever("force_open", "sites", "Sites opened in every period they may operate in"),
     Lever("forbid", "sites", "Sites never opened (an existing one is closed, and the results say so)"),
     *(Lever(f.name, "value", f"Replaces `[{section}] {f.name}`: {f.description[0].lower()}{f.description[1:]}", spec=f)

@@ -137,3 +137,50 @@ def test_bad_channel_input_is_located(tmp_path, change, expected):
     with pytest.raises(InstanceError) as e:
         load_instance(folder)
     assert expected in str(e.value), str(e.value)
+
+
+# --- business-model levers ---------------------------------------------------------------------
+
+def test_an_owned_channel_is_captured_free(tmp_path):
+    """Owning the dealer channel (``own_channels``): all 1,000 t captured at no price, worth
+    1,000 x 400 = 400,000 (vs 120,000 at the best offer, L0)."""
+    from optimizer.scenarios.overrides import apply, parse_scenario
+
+    base = load_instance(_instance(tmp_path, 400.0))
+    sol = solve(apply(base, parse_scenario({"own_channels": ["dealer"]}, base)), **EXACT)
+    assert sol.objective == pytest.approx(-400_000.0, rel=1e-9)
+    assert sol.channels["captured_t"].sum() == pytest.approx(1000.0)
+    assert sol.cost("acquisition") == pytest.approx(0.0, abs=1e-6)
+    with pytest.raises(InstanceError, match="unknown channel 'dealr'; did you mean 'dealer'"):
+        parse_scenario({"own_channels": ["dealr"]}, base)
+
+
+def test_a_zero_price_factor_keeps_the_ladder_and_takes_its_best_share(tmp_path):
+    """``offer_price_by_channel = {dealer = 0}``: every level at price 0, so the best share (90 %)
+    is taken: 900 x 400 = 360,000."""
+    from optimizer.scenarios.overrides import apply, parse_scenario
+
+    base = load_instance(_instance(tmp_path, 400.0))
+    inst = apply(base, parse_scenario({"offer_price_by_channel": {"dealer": 0.0}}, base))
+    sol = solve(inst, **EXACT)
+    assert sol.objective == pytest.approx(-360_000.0, rel=1e-9)
+    assert _levels(sol) == {("R1", "dealer"): "L2"}
+    assert check_solution(inst, sol) == []
+
+
+def test_a_grid_runs_scenario_files_beside_it(tmp_path):
+    """``[[scenarios]] file = ...`` reads the scenario file (name = its stem, table keys override
+    it); a path leaving the grid's folder is refused."""
+    from optimizer.scenarios.sweep import load_grid
+
+    base = load_instance(_instance(tmp_path, 400.0))
+    (tmp_path / "own.toml").write_text('description = "x"\nown_channels = ["dealer"]\n', encoding="utf-8")
+    (tmp_path / "grid.toml").write_text('[[scenarios]]\nfile = "own.toml"\n\n[[scenarios]]\nfile = "own.toml"\n'
+                                        'name = "cheap"\noffer_price = 0.5\n', encoding="utf-8")
+    plan = load_grid(tmp_path / "grid.toml", base)
+    assert [s.name for s in plan.scenarios] == ["own", "cheap"]
+    assert plan.scenarios[0].overrides == {"own_channels": ["dealer"]}
+    assert plan.scenarios[1].overrides == {"own_channels": ["dealer"], "offer_price": 0.5}
+    (tmp_path / "bad.toml").write_text('[[scenarios]]\nfile = "../own.toml"\n', encoding="utf-8")
+    with pytest.raises(InstanceError, match="in the grid file's folder"):
+        load_grid(tmp_path / "bad.toml", base)

@@ -236,6 +236,9 @@ CHANNEL_CASES = [
     # dealer 0.5 -> 0.8; fleet and dismantler share the remaining 0.2 as 3:2
     ({"channel_share_by_channel": {"dealer": 1.6}}, [-100.0, 800.0, 300.0], [0.4, 0.8, 0.7], [0.8, 0.12, 0.08]),
     ({"channel_share": 2.0}, [-100.0, 800.0, 300.0], [0.4, 0.8, 0.7], [0.5, 0.3, 0.2]),  # every channel: no change
+    # the dealer channel owned: its two levels set aside (free, all captured); the fleet's stays
+    ({"own_channels": ["dealer"]}, [300.0], [0.7], [0.5, 0.3, 0.2]),
+    ({"own_channels": ["dealer"], "offer_price": 2.0}, [600.0], [0.7], [0.5, 0.3, 0.2]),
 ]
 
 

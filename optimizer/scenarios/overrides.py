@@ -159,6 +159,16 @@ def _parse_entry(key: str, value, lever: Lever, scope: str, base: Instance, sour
             else:
                 clean[str(k)] = float(v)
         return clean
+    if lever.kind == "channels":
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            issues.append(_issue(source, key, "a list of channel ids", value))
+            return None
+        known, what = _table_keys(base, "channel")
+        for cid in value:
+            if cid not in known:
+                close = difflib.get_close_matches(cid, sorted(known), n=1)
+                issues.append(_issue(source, key, what, f"unknown channel '{cid}'" + (f"; did you mean '{close[0]}'?" if close else "")))
+        return list(value)
     if lever.kind == "sites":
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             issues.append(_issue(source, key, "a list of site ids", value))
@@ -309,7 +319,7 @@ def _scaled_tier(o: dict, t, params: dict, sites: pd.DataFrame, sizes: pd.DataFr
     instance's parameters as a dict, gets the tier's processing cost scaled)."""
     sites, sizes = sites.copy(), sizes.copy()
     by_id = dict(zip(sites["id"], range(len(sites)), strict=True))
-    rows = sizes["site_id"].map(by_id).to_numpy()
+    rows = sizes["site_id"].map(by_id).to_numpy(dtype=np.int64)  # int also when the tier has no sites
     for lever, column in (("capacity", "capacity_t"), ("capex", "capex"), ("opex", "fixed_opex_per_yr"),
                           ("min_throughput", "min_throughput_t")):
         if column in sizes.columns:
@@ -368,6 +378,12 @@ def _channel_tables(base: Instance, o: dict) -> dict:
         off["price_per_t"] = off["price_per_t"].to_numpy(float) * f_price
         off["capture_share"] = np.minimum(1.0, off["capture_share"].to_numpy(float) * f_share)
         out["offers"] = off
+    owned = set(o.get("own_channels", []))
+    if owned and base.offers is not None and len(base.offers):
+        # An owned channel is free and fully available: its ladders no longer apply, and its
+        # take-back duty (if any) is met by capturing everything.
+        off = out.get("offers", base.offers)
+        out["offers"] = off[~off["channel"].isin(owned)].reset_index(drop=True)
     by_channel = o.get("channel_share_by_channel", {})
     sh = base.channel_shares
     if by_channel and sh is not None and len(sh):

@@ -105,6 +105,7 @@ def load_grid(path: str | Path, base: Instance) -> SweepPlan:
                                        f"{len(items):,}")], str(path))
         if not isinstance(items, list):
             raise InstanceError([Issue(path.name, None, "scenarios", "an array of tables [[scenarios]]", repr(items))], str(path))
+        items = [_scenario_item(path, it, k, issues) for k, it in enumerate(items)]
         factors = sorted({k for it in items for k in it if k not in ("name", "description")})
         for k, it in enumerate(items):
             name = str(it.get("name", f"scenario{k + 1}"))
@@ -147,6 +148,33 @@ def load_grid(path: str | Path, base: Instance) -> SweepPlan:
     taken: set[str] = set()
     scenarios = [dataclasses.replace(s, folder=safe_folder_name(s.name, taken)) for s in scenarios]
     return SweepPlan(scenarios, factors, mode)
+
+
+def _scenario_item(grid: Path, item, k: int, issues: list[Issue]) -> dict:
+    """One ``[[scenarios]]`` table; ``file = "x.toml"`` reads a scenario file beside the grid file
+    (its name defaults to the file's stem; keys written in the table beside ``file`` override it)."""
+    if not isinstance(item, dict):
+        issues.append(Issue(grid.name, None, f"scenarios #{k + 1}", "a table of overrides", repr(item)[:80]))
+        return {}
+    if "file" not in item:
+        return item
+    rel = item["file"]
+    target = (grid.parent / str(rel)).resolve()
+    if (not isinstance(rel, str) or Path(rel).is_absolute() or ".." in Path(rel).parts
+            or not target.is_relative_to(grid.parent.resolve()) or target.suffix != ".toml"):
+        issues.append(Issue(grid.name, None, f"scenarios #{k + 1}.file",
+                            "a .toml scenario file in the grid file's folder or below it (a relative path)", repr(rel)))
+        return {}
+    if not target.is_file():
+        issues.append(Issue(grid.name, None, f"scenarios #{k + 1}.file", "an existing scenario file", f"no file {rel}"))
+        return {}
+    try:
+        data = read_toml_file(target, "scenario file")
+    except InstanceError as exc:
+        issues.extend(exc.issues)
+        return {}
+    merged = {"name": Path(rel).stem, **data, **{a: b for a, b in item.items() if a != "file"}}
+    return merged
 
 
 def _checked(overrides: dict, name: str, base: Instance, source: str, issues: list[Issue]) -> Scenario:
