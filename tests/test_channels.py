@@ -184,3 +184,23 @@ def test_a_grid_runs_scenario_files_beside_it(tmp_path):
     (tmp_path / "bad.toml").write_text('[[scenarios]]\nfile = "../own.toml"\n', encoding="utf-8")
     with pytest.raises(InstanceError, match="in the grid file's folder"):
         load_grid(tmp_path / "bad.toml", base)
+
+
+def test_the_results_workbook_has_the_channels_sheet(tmp_path):
+    """The channels table as a sheet with units and number formats, read back unchanged."""
+    import openpyxl
+
+    from optimizer.report.workbook import read_workbook, write_workbook
+
+    inst = load_instance(_instance(tmp_path, 1100.0))
+    sol = solve(inst, **EXACT)
+    path = write_workbook(sol, tmp_path / "results.xlsx", inst)
+    ws = openpyxl.load_workbook(path)["channels"]
+    header = [c.value for c in ws[1]]
+    assert "acquisition cost [USD/yr]" in header and "capture share [-]" in header
+    for cell in ws[2]:
+        if isinstance(cell.value, (int, float)) and not isinstance(cell.value, bool):
+            assert cell.number_format != "General", header[cell.column - 1]
+    back = read_workbook(path)["channels"]
+    assert back["level"].tolist() == ["L1"]
+    assert back["acquisition_cost"].iloc[0] == pytest.approx(600 * 500.0)

@@ -2,6 +2,8 @@
 
 Sheets: ``summary`` (status, objective, gap, key per-tonne figures, each with its unit),
 ``sites``, ``flows``, ``costs``, ``regions`` (supply, collection and where each region ships),
+``channels`` (instances with channels: the offer chosen, tonnes captured, acquisition cost and
+marginal value per region, channel and chemistry),
 and ``parameters`` (the instance parameters used, with units).  Every table sheet has a header
 row with units (``flow [t/yr]``, ``capex [USD]``); ``summary`` and ``parameters`` have a unit
 column instead.  Every number on every sheet has a number format (per cent for fractions,
@@ -23,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..channels import IMPLICIT_CHANNEL
 from ..files import temporary_sibling
 from ..instance import Instance
 from ..solution import Solution
@@ -48,8 +51,14 @@ UNITS = {
     "uncollected_t": ("uncollected [t packs/yr]", "#,##0.0"),
     "captured_t": ("captured [t packs/yr]", "#,##0.0"),
     "value": ("value [{cur}/yr]", "#,##0"),
+    "available_t": ("available [t packs/yr]", "#,##0.0"),
+    "price_per_t": ("offer price [{cur}/t packs]", "#,##0"),
+    "capture_share": ("capture share [-]", "0.0%"),
+    "acquisition_cost": ("acquisition cost [{cur}/yr]", "#,##0"),
+    "marginal_value_per_t": ("marginal value [{cur}/t packs]", "#,##0.00"),
 }
-TABLES = ("sites", "flows", "costs", "regions")
+#: the solution tables as sheets; ``channels`` only when the solution has channels of its own
+TABLES = ("sites", "flows", "costs", "regions", "channels")
 #: the number format of a number with no unit of its own above (a count, a factor)
 PLAIN_NUMBER = "#,##0.00##"
 INTEGER = "#,##0"
@@ -162,6 +171,8 @@ def write_workbook(sol: Solution, path: str | Path, inst: Instance | None = None
         "costs": sol.costs.assign(label=sol.costs["component"].map(COMPONENT_LABELS)),
         "regions": regions_with_assignment(sol),
     }
+    if len(sol.channels) and not (sol.channels["channel"] == IMPLICIT_CHANNEL).all():
+        tables["channels"] = sol.channels
     wb = Workbook()
     wb.remove(wb.active)
     summary = _summary_rows(sol, cur)
@@ -195,7 +206,10 @@ def read_workbook(path: str | Path) -> dict[str, pd.DataFrame]:
     cur = str(summary.loc[summary["item"] == "currency", "value"].iat[0])
     back = {_header(col, cur): col for col in UNITS}
     out = {}
+    present = set(pd.ExcelFile(path).sheet_names)
     for name in TABLES:
+        if name not in present:
+            continue
         df = pd.read_excel(path, sheet_name=name).rename(columns=back)
         for col in df.columns:
             if not pd.api.types.is_numeric_dtype(df[col]) and not pd.api.types.is_bool_dtype(df[col]):
