@@ -157,7 +157,8 @@ class _Lanes:
 
     def __init__(self, inst: Instance):
         self.inst = inst
-        geo = pd.concat([t[["id", "lat", "lon"]] for t in (inst.regions, inst.spokes, inst.hubs)])
+        frames = [inst.regions] + [getattr(inst, t.sites) for t in TIERS if getattr(inst, t.sites) is not None]
+        geo = pd.concat([f[["id", "lat", "lon"]] for f in frames])
         self.pos = {i: (float(a), float(b)) for i, a, b in zip(geo["id"], geo["lat"], geo["lon"], strict=True)}
         self.override = {(o, d): (k, c) for o, d, k, c in zip(inst.lanes["origin"], inst.lanes["destination"],
                                                                inst.lanes["km"], inst.lanes["cost_per_t"], strict=True)}
@@ -394,7 +395,7 @@ def _check_lanes(ctx: _Ctx, leg: Leg, df: pd.DataFrame, out: list[Violation]) ->
     if not len(df):
         return
     p = ctx.inst.params
-    km, cost, quoted = ctx.lanes.km_cost(list(df["origin"]), list(df["destination"]), getattr(p, leg.rate_param))
+    km, cost, quoted = ctx.lanes.km_cost(list(df["origin"]), list(df["destination"]), leg.rate(p))
     flow = df["flow_t"].to_numpy(float)
     for i, r in enumerate(df.itertuples(index=False)):
         if not math.isfinite(km[i]):
@@ -566,7 +567,7 @@ def _check_costs(ctx: _Ctx, period: str, flows: dict, chosen: dict, collected: d
         expected[processing_component(t)] = (float(rate @ tonnes), float(rate.max(initial=0.0)), float(tonnes.sum()), len(into))
     for leg in LEGS:
         df = flows[leg.name]
-        cost = ctx.lanes.km_cost(list(df["origin"]), list(df["destination"]), getattr(p, leg.rate_param))[1] if len(df) else np.zeros(0)
+        cost = ctx.lanes.km_cost(list(df["origin"]), list(df["destination"]), leg.rate(p))[1] if len(df) else np.zeros(0)
         tonnes = df["flow_t"].to_numpy(float) if len(df) else np.zeros(0)
         v, ps, ts, n = expected.get(leg.component, (0.0, 0.0, 0.0, 0))
         expected[leg.component] = (v + float(np.nan_to_num(cost) @ tonnes), max(ps, float(np.abs(np.nan_to_num(cost)).max(initial=0.0))),

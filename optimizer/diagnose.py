@@ -69,15 +69,46 @@ def screens(inst: Instance, net: Network | None = None) -> list[str]:
             regions = sorted(set(unreachable["region_id"]))
             radius = f"{p.service_radius_km:g} km service radius" if p.service_radius_km else "lanes"
             causes.append(
-                f"{len(regions)} region(s) have no open-able {' or '.join(dict.fromkeys(leg.destination for leg in LEGS if leg.origin == REGION))} "
+                f"{len(regions)} region(s) have no open-able {' or '.join(dict.fromkeys(leg.destination.replace('_', ' ') for leg in LEGS if leg.origin == REGION and len(net.tiers[leg.destination].sites)))} "
                 f"within the {radius}{at}: "
                 + ", ".join(regions[:20]) + (" ..." if len(regions) > 20 else "")
                 + f" ({unreachable['required_t'].sum():,.1f} t/yr required)")
+        causes += _channel_screens(inst, net, period, at)
         causes += _outlet_screens(inst, net, req, period, at)
         for t in TIERS:
             if t.cover:
                 causes += _capacity_screen(inst, net, t, needs[t.name], period, at)
     return causes
+
+
+def _channel_screens(inst: Instance, net: Network, period: str, at: str) -> list[str]:
+    """Where the tonnes that must be collected come from, per channel: a take-back duty forces
+    the cheapest level capturing at least its share; a channel without offers is captured whole.
+    Nothing for an instance without channels (all supply is required, as the shortfall says)."""
+    if not inst.has_channels or inst.params.min_collection_rate <= 0:
+        return []
+    rho = inst.params.min_collection_rate
+    cs = net.channel_supply[net.channel_supply["period"] == period]
+    lv = net.offers
+    forced = lv[lv["forced"].astype(bool)] if "forced" in lv.columns else lv.iloc[:0]
+    least = forced.groupby("ladder")["capture_share"].min()
+    out = []
+    duty = dict(zip(inst.channels["id"], inst.channels["min_capture_share"].fillna(0.0).astype(float), strict=True))
+    for channel, g in cs.groupby("channel", sort=True):
+        free = g[g["ladder"] == ""]
+        dutied = g[g["ladder"].isin(least.index)]
+        t_free = float(free["available_t"].sum())
+        t_duty = float((dutied["available_t"] * dutied["ladder"].map(least)).sum())
+        if t_free > SHORTFALL_TOL_T:
+            out.append(f"channel '{channel}'{at} has no offers, so all {t_free:,.1f} t/yr it holds are captured and "
+                       f"{rho * t_free:,.1f} t/yr must be collected (min_collection_rate {rho:g})")
+        if t_duty > SHORTFALL_TOL_T:
+            shares = sorted(set(dutied["ladder"].map(least).round(6)))
+            out.append(f"channel '{channel}'{at}: its take-back duty (min_capture_share {duty.get(channel, 0.0):g}) forces "
+                       f"an offer capturing at least {', '.join(f'{100 * x:g} %' for x in shares)} of it: "
+                       f"{t_duty:,.1f} t/yr captured, {rho * t_duty:,.1f} t/yr of them must be collected "
+                       f"(min_collection_rate {rho:g})")
+    return out
 
 
 def _outlet_screens(inst: Instance, net: Network, req, period: str, at: str) -> list[str]:

@@ -35,15 +35,22 @@ class Parameters:
 
     pack_cost_per_t_km: float
     black_mass_cost_per_t_km: float
+    first_mile_cost_per_t_km: float | None = None  # None: pack_cost_per_t_km
+    line_haul_cost_per_t_km: float | None = None  # None: pack_cost_per_t_km
     circuity: float = 1.0
     service_radius_km: float | None = None
+    first_mile_radius_km: float | None = None
+    line_haul_radius_km: float | None = None
     spoke_hub_radius_km: float | None = None
     discount_rate: float = 0.0
     lifetime_years: float = 1.0
+    collection_point_cost_per_t: float = 0.0
     spoke_cost_per_t: float = 0.0
     hub_cost_per_t: float = 0.0
     uncollected_penalty_per_t: float | None = None
     min_collection_rate: float = 1.0
+    min_collection_points: int | None = None
+    max_collection_points: int | None = None
     min_spokes: int | None = None
     max_spokes: int | None = None
     min_hubs: int | None = None
@@ -147,6 +154,10 @@ class Instance:
     channels: pd.DataFrame | None = None
     channel_shares: pd.DataFrame | None = None
     offers: pd.DataFrame | None = None
+    #: the optional collection-point tier (collection_points.csv, collection_point_modes.csv;
+    #: empty frames where the instance has none -- the loaders always set them)
+    collection_points: pd.DataFrame | None = None
+    collection_point_modes: pd.DataFrame | None = None
     #: sites a scenario forces open (every period they may operate in)
     forced_open: tuple[str, ...] = ()
     #: what a scenario changed that a reader of the results must be told (solutions and

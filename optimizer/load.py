@@ -49,6 +49,8 @@ def make_instance(
     channels: pd.DataFrame | None = None,
     channel_shares: pd.DataFrame | None = None,
     offers: pd.DataFrame | None = None,
+    collection_points: pd.DataFrame | None = None,
+    collection_point_modes: pd.DataFrame | None = None,
 ) -> Instance:
     """Build an instance from DataFrames (benchmark importers, generators, notebooks).
 
@@ -60,7 +62,8 @@ def make_instance(
     frames = {}
     given = {"regions.csv": regions, "spokes.csv": spokes, "spoke_sizes.csv": spoke_sizes,
              "hubs.csv": hubs, "hub_sizes.csv": hub_sizes, "lanes.csv": lanes,
-             "channels.csv": channels, "channel_shares.csv": channel_shares, "offers.csv": offers}
+             "channels.csv": channels, "channel_shares.csv": channel_shares, "offers.csv": offers,
+             "collection_points.csv": collection_points, "collection_point_modes.csv": collection_point_modes}
     for spec in schema.TABLES:
         specs = spec.columns_for(chem_names)
         df = given[spec.file]
@@ -83,7 +86,7 @@ def make_instance(
         name=name, currency=currency, chemistries=chemistries, params=params,
         regions=reg, spokes=frames["spokes.csv"], hubs=frames["hubs.csv"],
         spoke_sizes=frames["spoke_sizes.csv"], hub_sizes=frames["hub_sizes.csv"], lanes=frames["lanes.csv"],
-        **{spec.attr: frames[spec.file] for spec in schema.CHANNEL_TABLES},
+        **{spec.attr: frames[spec.file] for spec in (*schema.CHANNEL_TABLES, *schema.COLLECTION_POINT_TABLES)},
         description=description, periods=periods,
     )
     issues: list[Issue] = []
@@ -203,7 +206,7 @@ def instance_from_raw(raw: RawInputs) -> Instance:
         spoke_sizes=frames["spoke_sizes.csv"],
         hub_sizes=frames["hub_sizes.csv"],
         lanes=frames["lanes.csv"],
-        **{spec.attr: frames[spec.file] for spec in schema.CHANNEL_TABLES},
+        **{spec.attr: frames[spec.file] for spec in (*schema.CHANNEL_TABLES, *schema.COLLECTION_POINT_TABLES)},
         boundaries=boundaries,
         source=str(raw.source.resolve()),
         input_hash="" if any(i.severity == "error" for i in issues) else raw.input_hash(),

@@ -251,6 +251,45 @@ HUB_SIZES = TableSpec(
     required_file=False,
 )
 
+COLLECTION_POINTS = TableSpec(
+    file="collection_points.csv",
+    attr="collection_points",
+    description=(
+        "Optional: candidate and existing collection points (dealer drop-offs, dismantler yards, own "
+        "consolidation centres, swap stations) where packs from the regions nearby are gathered and sent "
+        "on to a spoke in consolidated loads (first mile in, line haul out). Without it packs go straight "
+        "to spokes; with it they may still do so."
+    ),
+    fields=SITE_FIELDS,
+    required_file=False,
+)
+
+COLLECTION_POINT_MODES = TableSpec(
+    file="collection_point_modes.csv",
+    attr="collection_point_modes",
+    needs=("collection_points.csv",),
+    description=(
+        "With collection_points.csv: the modes a collection point can run in, at most one per site -- "
+        "e.g. own (built and run by the planner: capex and fixed opex) or partner (entrusted to a "
+        "dealer or dismantler: no capex, a yearly fee as fixed opex) -- each with its capacity."
+    ),
+    fields=(
+        FieldSpec("site_id", "id", "Collection point this mode belongs to"),
+        FieldSpec("size", "id", "Mode name (own, partner, ...), unique per site"),
+        FieldSpec("capacity_t", "float", "Packs the point can gather", unit="t packs/yr", lo=0, lo_open=True, hi=1e8,
+                  warn_lo=1, warn_hi=1e7),
+        FieldSpec("capex", "float", "Up-front capital cost (0 for a partner's site)", unit="currency", lo=0, hi=1e15, warn_hi=1e12),
+        FieldSpec("fixed_opex_per_yr", "float", "Fixed cost per year while open (running cost, or the partner's fee)",
+                  unit="currency/yr", lo=0, hi=1e14, warn_hi=1e11),
+        FieldSpec("min_throughput_t", "float", "Least throughput while open in this mode; blank = none",
+                  unit="t packs/yr", lo=0, hi=1e8, required=False, default=0.0),
+    ),
+    required_file=False,
+)
+
+#: the optional collection-point tier's two files
+COLLECTION_POINT_TABLES = (COLLECTION_POINTS, COLLECTION_POINT_MODES)
+
 LANES = TableSpec(
     file="lanes.csv",
     attr="lanes",
@@ -374,7 +413,7 @@ OFFERS = TableSpec(
 
 CHANNEL_TABLES = (CHANNELS, CHANNEL_SHARES, OFFERS)
 
-TABLES = (REGIONS, SPOKES, HUBS, SPOKE_SIZES, HUB_SIZES, LANES, *CHANNEL_TABLES)
+TABLES = (REGIONS, SPOKES, HUBS, SPOKE_SIZES, HUB_SIZES, LANES, *CHANNEL_TABLES, *COLLECTION_POINT_TABLES)
 PERIOD_TABLES = (SUPPLY, GROWTH)
 #: every file of an instance folder, in the order the loader reads them
 ALL_TABLES = TABLES + PERIOD_TABLES
@@ -424,6 +463,10 @@ TOML_SECTIONS: dict[str, tuple[FieldSpec, ...]] = {
         FieldSpec("pack_cost_per_t_km", "float", "Road rate for packs (hazardous goods, class 9)", unit="currency/(t km)", lo=0,
                   hi=1e5, warn_hi=1e3),
         FieldSpec("black_mass_cost_per_t_km", "float", "Road rate for black mass", unit="currency/(t km)", lo=0, hi=1e5, warn_hi=1e3),
+        FieldSpec("first_mile_cost_per_t_km", "float", "Rate for packs from a region to a collection point (small lots); "
+                  "omit for pack_cost_per_t_km", unit="currency/(t km)", lo=0, hi=1e5, warn_hi=1e3, required=False),
+        FieldSpec("line_haul_cost_per_t_km", "float", "Rate for packs from a collection point to a spoke (consolidated "
+                  "loads); omit for pack_cost_per_t_km", unit="currency/(t km)", lo=0, hi=1e5, warn_hi=1e3, required=False),
         FieldSpec("circuity", "float", "Road distance over great-circle distance", unit="-", lo=1, hi=3),
         FieldSpec("service_radius_km", "float", "Longest region->spoke haul (road km); omit for none", unit="km", lo=0, lo_open=True,
                   required=False, hi=4e4, warn_hi=1e4),
@@ -436,8 +479,9 @@ TOML_SECTIONS: dict[str, tuple[FieldSpec, ...]] = {
         FieldSpec("lifetime_years", "float", "Plant lifetime for capex annualisation", unit="yr", lo=1, hi=1000, warn_hi=100),
     ),
     "processing": tuple(
-        FieldSpec(t.cost_param, "float", f"Variable processing cost at {t.plural} (a site's processing_cost_per_t replaces it)",
-                  unit=f"currency/t {t.takes.replace('_', ' ')}", lo=0, hi=1e9, warn_hi=1e7) for t in TIERS),
+        FieldSpec(t.cost_param, "float", f"Variable processing cost at {t.plural} (a site's processing_cost_per_t replaces it)"
+                  + ("; omit for 0" if t.optional else ""), unit=f"currency/t {t.takes.replace('_', ' ')}", lo=0, hi=1e9,
+                  warn_hi=1e7, required=not t.optional, default=0.0 if t.optional else None) for t in TIERS),
     "collection": (
         FieldSpec(
             "uncollected_penalty_per_t", "float",

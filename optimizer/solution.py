@@ -66,9 +66,10 @@ COST_COLUMNS = ["component", "kind", "period", "value"]
 def _components() -> dict[str, tuple[str, str]]:
     from .tiers import LEGS, TIERS, processing_component, revenue_component
 
-    labels = {"transport_pack": "transport, packs", "transport_black_mass": "transport, black mass"}
+    labels = {"transport_pack": "transport, packs", "transport_black_mass": "transport, black mass",
+              "transport_first_mile": "transport, packs first mile", "transport_line_haul": "transport, packs line haul"}
     out = {"capex_annualised": ("capex (annualised)", "cost"), "fixed_opex": ("fixed opex", "cost")}
-    out.update({processing_component(t): (f"{t.name} processing", "cost") for t in TIERS})
+    out.update({processing_component(t): (f"{t.name.replace('_', ' ')} processing", "cost") for t in TIERS})
     out.update({leg.component: (labels.get(leg.component, leg.component.replace("_", " ")), "cost") for leg in LEGS})
     out.update({"uncollected_penalty": ("uncollected penalty", "cost"),
                 "merchant_disposal": ("merchant disposal (negative price)", "cost"),

@@ -28,6 +28,8 @@ def validate_instance(inst: Instance) -> list[Issue]:
     _unique_ids(inst, issues)
     _sites_and_sizes(inst, "spokes.csv", inst.spokes, "spoke_sizes.csv", inst.spoke_sizes, issues)
     _sites_and_sizes(inst, "hubs.csv", inst.hubs, "hub_sizes.csv", inst.hub_sizes, issues)
+    if len(_cps(inst)) or len(_cp_modes(inst)):
+        _sites_and_sizes(inst, "collection_points.csv", _cps(inst), "collection_point_modes.csv", _cp_modes(inst), issues)
     _lanes(inst, issues)
     _lane_distances(inst, issues)
     _coordinates(inst, issues)
@@ -42,6 +44,23 @@ def validate_instance(inst: Instance) -> list[Issue]:
     return issues
 
 
+def _cps(inst: Instance) -> pd.DataFrame:
+    """The collection points (an empty frame with the site columns when there are none)."""
+    cp = inst.collection_points
+    return cp if cp is not None else inst.spokes.iloc[:0]
+
+
+def _cp_modes(inst: Instance) -> pd.DataFrame:
+    m = inst.collection_point_modes
+    return m if m is not None else inst.spoke_sizes.iloc[:0]
+
+
+def _site_frames(inst: Instance) -> tuple[tuple[str, pd.DataFrame], ...]:
+    """(file, frame) of the regions and every tier's sites."""
+    return (("regions.csv", inst.regions), ("collection_points.csv", _cps(inst)), ("spokes.csv", inst.spokes),
+            ("hubs.csv", inst.hubs))
+
+
 def _row(df: pd.DataFrame, i) -> int | None:
     if "source_row" not in df.columns:
         return None
@@ -51,7 +70,7 @@ def _row(df: pd.DataFrame, i) -> int | None:
 
 def _unique_ids(inst: Instance, issues: list[Issue]) -> None:
     seen: dict[str, tuple[str, int | None, str]] = {}
-    for file, df in (("regions.csv", inst.regions), ("spokes.csv", inst.spokes), ("hubs.csv", inst.hubs)):
+    for file, df in _site_frames(inst):
         for i, ident in enumerate(df["id"].tolist()):
             if _row(df, i) is None and ident.startswith(("=", "+", "-", "@", "\t", "\r")):  # built in Python
                 issues.append(Issue(file, None, "id", "an id not beginning with =, +, -, @ (a spreadsheet reads such a "
@@ -62,7 +81,8 @@ def _unique_ids(inst: Instance, issues: list[Issue]) -> None:
                 where = f"{f0} row {r0}" if r0 else f0
                 same = "" if id0 == ident else " (ids are compared ignoring case)"
                 issues.append(
-                    Issue(file, _row(df, i), "id", "an id used nowhere else in regions, spokes and hubs",
+                    Issue(file, _row(df, i), "id", "an id used nowhere else in regions, spokes and hubs" + (
+                        " (and collection points)" if len(_cps(inst)) else ""),
                           f"'{ident}', already used by {where}{same}")
                 )
             else:
@@ -115,6 +135,7 @@ def _lanes(inst: Instance, issues: list[Issue]) -> None:
     regions = set(inst.regions["id"])
     spokes = set(inst.spokes["id"])
     hubs = set(inst.hubs["id"])
+    cps = set(_cps(inst)["id"])
     seen: dict[tuple[str, str], int | None] = {}
     for i, row in enumerate(lanes.itertuples(index=False)):
         o, d = row.origin, row.destination
@@ -126,8 +147,13 @@ def _lanes(inst: Instance, issues: list[Issue]) -> None:
                                     "hubs only as black mass from a spoke)", f"'{d}'"))
             elif d in regions:
                 issues.append(Issue("lanes.csv", r, "destination", f"a spoke id ({legs}; '{d}' is a region)", f"'{d}'"))
-            elif d not in spokes:
-                issues.append(Issue("lanes.csv", r, "destination", "a spoke id (a lane from a region goes to a spoke)", _unknown(d, spokes)))
+            elif d not in spokes and d not in cps:
+                issues.append(Issue("lanes.csv", r, "destination", "a spoke id (a lane from a region goes to a spoke)"
+                                    if not cps else "a spoke or collection point id", _unknown(d, spokes | cps)))
+        elif o in cps:
+            if d not in spokes:
+                issues.append(Issue("lanes.csv", r, "destination", "a spoke id (a lane from a collection point goes to a spoke)",
+                                    _unknown(d, spokes)))
         elif o in spokes:
             if d in spokes or d in regions:
                 what = "a spoke" if d in spokes else "a region"
@@ -137,7 +163,8 @@ def _lanes(inst: Instance, issues: list[Issue]) -> None:
         elif o in hubs:
             issues.append(Issue("lanes.csv", r, "origin", f"a region or spoke id ({legs}; '{o}' is a hub, where lanes end)", f"'{o}'"))
         else:
-            issues.append(Issue("lanes.csv", r, "origin", "a region id or a spoke id", _unknown(o, regions | spokes)))
+            issues.append(Issue("lanes.csv", r, "origin", "a region id or a spoke id" + (" or a collection point id" if cps else ""),
+                                _unknown(o, regions | spokes | cps)))
         has_km = not math.isnan(row.km)
         has_cost = not math.isnan(row.cost_per_t)
         if has_km == has_cost:
@@ -159,8 +186,9 @@ def _lane_distances(inst: Instance, issues: list[Issue]) -> None:
         return
     from .geo import great_circle_km
 
-    pos = {i: (a, b) for df in (inst.regions, inst.spokes, inst.hubs)
+    pos = {i: (a, b) for _, df in _site_frames(inst)
            for i, a, b in zip(df["id"], df["lat"], df["lon"], strict=True)}
+    spokes = set(inst.spokes["id"])
     regions = set(inst.regions["id"])
     radius = inst.params.service_radius_km
     for i, row in enumerate(lanes.itertuples(index=False)):
@@ -173,7 +201,7 @@ def _lane_distances(inst: Instance, issues: list[Issue]) -> None:
             issues.append(Issue("lanes.csv", r, "km", f"a road distance at least the great-circle distance of its ends "
                                 f"({straight:,.1f} km from {row.origin} to {row.destination})", f"{row.km:g} km",
                                 severity="warning"))
-        if radius is not None and row.origin in regions and math.isnan(row.cost_per_t):
+        if radius is not None and row.origin in regions and row.destination in spokes and math.isnan(row.cost_per_t):
             km = row.km if not math.isnan(row.km) else straight * inst.params.circuity
             if km > radius:
                 issues.append(Issue("lanes.csv", r, "km", f"a lane within the {radius:g} km service radius (it is dropped: "
@@ -183,7 +211,7 @@ def _lane_distances(inst: Instance, issues: list[Issue]) -> None:
 
 def _coordinates(inst: Instance, issues: list[Issue]) -> None:
     """Range checks for programmatic instances (the reader already checked file cells)."""
-    for file, df in (("regions.csv", inst.regions), ("spokes.csv", inst.spokes), ("hubs.csv", inst.hubs)):
+    for file, df in _site_frames(inst):
         lat = df["lat"].to_numpy(dtype=float)
         lon = df["lon"].to_numpy(dtype=float)
         bad = ~np.isfinite(lat) | (np.abs(lat) > 90) | ~np.isfinite(lon) | (np.abs(lon) > 180)
@@ -203,7 +231,7 @@ def _swapped_coordinates(inst: Instance, issues: list[Issue]) -> None:
     Antarctica), so ranges do not catch it.  A point far from every other point of the instance,
     which swapping lat and lon would bring much closer to them, is refused with a hint.
     """
-    frames = [("regions.csv", inst.regions), ("spokes.csv", inst.spokes), ("hubs.csv", inst.hubs)]
+    frames = list(_site_frames(inst))
     lat = np.concatenate([f["lat"].to_numpy(dtype=float) for _, f in frames])
     lon = np.concatenate([f["lon"].to_numpy(dtype=float) for _, f in frames])
     ok = np.isfinite(lat) & np.isfinite(lon) & (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
@@ -244,7 +272,7 @@ def _swapped_coordinates(inst: Instance, issues: list[Issue]) -> None:
 def _periods(inst: Instance, issues: list[Issue]) -> None:
     """Multi-period columns: earliest years inside the horizon, closure only with periods."""
     per = inst.periods
-    for file, df in (("spokes.csv", inst.spokes), ("hubs.csv", inst.hubs)):
+    for file, df in _site_frames(inst)[1:]:
         for i, row in enumerate(df.itertuples(index=False)):
             ey = getattr(row, "earliest_year", float("nan"))
             if ey == ey and per is None:

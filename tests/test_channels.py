@@ -204,3 +204,22 @@ def test_the_results_workbook_has_the_channels_sheet(tmp_path):
     back = read_workbook(path)["channels"]
     assert back["level"].tolist() == ["L1"]
     assert back["acquisition_cost"].iloc[0] == pytest.approx(600 * 500.0)
+
+
+def test_an_infeasible_take_back_duty_is_diagnosed_by_channel(tmp_path):
+    """1,000 t held by the dealer channel with a 50 % duty: the cheapest level meeting it is L1
+    (60 %), so 600 t are captured and, at min_collection_rate 1, must be collected; the one spoke
+    takes 500 t: 100 t short, and the diagnosis names the channel and its 600 t."""
+    toml = base_toml(chemistries={"nmc": {"black_mass_yield": 0.5, "merchant_price_per_t": 800.0}},
+                     collection={"min_collection_rate": 1.0})
+    folder = write_instance(tmp_path / "duty", toml, regions=[["R1", "R1", 0, 0, 1000]],
+                            spokes=[["S", "", 0, 0, "existing", "std"]], spoke_sizes=[["S", "std", 500, 1e6, 0]])
+    write_csv(folder / "channels.csv", ["id", "price_scope", "min_capture_share"], [["dealer", "region", 0.5]])
+    write_csv(folder / "offers.csv", ["channel", "level", "price_per_t", "capture_share"],
+              [["dealer", lv, price, share] for lv, price, share in LADDER])
+    sol = solve(load_instance(folder), **EXACT)
+    assert sol.status == SolveStatus.INFEASIBLE
+    d = sol.diagnosis
+    assert d.total_shortfall_t == pytest.approx(100.0, abs=1e-6)
+    text = str(d)
+    assert "channel 'dealer'" in text and "at least 60 %" in text and "600.0 t/yr captured" in text, text

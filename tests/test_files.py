@@ -42,6 +42,13 @@ def _every_file(tmp_path):
     write_csv(folder / "offers.csv", ["channel", "region", "chemistry", "period", "level", "price_per_t", "capture_share"],
               [["dealer", "", "", "", "low", 0.0, 0.3], ["dealer", "", "", "", "high", 800.5, 0.9],
                ["dismantler", "", "nmc", 2028, "posted", -120.25, 0.5]])
+    # collection points: an own and a partner mode, one existing point
+    write_csv(folder / "collection_points.csv", ["id", "name", "lat", "lon", "status", "existing_size", "group"],
+              [["CP-ALBANY", "Albany drop-off", 42.6526, -73.7562, "candidate", "", "dealers"],
+               ["CP-BUFFALO", "Buffalo yard", 42.8864, -78.8784, "existing", "partner", ""]])
+    write_csv(folder / "collection_point_modes.csv", ["site_id", "size", "capacity_t", "capex", "fixed_opex_per_yr"],
+              [["CP-ALBANY", "own", 3000, 250000.5, 40000], ["CP-ALBANY", "partner", 1500, 0, 65000],
+               ["CP-BUFFALO", "partner", 2000, 0, 60000]])
     # a value that needs all 17 significant digits
     text = (folder / "regions.csv").read_text().replace("9000", "9000.123456789012", 1)
     (folder / "regions.csv").write_text(text)

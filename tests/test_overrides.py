@@ -132,6 +132,18 @@ TRANSPORT = [
 ]
 
 
+def test_a_leg_on_its_fallback_rate_keeps_its_own_factor(base):
+    """The demo gives no first-mile or line-haul rate (both follow pack_cost_per_t_km, 0.30): a
+    factor on region_spoke doubles the pack rate only; one on the first mile gives it 0.3 x 3."""
+    inst = _applied(base, {"transport_by_leg": {"region_spoke": 2.0}})
+    assert inst.params.pack_cost_per_t_km == pytest.approx(0.60)
+    assert inst.params.first_mile_cost_per_t_km == pytest.approx(0.30)
+    assert inst.params.line_haul_cost_per_t_km == pytest.approx(0.30)
+    inst = _applied(base, {"transport_by_leg": {"region_collection_point": 3.0}})
+    assert inst.params.first_mile_cost_per_t_km == pytest.approx(0.90)
+    assert inst.params.pack_cost_per_t_km == pytest.approx(0.30) and inst.params.line_haul_cost_per_t_km is None
+
+
 @pytest.mark.parametrize("key,overrides,expected", TRANSPORT, ids=[c[0] for c in TRANSPORT])
 def test_transport_levers(base, key, overrides, expected):
     inst = _applied(base, overrides)
@@ -206,7 +218,10 @@ def test_site_lists(base):
 VALUES = {"pack_cost_per_t_km": 0.5, "black_mass_cost_per_t_km": 0.2, "circuity": 1.4, "service_radius_km": 700.0,
           "spoke_hub_radius_km": 900.0, "discount_rate": 0.1, "lifetime_years": 15.0, "spoke_cost_per_t": 300.0,
           "hub_cost_per_t": 1500.0, "uncollected_penalty_per_t": 3000.0, "min_collection_rate": 0.8, "min_spokes": 3,
-          "max_spokes": 6, "min_hubs": 1, "max_hubs": 3, "max_capex": 1e9, "single_sourcing": True}
+          "max_spokes": 6, "min_hubs": 1, "max_hubs": 3, "max_capex": 1e9, "single_sourcing": True,
+          "first_mile_cost_per_t_km": 0.9, "line_haul_cost_per_t_km": 0.2, "first_mile_radius_km": 100.0,
+          "line_haul_radius_km": 600.0, "collection_point_cost_per_t": 20.0, "min_collection_points": 0,
+          "max_collection_points": 4}
 
 
 @pytest.mark.parametrize("key", sorted(VALUES))
@@ -262,6 +277,11 @@ def test_every_declared_key_has_a_case_here():
     covered = {c[0] for c in _size_cases()} | {c[0] for c in PROCESSING} | {c[0] for c in CLOSURE} | {c[0] for c in TRANSPORT}
     covered |= {k for c in CHANNEL_CASES for k in c[0]}
     covered |= {c[0] for c in CHEMISTRY} | {c[0] for c in SUPPLY} | set(VALUES) | {"penalty", "force_open", "forbid"}
+    from .test_collection_points import (
+        CP_LEVERS,  # the collection-point tier's levers, on an instance that has one
+    )
+
+    covered |= set(CP_LEVERS)
     assert covered == set(KEYS)
 
 
@@ -283,7 +303,7 @@ REFUSED = [
     ({"hub_capx": 0.8}, "hub_capx", "did you mean 'hub_capex'"),
     ({"capex_by_group": {"allience": 0.8}}, "capex_by_group.allience", "did you mean 'alliance'"),
     ({"capacity_by_site": {"H-NOWHERE": 2.0}}, "capacity_by_site.H-NOWHERE", "a site id of the base instance"),
-    ({"transport_by_leg": {"rail": 2.0}}, "transport_by_leg.rail", "a leg (region_spoke, spoke_hub)"),
+    ({"transport_by_leg": {"rail": 2.0}}, "transport_by_leg.rail", "a leg (region_collection_point, region_spoke, collection_point_spoke, spoke_hub)"),
     ({"capex": -1.0}, "capex", "a non-negative factor"),
     ({"spoke_capex": "cheap"}, "spoke_capex", "a non-negative factor"),
     ({"discount_rate": 8}, "discount_rate", "a finite number >= 0 and < 1 (1/yr)"),

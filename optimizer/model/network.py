@@ -182,7 +182,7 @@ def _lanes(inst: Instance, leg, origins: pd.DataFrame, destinations: pd.DataFram
     """(origin, destination, km, cost_per_t, quoted) of a leg's lanes within its radius."""
     p = inst.params
     radius = getattr(p, leg.radius_param) if leg.radius_param else None
-    lanes = lanes_between(origins, destinations, p.circuity, getattr(p, leg.rate_param), inst.lanes, radius)
+    lanes = lanes_between(origins, destinations, p.circuity, leg.rate(p), inst.lanes, radius)
     return pd.DataFrame({"origin": origins["id"].to_numpy()[lanes.origin], "destination": destinations["id"].to_numpy()[lanes.destination],
                          "km": lanes.km, "cost_per_t": lanes.cost_per_t, "quoted": lanes.quoted})
 
@@ -220,7 +220,8 @@ def build_network(inst: Instance) -> Network:
         else:
             org_t = next(t for t in TIERS if t.name == leg.origin)
             pairs = _lanes(inst, leg, _geo(inst, org_t, tiers[leg.origin]), _geo(inst, dest_t, dest))
-            a = pairs.merge(reach[leg.origin].rename(columns={"site_id": "origin"}), on="origin")
+            origin_reach = reach.get(leg.origin, pd.DataFrame(columns=["site_id", "chemistry", "period", "ub_t"]))
+            a = pairs.merge(origin_reach.rename(columns={"site_id": "origin"}), on="origin")
         if dest_t.accepts:
             acc = dest.sites.melt(id_vars=["id"], value_vars=[f"accepts_{c}" for c in chems], var_name="chemistry", value_name="ok")
             acc["chemistry"] = acc["chemistry"].str.removeprefix("accepts_")
@@ -233,7 +234,10 @@ def build_network(inst: Instance) -> Network:
         a = a.sort_values(keys, kind="stable").reset_index(drop=True)
         arcs[leg.name] = a[ARC_COLUMNS]
         if dest_t.makes is not None:  # what the tier's sites can send on: capped by their largest size
-            r = a.groupby(["destination", "chemistry", "period"], sort=False)["ub_t"].sum().rename("reach_t").reset_index()
+            # (every leg into a tier comes before the legs out of it, so the sum over them is complete)
+            into = [arcs[other.name] for other in LEGS if other.destination == leg.destination and other.name in arcs]
+            both = concat_rows(into, ARC_COLUMNS)
+            r = both.groupby(["destination", "chemistry", "period"], sort=False)["ub_t"].sum().rename("reach_t").reset_index()
             r = r.rename(columns={"destination": "site_id"}).merge(dest.sites[["id", "max_capacity_t"]], left_on="site_id", right_on="id")
             factor = r["chemistry"].map(yields) if dest_t.converts else 1.0
             r["ub_t"] = np.minimum(r["reach_t"], r["max_capacity_t"]) * factor

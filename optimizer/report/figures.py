@@ -23,7 +23,7 @@ from ..files import temporary_sibling  # noqa: E402
 from ..frames import concat_rows
 from ..instance import Instance  # noqa: E402
 from ..solution import Solution  # noqa: E402
-from ..tiers import LEGS, TIERS  # noqa: E402
+from ..tiers import present  # noqa: E402
 from .maps import (  # noqa: E402
     CHOROPLETH,
     CLOSED_COLOUR,
@@ -37,7 +37,7 @@ from .maps import (  # noqa: E402
 
 MARKER = {"triangle": "^", "square": "s", "diamond": "D", "circle": "o"}
 #: marker area (points^2) per tier: downstream tiers larger, so a site of each on one spot shows both
-MARKER_AREA = {"spoke": 90, "hub": 260}
+MARKER_AREA = {"collection_point": 40, "spoke": 90, "hub": 260}
 
 LABEL_SPOKES = 8  # spokes labelled by name in the figure (the largest)
 SLIDE_IN = (12.5, 7.03125)  # exactly 2000 x 1125 px (16:9) at 160 dpi
@@ -68,7 +68,8 @@ def network_figure(inst: Instance, sol: Solution, options: MapOptions | None = N
     total = regions[chem_cols].sum(axis=1).to_numpy()
     ax.scatter(regions["lon"], regions["lat"], s=4 + 60 * np.sqrt(total / max(total.max(), 1.0)), c=POINT_COLOUR,
                alpha=0.55, linewidths=0, zorder=3)
-    for leg in LEGS:
+    tiers, legs = present(inst)
+    for leg in legs:
         df = plan["lines"][leg.name]
         top = max(float(df["flow_t"].max()) if len(df) else 1.0, 1.0)
         for r in df.itertuples(index=False):
@@ -84,16 +85,16 @@ def network_figure(inst: Instance, sol: Solution, options: MapOptions | None = N
         ax.scatter(m["lon"], m["lat"], s=120 + 500 * np.sqrt(m["flow_t"] / top), facecolors="none",
                    edgecolors=MERCHANT_COLOUR, linewidths=2, zorder=6)
     # downstream tiers first and larger, so a site nearer supply on the same spot stays visible on top
-    for k, t in enumerate(reversed(TIERS)):
+    for k, t in enumerate(reversed(tiers)):
         df, style = opened[t.name], TIER_STYLE[t.name]
         ax.scatter(df["lon"], df["lat"], s=MARKER_AREA.get(t.name, 60), marker=MARKER[style.shape], c=style.colour,
                    edgecolors="white", zorder=7 + k)
     # label the last tier's sites and the largest sites of the first tier only, so dense areas stay readable
-    first, last = opened[TIERS[0].name], opened[TIERS[-1].name]
+    first, last = opened[next(t for t in tiers if not t.optional).name], opened[tiers[-1].name]
     top_first = first.sort_values(["capacity_t", "inbound_t"], ascending=False).head(LABEL_SPOKES)
     for r in concat_rows([last, top_first]).drop_duplicates("site_id").itertuples(index=False):
         ax.annotate(str(r.name or r.site_id), (r.lon, r.lat), xytext=(6, 6), textcoords="offset points", fontsize=8,
-                    zorder=9 + len(TIERS), bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.7})
+                    zorder=9 + len(tiers), bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.7})
     lats = np.concatenate([regions["lat"].to_numpy(), sol.sites["lat"].to_numpy(dtype=float)])
     lons = np.concatenate([regions["lon"].to_numpy(), sol.sites["lon"].to_numpy(dtype=float)])
     pad_lat = max(0.5, 0.06 * (lats.max() - lats.min()))
@@ -104,10 +105,10 @@ def network_figure(inst: Instance, sol: Solution, options: MapOptions | None = N
     ax.set_xlabel("longitude")
     ax.set_ylabel("latitude")
     handles = [Line2D([], [], marker=MARKER[TIER_STYLE[t.name].shape], linestyle="", color=TIER_STYLE[t.name].colour, markersize=10,
-                      label=f"open {t.name} ({len(opened[t.name])})") for t in TIERS]
+                      label=f"open {t.name.replace('_', ' ')} ({len(opened[t.name])})") for t in tiers]
     handles.append(Line2D([], [], marker="o", linestyle="", color=CLOSED_COLOUR, markersize=6, label="candidate not opened"))
     handles += [Line2D([], [], color=LEG_STYLE[leg.name].colour, linewidth=3, label=LEG_STYLE[leg.name].legend.split(" (")[0])
-                for leg in LEGS]
+                for leg in legs]
     handles += [Line2D([], [], marker="o", linestyle="", markerfacecolor="none", markeredgecolor=MERCHANT_COLOUR,
                        markeredgewidth=2, markersize=12, label="black mass sold at the spoke"),
                 Line2D([], [], marker="o", linestyle="", color=POINT_COLOUR, alpha=0.6, markersize=6, label="supply point")]

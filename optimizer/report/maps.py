@@ -43,7 +43,7 @@ import pandas as pd
 
 from ..instance import Instance, geojson_key
 from ..solution import Solution
-from ..tiers import LEGS, REGION, TIERS, merchant_echelon
+from ..tiers import LEGS, REGION, TIERS, merchant_echelon, present
 
 VENDOR = Path(__file__).parent / "vendor"
 LEAFLET_JS = VENDOR / "leaflet-1.9.4" / "leaflet.js"
@@ -65,8 +65,12 @@ POINT_COLOUR = "#3c3c3c"
 CHOROPLETH = ["#fff5eb", "#fdd0a2", "#fdae6b", "#fd8d3c", "#e6550d", "#a63603"]
 
 #: Leaflet ``className`` of each kind of layer, used by the browser test to count them.
-CLASS = {"spoke": "sh-spoke", "hub": "sh-hub", "closed": "sh-closed", "pack": "sh-flow-pack",
+CLASS = {"collection_point": "sh-cp", "spoke": "sh-spoke", "hub": "sh-hub", "closed": "sh-closed", "pack": "sh-flow-pack",
+         "first_mile": "sh-flow-first-mile", "line_haul": "sh-flow-line-haul",
          "black_mass": "sh-flow-bm", "merchant": "sh-merchant", "point": "sh-point", "region": "sh-region"}
+CP_COLOUR = "#1f78b4"
+FIRST_MILE_COLOUR = "#8fd18f"
+LINE_HAUL_COLOUR = "#1b6e2e"
 
 
 @dataclass(frozen=True)
@@ -92,10 +96,16 @@ class LegStyle:
 
 
 TIER_STYLE = {
+    "collection_point": TierStyle(CP_COLOUR, "circle", 10, "Open collection points",
+                                  "open collection point (gathers packs)", 250),
     "spoke": TierStyle(SPOKE_COLOUR, "triangle", 14, "Open spokes", "open spoke (packs -> black mass)", 1000),
     "hub": TierStyle(HUB_COLOUR, "square", 24, "Open hubs", "open hub (refinery)", 500),
 }
 LEG_STYLE = {
+    "region_collection_point": LegStyle(FIRST_MILE_COLOUR, CLASS["first_mile"], "Flows: packs region -> collection point",
+                                        "packs, first mile region -> collection point"),
+    "collection_point_spoke": LegStyle(LINE_HAUL_COLOUR, CLASS["line_haul"], "Flows: packs collection point -> spoke",
+                                       "packs, line haul collection point -> spoke"),
     "region_spoke": LegStyle(PACK_COLOUR, CLASS["pack"], "Flows: packs region -> spoke", "packs, region -> spoke (width ~ t/yr)"),
     "spoke_hub": LegStyle(BLACK_MASS_COLOUR, CLASS["black_mass"], "Flows: black mass spoke -> hub", "black mass, spoke -> hub"),
 }
@@ -236,9 +246,10 @@ def _legend_html(inst: Instance) -> str:
     line = '<svg width="26" height="10"><line x1="0" y1="5" x2="26" y2="5" stroke="{c}" stroke-width="4"/></svg>'
     circle = '<svg width="14" height="14"><circle cx="7" cy="7" r="5" fill="{f}" stroke="{c}" stroke-width="2"/></svg>'
     ramp = "".join(f'<span style="display:inline-block;width:14px;height:10px;background:{c}"></span>' for c in CHOROPLETH)
-    rows = [row(symbol_svg(TIER_STYLE[t.name].shape, 14, TIER_STYLE[t.name].colour), TIER_STYLE[t.name].legend) for t in TIERS]
+    tiers, legs = present(inst)
+    rows = [row(symbol_svg(TIER_STYLE[t.name].shape, 14, TIER_STYLE[t.name].colour), TIER_STYLE[t.name].legend) for t in tiers]
     rows.append(row(circle.format(f=CLOSED_COLOUR, c=CLOSED_COLOUR), "candidate not opened"))
-    rows += [row(line.format(c=LEG_STYLE[leg.name].colour), LEG_STYLE[leg.name].legend) for leg in LEGS]
+    rows += [row(line.format(c=LEG_STYLE[leg.name].colour), LEG_STYLE[leg.name].legend) for leg in legs]
     rows += [row(circle.format(f="none", c=MERCHANT_COLOUR), "black mass sold at the spoke gate"),
              row(circle.format(f=POINT_COLOUR, c=POINT_COLOUR), "supply point (area ~ t/yr)")]
     if inst.boundaries:
@@ -336,13 +347,13 @@ def network_map(inst: Instance, sol: Solution, options: MapOptions | None = None
         # one base layer per period: the layer control's radio buttons step through the build-out
         for p in sol.periods:
             group = folium.FeatureGroup(name=f"Build-out {p}", overlay=False, show=p == sol.periods[-1])
-            _draw_network({k: group for k in _layer_keys()}, inst, sol,
+            _draw_network({k: group for k in _layer_keys(inst)}, inst, sol,
                           plan_layers(inst, sol, MapOptions(**{**options.__dict__, "period": p})), p)
             group.add_to(fmap)
     else:
         names = {**{leg.name: LEG_STYLE[leg.name].layer for leg in LEGS}, "merchant": "Merchant sales (black mass at the spoke gate)",
                  "closed": "Closed candidates", **{t.name: TIER_STYLE[t.name].layer for t in reversed(TIERS)}}
-        groups = {k: folium.FeatureGroup(name=names[k], show=k != "closed") for k in _layer_keys()}
+        groups = {k: folium.FeatureGroup(name=names[k], show=k != "closed") for k in _layer_keys(inst)}
         _draw_network(groups, inst, sol, plan, period)
         for g in groups.values():
             g.add_to(fmap)
@@ -356,10 +367,11 @@ def network_map(inst: Instance, sol: Solution, options: MapOptions | None = None
     return fmap
 
 
-def _layer_keys() -> list[str]:
+def _layer_keys(inst: Instance) -> list[str]:
     """Map layers in drawing order: flows by leg, merchant rings, closed candidates, then the
     tiers' open sites downstream first, so the sites nearest supply stay visible on top."""
-    return [leg.name for leg in LEGS] + ["merchant", "closed"] + [t.name for t in reversed(TIERS)]
+    tiers, legs = present(inst)
+    return [leg.name for leg in legs] + ["merchant", "closed"] + [t.name for t in reversed(tiers)]
 
 
 def _draw_network(groups: dict, inst: Instance, sol: Solution, plan: dict, period: str) -> None:
@@ -368,7 +380,8 @@ def _draw_network(groups: dict, inst: Instance, sol: Solution, plan: dict, perio
     by_chem: dict = {}
     for o, d, c, t in zip(flows["origin"], flows["destination"], flows["chemistry"], flows["flow_t"], strict=True):
         by_chem.setdefault((o, d), []).append(f"{safe_text(str(c))} {_fmt(t)} t")
-    for leg in LEGS:
+    tiers, legs = present(inst)
+    for leg in legs:
         style, df = LEG_STYLE[leg.name], plan["lines"][leg.name]
         top = max(float(df["flow_t"].max()) if len(df) else 1.0, 1.0)
         for r in df.itertuples(index=False):
@@ -394,7 +407,7 @@ def _draw_network(groups: dict, inst: Instance, sol: Solution, plan: dict, perio
                             class_name=CLASS["closed"],
                             tooltip=f"{r.kind} candidate {safe_text(str(r.name or r.site_id))} (not opened)").add_to(groups["closed"])
 
-    for t in reversed(TIERS):
+    for t in reversed(tiers):
         style, df = TIER_STYLE[t.name], plan["sites"][t.name]
         top = max(float(df["capacity_t"].max()) if len(df) else 1.0, 1.0)
         for r in df.itertuples(index=False):

@@ -17,12 +17,19 @@ from ..errors import SolutionCheckError, SpokehubError
 from ..files import atomic_folder, csv_text
 from ..instance import Instance
 from ..solution import COMPONENTS, Solution, SolveStatus, component_kind
+from ..tiers import LEGS, TIERS, processing_component
 
 COMPONENT_LABELS = {name: label for name, (label, _kind) in COMPONENTS.items()}
 
 
 def _money(x: float) -> str:
     return f"{x:,.0f}"
+
+
+#: cost components the summary leaves out when they are zero (they do not apply to every instance)
+QUIET_WHEN_ZERO = ("uncollected_penalty", "merchant_disposal", "merchant_revenue", "hub_revenue", "closure",
+                   *(processing_component(t) for t in TIERS if t.optional),
+                   *(leg.component for leg in LEGS if any(t.optional and t.name in (leg.origin, leg.destination) for t in TIERS)))
 
 
 def summary_text(sol: Solution, inst: Instance | None = None) -> str:
@@ -77,13 +84,16 @@ def summary_text(sol: Solution, inst: Instance | None = None) -> str:
         w("\n" + timeline_text(sol))
         last = sol.periods[-1]
         w(f"\n(sites and costs below: {last}, the last period)\n")
-    for kind, unit in (("spoke", "t packs/yr"), ("hub", "t black mass/yr")):
+    for tier in TIERS:
+        kind, unit = tier.name, tier.unit
         all_sites = sol.sites[sol.sites["kind"] == kind]
+        if tier.optional and not len(all_sites):
+            continue  # an optional tier the instance leaves out
         if sol.multi_period:
             all_sites = all_sites[all_sites["period"] == sol.periods[-1]]
         open_sites = all_sites[all_sites["open"].astype(bool)]
         n_sites = all_sites["site_id"].nunique()
-        w(f"\nopen {kind}s: {open_sites['site_id'].nunique()} of {n_sites} ({unit})\n")
+        w(f"\nopen {tier.plural.replace('_', ' ')}: {open_sites['site_id'].nunique()} of {n_sites} ({unit})\n")
         if len(open_sites):
             cols = ["site_id", "name", "status", "size", "capacity_t", "inbound_t", "utilisation"]
             df = open_sites[cols].copy()
@@ -96,7 +106,7 @@ def summary_text(sol: Solution, inst: Instance | None = None) -> str:
     w(f"\ncosts ({cur}/yr; costs positive, revenues negative):\n")
     costs = cost_rows.groupby("component", sort=False)["value"].sum()
     for comp, val in costs.items():
-        if abs(val) < 0.5 and comp in ("uncollected_penalty", "merchant_disposal", "merchant_revenue", "hub_revenue", "closure"):
+        if abs(val) < 0.5 and comp in QUIET_WHEN_ZERO:
             continue
         w(f"  {COMPONENT_LABELS.get(comp, comp):<36} {component_kind(comp):<8} {_money(val):>18}\n")
     w(f"  {'total (net cost)':<36} {'':<8} {_money(costs.sum()):>18}\n")
@@ -200,7 +210,7 @@ def key_figures(sol: Solution) -> dict[str, float]:
     """
     costs = sol.costs.groupby("component")["value"].sum()
     gross = float(costs[costs > 0].sum())
-    transport = float(costs.get("transport_pack", 0.0) + costs.get("transport_black_mass", 0.0))
+    transport = float(sum(costs.get(leg.component, 0.0) for leg in LEGS))
     reg = sol.regions
     collected = float(reg["collected_t"].sum())
     supply = float(reg["supply_t"].sum())

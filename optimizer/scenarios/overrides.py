@@ -357,9 +357,17 @@ def _params(base: Instance, o: dict) -> dict:
     for key, value in o.items():
         if KEYS[key][0].kind == "value":
             params[key] = value
+    def leg_factor(leg) -> float:
+        return (_factor(o, "transport") * o.get("transport_by_leg", {}).get(leg.name, 1.0)
+                * _factor(o, "transport_rates") * o.get("transport_rates_by_leg", {}).get(leg.name, 1.0))
+
+    factors = {leg.rate_param: leg_factor(leg) for leg in LEGS}
     for leg in LEGS:
-        params[leg.rate_param] *= (_factor(o, "transport") * o.get("transport_by_leg", {}).get(leg.name, 1.0)
-                                   * _factor(o, "transport_rates") * o.get("transport_rates_by_leg", {}).get(leg.name, 1.0))
+        if params[leg.rate_param] is not None:
+            params[leg.rate_param] *= factors[leg.rate_param]
+        elif factors[leg.rate_param] != 1.0 or factors.get(leg.rate_fallback, 1.0) != 1.0:
+            # a leg on its fallback rate gets its own value, so a factor on either leg stays on that leg
+            params[leg.rate_param] = leg.rate(base.params) * factors[leg.rate_param]
     if params["uncollected_penalty_per_t"] is not None:
         params["uncollected_penalty_per_t"] *= o.get("penalty", 1.0)
     return params

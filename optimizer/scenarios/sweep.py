@@ -47,7 +47,7 @@ from ..files import csv_text, write_text_atomic
 from ..frames import concat_rows
 from ..instance import Instance
 from ..limits import limit
-from ..tiers import TIERS
+from ..tiers import TIERS, present
 from .overrides import Scenario, apply, parse_scenario, read_toml_file, safe_folder_name
 
 EXIT_SOME_FAILED = 5
@@ -459,7 +459,7 @@ def write_summary(base: Instance, plan: SweepPlan, out: Path, failed) -> pd.Data
             if last is not None and sol.multi_period:
                 n_open = n_open[n_open["period"] == last]
             row.update(status=sol.status.value, status_label=sol.status_label, objective=sol.objective, gap=sol.gap,
-                       **{f"{t.plural}_open": int((n_open["kind"] == t.name).sum()) for t in TIERS},
+                       **{f"{t.plural}_open": int((n_open["kind"] == t.name).sum()) for t in present(base)[0]},
                        check="pass" if not json.loads(path.read_text()).get("check") else "FAILED")
             for comp, val in sol.costs.groupby("component")["value"].sum().items():
                 row[f"cost_{comp}"] = val
@@ -567,9 +567,9 @@ def robustness(base: Instance, sols: dict) -> pd.DataFrame:
     return out.sort_values(["share_open", "kind", "site_id"], ascending=[False, True, True], kind="stable").reset_index(drop=True)
 
 
-def _ring_word(i: int) -> str:
-    """thin for the first tier, thick for the last, medium between."""
-    return "thin" if i == 0 else "thick" if i == len(TIERS) - 1 else "medium"
+def _ring_word(i: int, n: int) -> str:
+    """thin for the first of ``n`` tiers, thick for the last, medium between."""
+    return "thin" if i == 0 else "thick" if i == n - 1 else "medium"
 
 
 def _plural(n: int, word: str) -> str:
@@ -601,8 +601,9 @@ def robustness_map(base: Instance, table: pd.DataFrame, factors: list[str], path
             "color": "#777777", "weight": 0.6, "fillColor": "#f4f4f4", "fillOpacity": 0.7}).add_to(fmap)
     # ring radius and weight grow with the tier's place downstream: thin = first tier, thick = last
     # (an integral weight stays an int: the committed map says weight 1, not 1.0)
-    rings = {t.name: (6 + 4 * i, 1 + 3 * i // 2 if i % 2 == 0 else 1 + 1.5 * i) for i, t in enumerate(TIERS)}
-    for t in TIERS:
+    tiers = present(base)[0]
+    rings = {t.name: (6 + 4 * i, 1 + 3 * i // 2 if i % 2 == 0 else 1 + 1.5 * i) for i, t in enumerate(tiers)}
+    for t in tiers:
         kind, (radius, weight) = t.name, rings[t.name]
         layer = folium.FeatureGroup(name=f"{t.plural}: share of scenarios opening them")
         # least robust first, so the always-open sites are drawn on top
@@ -621,12 +622,12 @@ def robustness_map(base: Instance, table: pd.DataFrame, factors: list[str], path
              f'<b>{escape(base.name)}: robustness over {n} scenarios</b><br>'
              f'swept: {escape(", ".join(factors) or "listed scenarios")}<br>'
              'open in every scenario: '
-             + ", ".join(_plural(int((always["kind"] == t.name).sum()), t.name) for t in TIERS) + '</div>')
+             + ", ".join(_plural(int((always["kind"] == t.name).sum()), t.name.replace("_", " ")) for t in tiers) + '</div>')
     legend = ('<div style="position:fixed;bottom:20px;right:10px;z-index:1000;background:white;padding:6px 10px;'
               'border:1px solid #999;border-radius:4px;font:12px sans-serif"><b>share of scenarios opening the site</b><br>'
               + "".join(f'<span style="display:inline-block;width:14px;height:10px;background:{c};margin-right:4px">'
                         f'</span>{escape(lab)}<br>' for _u, c, lab in ROBUSTNESS_CLASSES)
-              + ", ".join(f"{_ring_word(i)} ring = {t.name}" for i, t in enumerate(TIERS))
+              + ", ".join(f"{_ring_word(i, len(tiers))} ring = {t.name.replace('_', ' ')}" for i, t in enumerate(tiers))
               + "</div>")
     fmap.get_root().html.add_child(folium.Element(title))
     fmap.get_root().html.add_child(folium.Element(legend))

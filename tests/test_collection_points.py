@@ -1,0 +1,170 @@
+"""Collection points: the optional tier before the spokes, each optimum worked out by hand.
+
+The fixture: three regions of 100 t each and one existing spoke (capex sunk, no processing
+cost) selling black mass at a price of 0, so the objective is transport plus the collection
+point's fixed cost.  Quoted lanes: region -> spoke 50/t, region -> collection point C 5/t
+(first mile), C -> spoke 15/t (line haul).  C may run ``own`` (1,000 t, fixed 6,000/yr) or
+``partner`` (150 t, fixed 2,000/yr):
+
+* all direct: 300 x 50 = 15,000;
+* own: 300 x (5 + 15) + 6,000 = 12,000;
+* partner: 150 x 20 + 150 x 50 + 2,000 = 12,500.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from optimizer import check_solution, load_instance, solve
+from optimizer.errors import InstanceError
+from optimizer.solution import SolveStatus
+
+from .helpers import base_toml, write_csv, write_instance
+
+EXACT = {"mip_rel_gap": 0.0}
+
+
+def _instance(tmp_path, own_fixed=6000.0, partner_fixed=2000.0, modes=None, name="cp"):
+    folder = write_instance(
+        tmp_path / name, base_toml(),
+        regions=[["R1", "R1", 0, 0.0, 100], ["R2", "R2", 0, 0.1, 100], ["R3", "R3", 0, 0.2, 100]],
+        spokes=[["S", "", 0, 5, "existing", "std"]], spoke_sizes=[["S", "std", 10000, 1e6, 0]],
+        lanes=[[r, "S", None, 50] for r in ("R1", "R2", "R3")] + [[r, "C", None, 5] for r in ("R1", "R2", "R3")]
+        + [["C", "S", None, 15]])
+    write_csv(folder / "collection_points.csv", ["id", "name", "lat", "lon", "status"], [["C", "Consolidation", 0, 0.1, "candidate"]])
+    write_csv(folder / "collection_point_modes.csv", ["site_id", "size", "capacity_t", "capex", "fixed_opex_per_yr"],
+              modes or [["C", "own", 1000, 0, own_fixed], ["C", "partner", 150, 0, partner_fixed]])
+    return folder
+
+
+def _mode(sol) -> str:
+    cp = sol.sites[(sol.sites["kind"] == "collection_point") & sol.sites["open"].astype(bool)]
+    return cp["size"].iat[0] if len(cp) else ""
+
+
+@pytest.mark.parametrize(("own_fixed", "partner_fixed", "mode", "objective"), [
+    (6000.0, 2000.0, "own", 12_000.0),  # own 12,000 < partner 12,500 < direct 15,000
+    (8000.0, 2000.0, "partner", 12_500.0),  # own 14,000 > partner 12,500
+    (10000.0, 5000.0, "", 15_000.0),  # own 16,000, partner 15,500: direct 15,000 is cheapest
+])
+def test_consolidation_pays_for_its_fixed_cost_or_is_skipped(tmp_path, own_fixed, partner_fixed, mode, objective):
+    inst = load_instance(_instance(tmp_path, own_fixed, partner_fixed))
+    sol = solve(inst, **EXACT)
+    assert sol.status == SolveStatus.OPTIMAL
+    assert sol.objective == pytest.approx(objective, rel=1e-9)
+    assert _mode(sol) == mode
+    via = sol.flows.loc[sol.flows["echelon"] == "collection_point_spoke", "flow_t"].sum()
+    assert via == pytest.approx({"own": 300.0, "partner": 150.0, "": 0.0}[mode])
+    assert sol.cost("transport_line_haul") == pytest.approx(15.0 * via)
+    assert sol.cost("transport_first_mile") == pytest.approx(5.0 * via)
+    assert check_solution(inst, sol) == []
+
+
+def test_the_checker_catches_a_collection_point_that_loses_packs(tmp_path):
+    inst = load_instance(_instance(tmp_path))
+    sol = solve(inst, **EXACT)
+    flows = sol.flows.copy()
+    out = flows["echelon"] == "collection_point_spoke"
+    flows.loc[out, "flow_t"] -= 10.0  # 10 t gathered at C never reach the spoke
+    flows.loc[out, "transport_cost"] = flows.loc[out, "flow_t"] * 15.0
+    broken = sol.replace(flows=flows) if hasattr(sol, "replace") else None
+    if broken is None:
+        import dataclasses
+
+        broken = dataclasses.replace(sol, flows=flows)
+    rules = {v.rule for v in check_solution(inst, broken)}
+    assert any("mass_balance" in r or "balance" in r for r in rules), rules
+
+
+def test_first_mile_and_line_haul_rates_apply_per_km(tmp_path):
+    """Without quoted lanes: first mile at 2.0/t-km over R->C, line haul at 0.1/t-km over C->S;
+    the checker recomputes every lane's km and cost itself."""
+    toml = base_toml(transport={"first_mile_cost_per_t_km": 2.0, "line_haul_cost_per_t_km": 0.1, "pack_cost_per_t_km": 1.0})
+    folder = write_instance(tmp_path / "km", toml, regions=[["R1", "R1", 0, 0.0, 100], ["R2", "R2", 0, 0.2, 100]],
+                            spokes=[["S", "", 0, 5, "existing", "std"]], spoke_sizes=[["S", "std", 10000, 1e6, 0]])
+    write_csv(folder / "collection_points.csv", ["id", "name", "lat", "lon", "status"], [["C", "", 0, 0.1, "candidate"]])
+    write_csv(folder / "collection_point_modes.csv", ["site_id", "size", "capacity_t", "capex", "fixed_opex_per_yr"],
+              [["C", "own", 1000, 0, 100]])
+    inst = load_instance(folder)
+    sol = solve(inst, **EXACT)
+    # ~11.1 km first mile at 2.0 (22.2/t) + ~545 km line haul at 0.1 (54.5/t) = ~76.7/t, vs ~545 km
+    # direct at 1.0 (545/t): consolidation wins by far
+    assert _mode(sol) == "own"
+    fl = sol.flows.set_index(["echelon", "origin"])
+    assert fl.loc[("region_collection_point", "R1"), "cost_per_t"] == pytest.approx(2.0 * fl.loc[("region_collection_point", "R1"), "km"])
+    assert fl.loc[("collection_point_spoke", "C"), "cost_per_t"] == pytest.approx(0.1 * fl.loc[("collection_point_spoke", "C"), "km"])
+    assert check_solution(inst, sol) == []
+
+
+def test_collection_point_levers_scale_only_their_tier(tmp_path):
+    from optimizer.scenarios.overrides import apply, parse_scenario
+
+    base = load_instance(_instance(tmp_path))
+    inst = apply(base, parse_scenario({"collection_point_opex": 0.5, "collection_point_capacity": 2.0}, base))
+    assert inst.collection_point_modes["fixed_opex_per_yr"].tolist() == [3000.0, 1000.0]
+    assert inst.collection_point_modes["capacity_t"].tolist() == [2000.0, 300.0]
+    assert inst.spoke_sizes["fixed_opex_per_yr"].tolist() == base.spoke_sizes["fixed_opex_per_yr"].tolist()
+    # own now costs 300 x 20 + 3,000 = 9,000; partner, now 300 t, takes everything: 6,000 + 1,000
+    sol = solve(inst, **EXACT)
+    assert sol.objective == pytest.approx(7_000.0, rel=1e-9) and _mode(sol) == "partner"
+
+
+@pytest.mark.parametrize(("modes", "field", "expected"), [
+    ([["C", "own", 1000, 0, 1], ["C", "OWN", 500, 0, 1]], "size", "size names unique per site"),
+    ([["X", "own", 1000, 0, 1]], "site_id", "an id from collection_points.csv"),
+])
+def test_bad_collection_point_input_is_located(tmp_path, modes, field, expected):
+    with pytest.raises(InstanceError) as exc:
+        load_instance(_instance(tmp_path, modes=modes))
+    hits = [i for i in exc.value.issues if i.file == "collection_point_modes.csv" and i.field == field]
+    assert hits and expected in hits[0].expected, exc.value.issues
+
+
+def test_a_collection_point_without_modes_is_located(tmp_path):
+    folder = _instance(tmp_path)
+    write_csv(folder / "collection_point_modes.csv", ["site_id", "size", "capacity_t", "capex", "fixed_opex_per_yr"], [])
+    with pytest.raises(InstanceError) as exc:
+        load_instance(folder)
+    assert any(i.file == "collection_points.csv" and "at least one size option" in i.expected for i in exc.value.issues)
+
+
+def test_the_map_draws_collection_points_and_both_legs(tmp_path):
+    from optimizer.report.maps import MapOptions, map_html
+
+    inst = load_instance(_instance(tmp_path))
+    html = map_html(inst, solve(inst, **EXACT), MapOptions(offline=True))
+    assert "Open collection points" in html and "sh-cp" in html
+    assert "sh-flow-first-mile" in html and "sh-flow-line-haul" in html
+    demo_like = load_instance(_instance(tmp_path, own_fixed=1e9, partner_fixed=1e9, name="never"))
+    assert "sh-flow-line-haul" not in map_html(demo_like, solve(demo_like, **EXACT), MapOptions(offline=True))
+
+
+#: every collection-point tier lever, and where its factor lands (tests/test_overrides.py counts these)
+CP_LEVERS = {
+    "collection_point_capacity": ("modes", "capacity_t"),
+    "collection_point_capex": ("modes", "capex"),
+    "collection_point_opex": ("modes", "fixed_opex_per_yr"),
+    "collection_point_min_throughput": ("modes", "min_throughput_t"),
+    "collection_point_processing_cost": ("sites", "processing_cost_per_t"),
+    "collection_point_closure_cost": ("sites", "closure_cost"),
+}
+
+
+@pytest.mark.parametrize("key", sorted(CP_LEVERS))
+def test_each_collection_point_lever_doubles_its_number_only(tmp_path, key):
+    from optimizer.scenarios.overrides import apply, parse_scenario
+
+    folder = _instance(tmp_path, modes=[["C", "own", 1000, 4000, 600], ["C", "partner", 150, 0, 2000]])
+    write_csv(folder / "collection_points.csv", ["id", "name", "lat", "lon", "status", "existing_size", "closure_cost",
+                                                 "processing_cost_per_t"], [["C", "", 0, 0.1, "existing", "own", 500, 4]])
+    text = (folder / "collection_point_modes.csv").read_text().splitlines()
+    rows = [text[0] + ",min_throughput_t"] + [line + ",10" for line in text[1:]]
+    (folder / "collection_point_modes.csv").write_text("\n".join(rows) + "\n")
+    base = load_instance(folder)
+    inst = apply(base, parse_scenario({key: 2.0}, base))
+    table, col = CP_LEVERS[key]
+    attr = "collection_point_modes" if table == "modes" else "collection_points"
+    before, after = getattr(base, attr)[col].to_numpy(float), getattr(inst, attr)[col].to_numpy(float)
+    assert after.tolist() == pytest.approx((2.0 * before).tolist())
+    for other in ("spoke_sizes", "spokes"):
+        assert getattr(inst, other).equals(getattr(base, other)) or getattr(inst, other).fillna(-1).equals(getattr(base, other).fillna(-1))
