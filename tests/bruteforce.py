@@ -88,20 +88,37 @@ def _lane(inst, o_id, o_lat, o_lon, d_id, d_lat, d_lon, rate, with_quoted=False)
     return (*out, cost is not None) if with_quoted else out
 
 
-def transport_value(inst, open_spokes: dict, open_hubs: dict, single_sourcing: bool = False):
-    """Optimal variable cost for fixed open sites, or None if infeasible."""
+def _rate(value, fallback: float) -> float:
+    return fallback if value is None else float(value)
+
+
+def transport_value(inst, open_spokes: dict, open_hubs: dict, single_sourcing: bool = False, open_cps: dict | None = None):
+    """Optimal variable cost for fixed open sites, or None if infeasible.  ``open_cps``: open
+    collection points (first mile region -> point, line haul point -> spoke)."""
     p = inst.params
+    open_cps = open_cps or {}
     chems = list(inst.chem_names)
     yields = {c.name: c.black_mass_yield for c in inst.chemistries}
     spokes = inst.spokes.set_index("id")
     hubs = inst.hubs.set_index("id")
+    cps = inst.collection_points.set_index("id") if inst.collection_points is not None else None
+    first_rate = _rate(p.first_mile_cost_per_t_km, p.pack_cost_per_t_km)
+    haul_rate = _rate(p.line_haul_cost_per_t_km, p.pack_cost_per_t_km)
     cols = []  # (kind, key, cost, ub)
     x_idx, z_idx, w_idx, u_idx = {}, {}, {}, {}
+    q_idx, y_idx = {}, {}  # region -> collection point, collection point -> spoke
     for r in inst.regions.itertuples(index=False):
         for c in chems:
             supply = getattr(r, f"{c}_t")
             if supply <= 0:
                 continue
+            for cp in open_cps:
+                pt = cps.loc[cp]
+                km, cost, quoted = _lane(inst, r.id, r.lat, r.lon, cp, pt.lat, pt.lon, first_rate, with_quoted=True)
+                if p.first_mile_radius_km is not None and km > p.first_mile_radius_km and not quoted:
+                    continue
+                q_idx[(r.id, cp, c)] = len(cols)
+                cols.append(cost + _processing(pt, p.collection_point_cost_per_t))
             for s in open_spokes:
                 sp = spokes.loc[s]
                 km, cost, quoted = _lane(inst, r.id, r.lat, r.lon, s, sp.lat, sp.lon, p.pack_cost_per_t_km, with_quoted=True)
@@ -113,6 +130,16 @@ def transport_value(inst, open_spokes: dict, open_hubs: dict, single_sourcing: b
             if slack > 0:
                 u_idx[(r.id, c)] = len(cols)
                 cols.append(p.uncollected_penalty_per_t or 0.0)
+    for cp in open_cps:
+        pt = cps.loc[cp]
+        for s in open_spokes:
+            sp = spokes.loc[s]
+            km, cost, quoted = _lane(inst, cp, pt.lat, pt.lon, s, sp.lat, sp.lon, haul_rate, with_quoted=True)
+            if p.line_haul_radius_km is not None and km > p.line_haul_radius_km and not quoted:
+                continue
+            for c in chems:
+                y_idx[(cp, s, c)] = len(cols)
+                cols.append(cost + _processing(sp, p.spoke_cost_per_t))
     for s in open_spokes:
         sp = spokes.loc[s]
         for c in chems:
@@ -132,6 +159,7 @@ def transport_value(inst, open_spokes: dict, open_hubs: dict, single_sourcing: b
     n = len(cols)
     pairs = sorted({(r, s) for (r, s, _c) in x_idx})
     a_idx = {}
+    assert not (single_sourcing and q_idx), "brute force: single sourcing with collection points is not modelled here"
     if single_sourcing:
         for pr in pairs:
             a_idx[pr] = n + len(a_idx)
@@ -159,18 +187,33 @@ def transport_value(inst, open_spokes: dict, open_hubs: dict, single_sourcing: b
             if supply <= 0:
                 continue
             ent = [(j, 1.0) for (rr, s, cc), j in x_idx.items() if rr == rid and cc == c]
+            ent += [(j, 1.0) for (rr, cp, cc), j in q_idx.items() if rr == rid and cc == c]
             if (rid, c) in u_idx:
                 ent.append((u_idx[(rid, c)], 1.0))
             A_eq_rows.append(row(ent))
             b_eq.append(supply)
+    for cp, opt in open_cps.items():
+        inflow = [(j, 1.0) for (r, pp, c), j in q_idx.items() if pp == cp]
+        A_ub_rows.append(row(inflow))
+        b_ub.append(opt[1])
+        if opt[4] > 0:
+            A_ub_rows.append(row([(j, -1.0) for j, _ in inflow]))
+            b_ub.append(-opt[4])
+        for c in chems:  # what a point gathers it sends on, chemistry by chemistry
+            ent = [(j, 1.0) for (r, pp, cc), j in q_idx.items() if pp == cp and cc == c]
+            ent += [(j, -1.0) for (pp, s, cc), j in y_idx.items() if pp == cp and cc == c]
+            A_eq_rows.append(row(ent))
+            b_eq.append(0.0)
     for s, opt in open_spokes.items():
-        A_ub_rows.append(row([(j, 1.0) for (r, ss, c), j in x_idx.items() if ss == s]))
+        inflow = [(j, 1.0) for (r, ss, c), j in x_idx.items() if ss == s] + [(j, 1.0) for (pp, ss, c), j in y_idx.items() if ss == s]
+        A_ub_rows.append(row(inflow))
         b_ub.append(opt[1])
         if opt[4] > 0:  # minimum throughput: -inflow <= -min
-            A_ub_rows.append(row([(j, -1.0) for (r, ss, c), j in x_idx.items() if ss == s]))
+            A_ub_rows.append(row([(j, -1.0) for j, _ in inflow]))
             b_ub.append(-opt[4])
         for c in chems:
             ent = [(j, yields[c]) for (r, ss, cc), j in x_idx.items() if ss == s and cc == c]
+            ent += [(j, yields[c]) for (pp, ss, cc), j in y_idx.items() if ss == s and cc == c]
             ent += [(j, -1.0) for (ss, h, cc), j in z_idx.items() if ss == s and cc == c]
             if (s, c) in w_idx:
                 ent.append((w_idx[(s, c)], -1.0))
@@ -278,8 +321,10 @@ def brute_force(inst, single_sourcing: bool | None = None) -> list[Config]:
         if p.discount_rate > 0 else 1.0 / p.lifetime_years
     s_opts = _options(inst.spokes, inst.spoke_sizes)
     h_opts = _options(inst.hubs, inst.hub_sizes)
-    s_ids, h_ids = list(s_opts), list(h_opts)
-    closure = {site.id: float(site.closure_cost) for df in (inst.spokes, inst.hubs) for site in df.itertuples(index=False)
+    cps = inst.collection_points if inst.collection_points is not None else inst.spokes.iloc[:0]
+    c_opts = _options(cps, inst.collection_point_modes) if len(cps) else {}
+    s_ids, h_ids, c_ids = list(s_opts), list(h_opts), list(c_opts)
+    closure = {site.id: float(site.closure_cost) for df in (inst.spokes, inst.hubs, cps) for site in df.itertuples(index=False)
                if _closable(site)}
 
     worlds = offer_worlds(inst)
@@ -288,24 +333,29 @@ def brute_force(inst, single_sourcing: bool | None = None) -> list[Config]:
         return (lo is None or n >= lo) and (hi is None or n <= hi)
 
     results = []
-    for s_choice in itertools.product(*(s_opts[s] for s in s_ids)):
-        open_s = {s: o for s, o in zip(s_ids, s_choice, strict=True) if o is not None}
-        if not counts_ok(len(open_s), p.min_spokes, p.max_spokes):
+    for c_choice in itertools.product(*(c_opts[c] for c in c_ids)):
+        open_c = {c: o for c, o in zip(c_ids, c_choice, strict=True) if o is not None}
+        if not counts_ok(len(open_c), p.min_collection_points, p.max_collection_points):
             continue
-        for h_choice in itertools.product(*(h_opts[h] for h in h_ids)):
-            open_h = {h: o for h, o in zip(h_ids, h_choice, strict=True) if o is not None}
-            if not counts_ok(len(open_h), p.min_hubs, p.max_hubs):
+        for s_choice in itertools.product(*(s_opts[s] for s in s_ids)):
+            open_s = {s: o for s, o in zip(s_ids, s_choice, strict=True) if o is not None}
+            if not counts_ok(len(open_s), p.min_spokes, p.max_spokes):
                 continue
-            capex = sum(o[2] for o in open_s.values()) + sum(o[2] for o in open_h.values())
-            if p.max_capex is not None and capex > p.max_capex + 1e-9:
-                continue
-            closed = sum(cost for sid, cost in closure.items() if sid not in open_s and sid not in open_h)
-            fixed = crf * (capex + closed) + sum(o[3] for o in open_s.values()) + sum(o[3] for o in open_h.values())
-            for world, acquisition, _levels in worlds:
-                var = transport_value(world, open_s, open_h, single)
-                if var is None:
+            for h_choice in itertools.product(*(h_opts[h] for h in h_ids)):
+                open_h = {h: o for h, o in zip(h_ids, h_choice, strict=True) if o is not None}
+                if not counts_ok(len(open_h), p.min_hubs, p.max_hubs):
                     continue
-                results.append(Config({**{k: v for k, v in open_s.items()}, **open_h}, fixed, fixed + var + acquisition))
+                sites = [*open_c.values(), *open_s.values(), *open_h.values()]
+                capex = sum(o[2] for o in sites)
+                if p.max_capex is not None and capex > p.max_capex + 1e-9:
+                    continue
+                closed = sum(cost for sid, cost in closure.items() if sid not in open_s and sid not in open_h and sid not in open_c)
+                fixed = crf * (capex + closed) + sum(o[3] for o in sites)
+                for world, acquisition, _levels in worlds:
+                    var = transport_value(world, open_s, open_h, single, open_cps=open_c)
+                    if var is None:
+                        continue
+                    results.append(Config({**open_c, **open_s, **open_h}, fixed, fixed + var + acquisition))
     results.sort(key=lambda c: c.objective)
     return results
 
