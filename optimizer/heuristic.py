@@ -152,8 +152,9 @@ def warm_start(inst, net: Network, model_options, solve_options, budget_s: float
             return None  # out of time, or already as wide as the full network
         k *= 2
     part = restrict_to_sites(net, _open_sites(small, lp.values))
-    first_tier = next(leg.destination for leg in LEGS if leg.origin == REGION)
-    if len(part.tiers[first_tier].options) >= 0.8 * len(net.tiers[first_tier].options):
+    # the tier the regions reach that has sites (an instance without collection points: spokes)
+    first_tier = next((leg.destination for leg in LEGS if leg.origin == REGION and len(net.tiers[leg.destination].options)), None)
+    if first_tier is None or len(part.tiers[first_tier].options) >= 0.8 * len(net.tiers[first_tier].options):
         return None  # not worth it: the LP uses nearly every site
     remaining = budget_s - (time.perf_counter() - t0)
     if remaining <= 0.05 * budget_s:
