@@ -232,9 +232,22 @@ def instance_from_raw(raw: RawInputs) -> Instance:
     return inst
 
 
+def _chems_from_regions(tables: dict[str, RawTable | None]) -> tuple[str, ...]:
+    """The chemistries regions.csv has supply columns for (``<chem>_t``): what the CSV checks read
+    when instance.toml declares none (it is broken, and says so), instead of refusing every
+    per-chemistry column as unknown."""
+    raw = tables.get("regions.csv")
+    known = {f.name for f in schema.REGIONS.fields}
+    if raw is None or not raw.header:
+        return ()
+    return tuple(h[:-2] for h in raw.header if h.endswith("_t") and h not in known and len(h) > 2)
+
+
 def _parse_tables(tables: dict[str, RawTable | None], chem_names: tuple[str, ...], issues: list[Issue]) -> dict[str, pd.DataFrame]:
     """Every schema file's typed frame; a missing required file (or one another file needs) is an issue."""
     frames: dict[str, pd.DataFrame] = {}
+    if not chem_names and any(i.file == TOML_FILE and i.severity == "error" for i in issues):
+        chem_names = _chems_from_regions(tables)
     for spec in schema.TABLES + schema.PERIOD_TABLES:
         raw = tables[spec.file]
         if raw is None:

@@ -136,6 +136,9 @@ def test_toml_syntax_error_names_line(tmp_path):
     (folder / "instance.toml").write_text("\n".join(lines) + "\n")
     issues = _issues(folder)
     assert issues[0].file == "instance.toml" and issues[0].row == k + 1
+    # the CSVs read on with the chemistries regions.csv names: no echo of "unknown chemistry"
+    # or "unknown column" for every per-chemistry column of a sound file
+    assert [i.file for i in issues] == ["instance.toml"], issues
 
 
 def test_yield_out_of_range(tmp_path):
