@@ -262,6 +262,7 @@ class _Chosen:
     capex_charged: float
     fixed_opex_per_yr: float
     min_throughput_t: float
+    processing_cost_per_t: float = float("nan")  # the size's own (NaN: the site's or the tier's)
 
 
 def _closed_sites(ctx: _Ctx, period: str) -> set[str]:
@@ -332,7 +333,8 @@ def _chosen_size(t: Tier, table: pd.DataFrame, sizes: pd.DataFrame, r, out: list
                 out.append(Violation("existing_open", f"existing {t.name} {r.site_id} at size {r.size} below its installed size"))
             capex = max(0.0, capex - float(inst_row["capex"].iat[0]))
     least = float(opt["min_throughput_t"].iat[0]) if "min_throughput_t" in opt.columns else 0.0
-    return _Chosen(t.name, str(r.size), cap, capex, float(opt["fixed_opex_per_yr"].iat[0]), least if least == least else 0.0)
+    own = float(opt["processing_cost_per_t"].iat[0]) if "processing_cost_per_t" in opt.columns else float("nan")
+    return _Chosen(t.name, str(r.size), cap, capex, float(opt["fixed_opex_per_yr"].iat[0]), least if least == least else 0.0, own)
 
 
 def _may_operate(inst: Instance, table: pd.DataFrame, sid: str, period: str) -> bool:
@@ -562,7 +564,10 @@ def _check_costs(ctx: _Ctx, period: str, flows: dict, chosen: dict, collected: d
     }
     for t in TIERS:
         into = concat_rows([flows[leg.name] for leg in legs_into(t.name)])
-        rate = np.array([_site_cost(ctx, t).get(d, 0.0) for d in into["destination"]]) if len(into) else np.zeros(0)
+        site_cost = _site_cost(ctx, t)
+        # the operated size's own cost per t where it has one, else the site's, else the tier's
+        rate = np.array([chosen[d].processing_cost_per_t if d in chosen and chosen[d].processing_cost_per_t == chosen[d].processing_cost_per_t
+                         else site_cost.get(d, 0.0) for d in into["destination"]]) if len(into) else np.zeros(0)
         tonnes = into["flow_t"].to_numpy(float) if len(into) else np.zeros(0)
         expected[processing_component(t)] = (float(rate @ tonnes), float(rate.max(initial=0.0)), float(tonnes.sum()), len(into))
     for leg in LEGS:

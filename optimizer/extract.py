@@ -14,7 +14,7 @@ import pandas as pd
 
 from .frames import concat_rows
 from .instance import Instance
-from .model.network import Network
+from .model.network import Network, throughput_var
 from .solution import (
     CHANNEL_COLUMNS,
     COST_COLUMNS,
@@ -182,7 +182,12 @@ def cost_table(inst: Instance, net: Network, v: dict, regions: pd.DataFrame, clo
             values["capex_annualised"] += float(o["capex_charged"].to_numpy(float)[sel].sum()) * net.crf
             values["fixed_opex"] += float(o["fixed_opex_per_yr"].to_numpy(float)[sel].sum())
         for t in TIERS:
-            cost_of = dict(zip(net.tiers[t.name].sites["id"], net.tiers[t.name].sites["cost_per_t"], strict=True))
+            tt = net.tiers[t.name]
+            if tt.option_costs:
+                sel = tt.options["period"].to_numpy() == period
+                values[processing_component(t)] = float(tt.options["cost_per_t"].to_numpy(float)[sel] @ v[throughput_var(t)][sel])
+                continue
+            cost_of = dict(zip(tt.sites["id"], tt.sites["cost_per_t"], strict=True))
             values[processing_component(t)] = sum(
                 float(net.arcs[leg.name]["destination"].map(cost_of).to_numpy(float)[_in(net, leg, period)] @ v[leg.flow_var][_in(net, leg, period)])
                 for leg in legs_into(t.name))

@@ -86,7 +86,7 @@ def restrict_to_sites(net: Network, sites: set[str]) -> Network:
     from .model.network import TierTables
 
     sites = set(sites) | {i for tt in net.tiers.values() for i in tt.sites.loc[tt.sites["status"] == "existing", "id"]}
-    tiers = {name: TierTables(tt.sites, tt.options[tt.options["site_id"].isin(sites)].reset_index(drop=True))
+    tiers = {name: TierTables(tt.sites, tt.options[tt.options["site_id"].isin(sites)].reset_index(drop=True), tt.option_costs)
              for name, tt in net.tiers.items()}
     arcs = {}
     for leg in LEGS:
@@ -178,7 +178,7 @@ def period_slice(net: Network, period: str) -> Network:
         return df[df["period"] == period].reset_index(drop=True)
 
     return net.with_tables(periods=[period], period_weight={period: net.period_weight[period]},
-                           tiers={n: TierTables(tt.sites, pick(tt.options)) for n, tt in net.tiers.items()},
+                           tiers={n: TierTables(tt.sites, pick(tt.options), tt.option_costs) for n, tt in net.tiers.items()},
                            supply=pick(net.supply), arcs={n: pick(a) for n, a in net.arcs.items()}, merchant=pick(net.merchant),
                            closable=pick(net.closable).iloc[0:0])
 
@@ -217,7 +217,8 @@ def rolling_start(inst, net: Network, model_options, solve_options, budget_s: fl
         tiers = {}
         for name, tt in sub.tiers.items():
             floor = tt.options["site_id"].map(floors).fillna(0.0).to_numpy()
-            tiers[name] = TierTables(tt.sites, tt.options[tt.options["capacity_t"].to_numpy() >= floor - 1e-9].reset_index(drop=True))
+            tiers[name] = TierTables(tt.sites, tt.options[tt.options["capacity_t"].to_numpy() >= floor - 1e-9].reset_index(drop=True),
+                                      tt.option_costs)
         sub = sub.with_tables(tiers=tiers)
         forced = tuple(sorted(set(inst.forced_open) | set(kept)))
         sub_inst = replace(inst, forced_open=forced)
@@ -240,7 +241,7 @@ def rolling_start(inst, net: Network, model_options, solve_options, budget_s: fl
     from .model.network import TierTables
 
     part = net.with_tables(
-        tiers={n: TierTables(tt.sites, concat_rows(x.tiers[n].options for x in subs)) for n, tt in net.tiers.items()},
+        tiers={n: TierTables(tt.sites, concat_rows(x.tiers[n].options for x in subs), tt.option_costs) for n, tt in net.tiers.items()},
         arcs={n: concat_rows(x.arcs[n] for x in subs) for n in net.arcs}, supply=concat_rows(x.supply for x in subs),
         merchant=concat_rows(x.merchant for x in subs), closable=net.closable.iloc[0:0])
     full = _to_full(net, part, {var: np.concatenate([np.asarray(v.get(var, []), dtype=float) for v in values])

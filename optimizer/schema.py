@@ -283,6 +283,9 @@ COLLECTION_POINT_MODES = TableSpec(
                   unit="currency/yr", lo=0, hi=1e14, warn_hi=1e11),
         FieldSpec("min_throughput_t", "float", "Least throughput while open in this mode; blank = none",
                   unit="t packs/yr", lo=0, hi=1e8, required=False, default=0.0),
+        FieldSpec("processing_cost_per_t", "float", "Handling cost per t in this mode, replacing the point's and the "
+                  "tier's ([processing] collection_point_cost_per_t); blank = theirs", unit="currency/t packs",
+                  lo=0, hi=1e9, warn_hi=1e7, required=False),
     ),
     required_file=False,
 )

@@ -44,9 +44,15 @@ def _closable(site) -> bool:
     return site.status == "existing" and cc == cc
 
 
+def _own_cost(r) -> float:
+    v = getattr(r, "processing_cost_per_t", float("nan"))
+    return float("nan") if v is None else float(v)
+
+
 def _options(sites, sizes):
-    """Per site: list of (size, cap, capex_charged, opex, min_throughput) or None (not operating:
-    a candidate left closed, or an existing site with a closure cost closed)."""
+    """Per site: list of (size, cap, capex_charged, opex, min_throughput, the size's own
+    processing cost or NaN) or None (not operating: a candidate left closed, or an existing site
+    with a closure cost closed)."""
     out = {}
     for s in sites.itertuples(index=False):
         if s.status == "excluded":
@@ -57,13 +63,13 @@ def _options(sites, sizes):
             inst = rows[rows["size"] == s.existing_size].iloc[0]
             for r in rows.itertuples(index=False):
                 if r.capacity_t >= inst.capacity_t:
-                    opts.append((r.size, r.capacity_t, max(0.0, r.capex - inst.capex), r.fixed_opex_per_yr, _min_t(r)))
+                    opts.append((r.size, r.capacity_t, max(0.0, r.capex - inst.capex), r.fixed_opex_per_yr, _min_t(r), _own_cost(r)))
             if _closable(s):
                 opts.append(None)
         else:
             opts.append(None)
             for r in rows.itertuples(index=False):
-                opts.append((r.size, r.capacity_t, r.capex, r.fixed_opex_per_yr, _min_t(r)))
+                opts.append((r.size, r.capacity_t, r.capex, r.fixed_opex_per_yr, _min_t(r), _own_cost(r)))
         out[s.id] = opts
     return out
 
@@ -118,7 +124,8 @@ def transport_value(inst, open_spokes: dict, open_hubs: dict, single_sourcing: b
                 if p.first_mile_radius_km is not None and km > p.first_mile_radius_km and not quoted:
                     continue
                 q_idx[(r.id, cp, c)] = len(cols)
-                cols.append(cost + _processing(pt, p.collection_point_cost_per_t))
+                mode_cost = open_cps[cp][5]  # the operated mode's own handling cost, else the point's or the tier's
+                cols.append(cost + (mode_cost if mode_cost == mode_cost else _processing(pt, p.collection_point_cost_per_t)))
             for s in open_spokes:
                 sp = spokes.loc[s]
                 km, cost, quoted = _lane(inst, r.id, r.lat, r.lon, s, sp.lat, sp.lon, p.pack_cost_per_t_km, with_quoted=True)

@@ -60,6 +60,32 @@ def test_consolidation_pays_for_its_fixed_cost_or_is_skipped(tmp_path, own_fixed
     assert check_solution(inst, sol) == []
 
 
+@pytest.mark.parametrize(("partner_cost", "mode", "objective"), [
+    # own: 300 x (20 + 5) + 6,000 = 13,500; partner (1,000 t): 300 x (20 + 25) + 2,000 = 15,500;
+    # direct 15,000 -- own wins on its lower handling cost, though its fixed cost is higher
+    (25.0, "own", 13_500.0),
+    # partner at 15/t: 300 x 35 + 2,000 = 12,500 < own 13,500
+    (15.0, "partner", 12_500.0),
+])
+def test_each_mode_charges_its_own_handling_cost(tmp_path, partner_cost, mode, objective):
+    folder = _instance(tmp_path)
+    write_csv(folder / "collection_point_modes.csv",
+              ["site_id", "size", "capacity_t", "capex", "fixed_opex_per_yr", "processing_cost_per_t"],
+              [["C", "own", 1000, 0, 6000, 5.0], ["C", "partner", 1000, 0, 2000, partner_cost]])
+    inst = load_instance(folder)
+    sol = solve(inst, **EXACT)
+    assert sol.objective == pytest.approx(objective, rel=1e-9)
+    assert _mode(sol) == mode
+    assert sol.cost("collection_point_processing") == pytest.approx(300 * {"own": 5.0, "partner": partner_cost}[mode])
+    assert check_solution(inst, sol) == []
+    costs = sol.costs.copy()  # a report charging the other mode's rate is caught
+    costs.loc[costs["component"] == "collection_point_processing", "value"] = 300 * 20.0
+    import dataclasses
+
+    rules = {v.rule for v in check_solution(inst, dataclasses.replace(sol, costs=costs))}
+    assert "cost:collection_point_processing" in rules
+
+
 def test_the_checker_catches_a_collection_point_that_loses_packs(tmp_path):
     inst = load_instance(_instance(tmp_path))
     sol = solve(inst, **EXACT)
@@ -67,11 +93,9 @@ def test_the_checker_catches_a_collection_point_that_loses_packs(tmp_path):
     out = flows["echelon"] == "collection_point_spoke"
     flows.loc[out, "flow_t"] -= 10.0  # 10 t gathered at C never reach the spoke
     flows.loc[out, "transport_cost"] = flows.loc[out, "flow_t"] * 15.0
-    broken = sol.replace(flows=flows) if hasattr(sol, "replace") else None
-    if broken is None:
-        import dataclasses
+    import dataclasses
 
-        broken = dataclasses.replace(sol, flows=flows)
+    broken = dataclasses.replace(sol, flows=flows)
     rules = {v.rule for v in check_solution(inst, broken)}
     assert any("mass_balance" in r or "balance" in r for r in rules), rules
 

@@ -375,7 +375,8 @@ def tiny_cp_instances(draw):
             modes.append({"site_id": f"C{i}", "size": name, "capacity_t": float(draw(st.sampled_from([500, 1500, 4000]))),
                           "capex": float(draw(st.sampled_from([0.0, 1e6]))) if name == "own" else 0.0,
                           "fixed_opex_per_yr": float(draw(st.sampled_from([0.0, 5e4, 2e5]))),
-                          "min_throughput_t": float(draw(st.sampled_from([0.0, 0.0, 200.0])))})
+                          "min_throughput_t": float(draw(st.sampled_from([0.0, 0.0, 200.0]))),
+                          "processing_cost_per_t": draw(st.sampled_from([np.nan, np.nan, 10.0, 60.0]))})
         rows.append({"id": f"C{i}", "lat": round(la, 3), "lon": round(lo, 3), "status": status,
                      "existing_size": names[0] if status == "existing" else "",
                      "closure_cost": draw(st.sampled_from([np.nan, 1e5])) if status == "existing" else np.nan,
@@ -420,6 +421,7 @@ def test_collection_points_milp_equals_brute_force():
             stats["skipped"] += 1
             return
         stats["total"] += 1
+        stats["existing point"] += bool((inst.collection_points["status"] == "existing").any())
         configs = brute_force(inst)
         sol = solve(inst, mip_rel_gap=0, threads=1)
         if not configs:
@@ -430,15 +432,17 @@ def test_collection_points_milp_equals_brute_force():
         best = configs[0].objective
         assert sol.objective == pytest.approx(best, rel=1e-6, abs=1e-3), (sol.objective, best)
         assert check_solution(inst, sol) == []
+        stats["feasible with an existing point"] += bool((inst.collection_points["status"] == "existing").any())
         via = sol.flows.loc[sol.flows["echelon"] == "collection_point_spoke", "flow_t"].sum()
         stats["packs through a collection point"] += bool(via > 1e-6)
         stats["no collection point used"] += bool(via <= 1e-6)
         stats["own rate on a leg"] += inst.params.first_mile_cost_per_t_km is not None or inst.params.line_haul_cost_per_t_km is not None
-        stats["existing point"] += bool((inst.collection_points["status"] == "existing").any())
+        stats["mode with its own handling cost"] += bool(inst.collection_point_modes["processing_cost_per_t"].notna().any())
 
     check()
     print(f"\ncollection-point property test: {dict(stats)}")
     total = stats["total"]
     assert total >= 50, stats
-    for feature in ("packs through a collection point", "no collection point used", "own rate on a leg", "existing point"):
+    for feature in ("packs through a collection point", "no collection point used", "own rate on a leg", "existing point",
+                    "mode with its own handling cost"):
         assert stats[feature] >= 0.1 * total, (feature, stats)

@@ -33,7 +33,7 @@ from ..instance import Instance
 from ..tiers import LEGS, REGION, TIERS, Tier, legs_into, legs_out_of, processing_component
 from .joins import index_tuples, pairs, positions, size_ranks
 from .linear import Terms, add_linear_expression, add_rows, var_array
-from .network import Network, build_network
+from .network import Network, build_network, throughput_var
 
 
 @dataclass
@@ -72,6 +72,7 @@ def build_model(inst: Instance, options: ModelOptions | None = None, net: Networ
             add_one_size(m, net, t)
             add_capacity(m, net, t)
             add_min_throughput(m, net, t)
+            add_option_throughput(m, net, t)
             if t.makes is not None:
                 add_mass_balance(m, net, t)
         if options.linking == "per-arc":
@@ -115,21 +116,25 @@ def add_variables(m: pyo.ConcreteModel, net: Network, options: ModelOptions) -> 
     upper bounds from real capacities and supplies (the big-M of the linking rows)."""
     bounds = {leg.flow_var: net.arcs[leg.name]["ub_t"] for leg in LEGS}
     bounds["merchant_t"] = net.merchant["ub_t"]
+    bounds.update({throughput_var(t): net.tiers[t.name].options["capacity_t"] for t in TIERS if net.tiers[t.name].option_costs})
     unc = net.uncollectable()
     bounds["uncollected_t"] = unc["supply_t"] - unc["required_t"]
     docs = {**{t.open_var: f"{t.name} i operates size k in period t" for t in TIERS},
             **{leg.flow_var: f"t/yr of {leg.material} on {leg.origin}->{leg.destination} arcs" for leg in LEGS},
             "merchant_t": "t black mass/yr sold at a site's gate", "uncollected_t": "t packs/yr not collected",
             "closed_site": "existing site i is closed (from period t on)",
-            "offer_level": "level l of offer ladder L is the offer made"}
+            "offer_level": "level l of offer ladder L is the offer made",
+            **{throughput_var(t): f"t/yr a {t.name} takes in while operating size k" for t in TIERS}}
     set_names = {**{t.open_var: f"{t.name.upper()}_SIZES" for t in TIERS}, **{leg.flow_var: f"ARCS_{leg.name.upper()}" for leg in LEGS},
                  "merchant_t": "MERCHANT", "uncollected_t": "UNCOLLECTABLE", "closed_site": "CLOSABLE",
-                 "offer_level": "OFFER_LEVELS"}
+                 "offer_level": "OFFER_LEVELS", **{throughput_var(t): f"{t.name.upper()}_THROUGHPUT" for t in TIERS}}
     for name, (table, keys) in net.families().items():
         if name == "closed_site" and not len(table) and net.single_period:
             continue  # one period without closable sites: no closure variables at all
         if name == "offer_level" and not len(table):
             continue  # no offer ladders: every tonne is captured, no offer variables
+        if name.startswith("throughput_") and not len(table):
+            continue  # no size option with a cost of its own: no split of the throughput
         index = pyo.Set(initialize=index_tuples(table, keys), ordered=True, dimen=len(keys))
         m.add_component(set_names[name], index)
         binary = name.startswith("open_") or name in ("closed_site", "offer_level")
@@ -312,6 +317,32 @@ def add_min_throughput(m: pyo.ConcreteModel, net: Network, t: Tier) -> None:
         inflow.append(Terms.of(positions(arcs.iloc[hit], rows, ["site_id", "period"]), _var(m, leg.flow_var), pos=hit))
     add_rows(m, f"{t.name}_min_throughput", index_tuples(rows, ["site_id", "period"]), inflow + [sizes], ">=", 0.0,
              doc=f"{t.unit} in >= the minimum throughput of the size operated")
+
+
+def add_option_throughput(m: pyo.ConcreteModel, net: Network, t: Tier) -> None:
+    r"""Where a tier's size options have processing costs of their own, each site's throughput is
+    split by option, and only the operated option takes any.
+
+    .. math:: \sum_k q_{i,k,t} = \sum_c \text{in}_{i,c,t}, \qquad q_{i,k,t} \le \text{cap}_{i,k}\, y^T_{i,k,t}
+
+    and the tier's processing cost is :math:`\sum_{i,k} v_{i,k}\, q_{i,k,t}` (:math:`v_{i,k}` the
+    option's cost, else the site's, else the tier's).  With at most one option per site open this
+    is the operated option's cost times the site's throughput.
+    """
+    tt = net.tiers[t.name]
+    if not tt.option_costs:
+        return
+    opts = tt.options
+    q = _var(m, throughput_var(t))
+    rows = _site_period_rows(opts)
+    keys = ["site_id", "period"]
+    split = Terms.of(positions(opts, rows, keys), q, coef=-1.0)
+    add_rows(m, f"{t.name}_throughput", index_tuples(rows, keys), _inflow_terms(m, net, t, rows, keys) + [split], "==", 0.0,
+             doc=f"{t.unit} in = the throughput split over the size options")
+    n = np.arange(len(opts))
+    add_rows(m, f"{t.name}_throughput_size", q.index_set(),
+             [Terms.of(n, q), Terms.of(n, _var(m, t.open_var), coef=-opts["capacity_t"].to_numpy(float))], "<=", 0.0,
+             doc="throughput only through the size operated")
 
 
 def add_mass_balance(m: pyo.ConcreteModel, net: Network, t: Tier) -> None:
@@ -766,7 +797,12 @@ def add_objective(m: pyo.ConcreteModel, inst: Instance, net: Network, options: M
                                        net.tiers[t.name].options["fixed_opex_per_yr"].to_numpy(float)) for t in TIERS]),
     ]
     for t in TIERS:
-        cost_of = dict(zip(net.tiers[t.name].sites["id"], net.tiers[t.name].sites["cost_per_t"], strict=True))
+        tt = net.tiers[t.name]
+        if tt.option_costs:  # per size option: its own cost on the throughput it takes
+            components.append((+1, f"cost_{processing_component(t)}",
+                               [per_t(tt.options, _var(m, throughput_var(t)), tt.options["cost_per_t"].to_numpy(float))]))
+            continue
+        cost_of = dict(zip(tt.sites["id"], tt.sites["cost_per_t"], strict=True))
         components.append((+1, f"cost_{processing_component(t)}",
                            [per_t(net.arcs[leg.name], _var(m, leg.flow_var), net.arcs[leg.name]["destination"].map(cost_of).to_numpy(float))
                             for leg in legs_into(t.name)]))

@@ -59,6 +59,9 @@ class TierTables:
 
     sites: pd.DataFrame
     options: pd.DataFrame
+    #: some size option has a processing cost of its own (``cost_per_t`` of the options differs
+    #: from the site's): the model then splits each site's throughput by option
+    option_costs: bool = False
 
 
 @dataclass
@@ -96,6 +99,9 @@ class Network:
             out[t.open_var] = (self.tiers[t.name].options, ["site_id", "size", "period"])
         for leg in LEGS:
             out[leg.flow_var] = (self.arcs[leg.name], ["origin", "destination", "chemistry", "period"])
+        for t in TIERS:
+            tt = self.tiers[t.name]
+            out[throughput_var(t)] = (tt.options if tt.option_costs else tt.options.iloc[:0], ["site_id", "size", "period"])
         out["merchant_t"] = (self.merchant, ["site_id", "chemistry", "period"])
         out["uncollected_t"] = (self.uncollectable(), ["region_id", "chemistry", "period"])
         out["closed_site"] = (self.closable, ["site_id", "period"])
@@ -111,6 +117,11 @@ class Network:
         return dataclasses.replace(self, tiers=tiers, arcs=arcs, **changes)
 
 
+def throughput_var(t: Tier) -> str:
+    """The variable family splitting a site's throughput by size option (tiers with option costs)."""
+    return f"throughput_{t.name}_t"
+
+
 def site_options(t: Tier, inst: Instance, periods: list[str]) -> TierTables:
     """Open-able sites of a tier with their size options; existing sites only at or above the
     installed size, charged the capex difference."""
@@ -120,7 +131,11 @@ def site_options(t: Tier, inst: Instance, periods: list[str]) -> TierTables:
     open_sites["closable"] = (open_sites["status"] == "existing") & open_sites["closure_cost"].notna()
     default_cost = float(getattr(inst.params, t.cost_param))
     open_sites["cost_per_t"] = open_sites["processing_cost_per_t"].fillna(default_cost).astype(float)
+    sizes = sizes.rename(columns={"processing_cost_per_t": "option_cost_per_t"})
     opts = sizes.merge(open_sites, left_on="site_id", right_on="id", how="inner", validate="many_to_one")
+    own = opts["option_cost_per_t"] if "option_cost_per_t" in opts.columns else pd.Series(np.nan, index=opts.index)
+    option_costs = bool(own.notna().any())
+    opts["cost_per_t"] = own.fillna(opts["cost_per_t"]).astype(float)  # the option's, else the site's, else the tier's
     installed = opts[(opts["status"] == "existing") & (opts["size"] == opts["existing_size"])]
     inst_cap = dict(zip(installed["site_id"], installed["capacity_t"], strict=True))
     inst_capex = dict(zip(installed["site_id"], installed["capex"], strict=True))
@@ -135,7 +150,7 @@ def site_options(t: Tier, inst: Instance, periods: list[str]) -> TierTables:
         opts["min_throughput_t"] = 0.0
     opts["min_throughput_t"] = opts["min_throughput_t"].fillna(0.0).astype(float)
     open_sites["max_capacity_t"] = open_sites["id"].map(opts.groupby("site_id", sort=False)["capacity_t"].max()).fillna(0.0)
-    keep = ["site_id", "size", "capacity_t", "capex", "capex_charged", "fixed_opex_per_yr", "min_throughput_t", "installed"]
+    keep = ["site_id", "size", "capacity_t", "capex", "capex_charged", "fixed_opex_per_yr", "min_throughput_t", "installed", "cost_per_t"]
     per = _by_period(opts[keep].reset_index(drop=True), periods)
     if len(periods) > 1:
         earliest = per["site_id"].map(dict(zip(open_sites["id"], open_sites["earliest_year"], strict=True)))
@@ -144,7 +159,7 @@ def site_options(t: Tier, inst: Instance, periods: list[str]) -> TierTables:
         acc = sites.set_index("id")
         for c in inst.chem_names:
             open_sites[f"accepts_{c}"] = open_sites["id"].map(acc[f"accepts_{c}"]).astype(bool)
-    return TierTables(open_sites, per)
+    return TierTables(open_sites, per, option_costs)
 
 
 def _by_period(df: pd.DataFrame, periods: list[str]) -> pd.DataFrame:
