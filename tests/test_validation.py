@@ -147,3 +147,40 @@ def test_yield_out_of_range(tmp_path):
     (folder / "instance.toml").write_text(text)
     line = 1 + text.splitlines().index(next(x for x in text.splitlines() if x.startswith("black_mass_yield = 1.4")))
     assert ("instance.toml", line, "chemistries.nmc.black_mass_yield") in _where(_issues(folder))
+
+
+def _square(lat, lon, key):
+    ring = [[lon, lat], [lon + 1, lat], [lon + 1, lat + 1], [lon, lat + 1], [lon, lat]]
+    return {"type": "Feature", "properties": {"id": key}, "geometry": {"type": "Polygon", "coordinates": [ring]}}
+
+
+def test_a_geojson_syntax_error_is_one_located_error(tmp_path):
+    folder = copy_demo(tmp_path)
+    (folder / "regions.geojson").write_text('{"type": "FeatureCollection", "features": [', encoding="utf-8")
+    issues = _issues(folder)
+    assert [(i.file, i.expected) for i in issues] == [("regions.geojson", "a GeoJSON FeatureCollection")], issues
+
+
+def test_a_geojson_feature_for_no_region_is_warned_with_its_index(tmp_path):
+    """Outlines for US-NYC (a region) and XX-NOWHERE (none): the instance loads, and the warning
+    names features[1] and the id it could not match."""
+    import json
+
+    folder = copy_demo(tmp_path)
+    (folder / "regions.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": [
+        _square(40.0, -75.0, "US-NYC"), _square(10.0, 10.0, "XX-NOWHERE")]}), encoding="utf-8")
+    inst = load_instance(folder)
+    warnings = inst.raw_toml.get("_warnings", [])
+    assert any("features[1].properties.id" in w and "'XX-NOWHERE'" in w for w in warnings), warnings
+    assert not any("features[0]" in w for w in warnings), warnings
+
+
+def test_an_implausibly_large_supply_is_warned_not_refused(tmp_path):
+    """2e7 t/yr at one region (above the 1e7 plausibility bound, below the 1e8 limit): loads,
+    with a warning naming regions.csv, its row and the column."""
+    folder = copy_demo(tmp_path)
+    set_cell(folder / "regions.csv", 2, "nmc_t", "20000000")
+    inst = load_instance(folder)
+    warnings = inst.raw_toml.get("_warnings", [])
+    assert any("regions.csv" in w and "row 2" in w and "nmc_t" in w for w in warnings), warnings
+    assert float(inst.regions.loc[inst.regions["id"] == "US-NYC", "nmc_t"].iat[0]) == 2e7
