@@ -77,7 +77,7 @@ def tiny_instances(draw):
                 sizes.append({"site_id": f"{prefix}{i}", "size": name, "capacity_t": float(cap),
                               "capex": float(draw(st.sampled_from(capex_choices)) * cap / caps[0]),
                               "fixed_opex_per_yr": float(draw(st.sampled_from(opex_choices))),
-                              "min_throughput_t": float(draw(st.sampled_from([0.0] * 6 + [0.1, 0.4]))) * cap})
+                              "min_throughput_t": float(draw(st.sampled_from([0.0] * 5 + [0.1, 0.4, 0.8]))) * cap})
             row = {"id": f"{prefix}{i}", "lat": rnd(la), "lon": rnd(lo), "status": status,
                    "existing_size": names[0] if status == "existing" else "",
                    # an existing site may close at a closure cost (annualised like capex)
@@ -228,8 +228,10 @@ def test_milp_equals_brute_force():
     np.testing.assert_(stats["hub"] > 0)
     assert stats["lanes"] >= 0.2 * total, stats
     # the rules of issue 16 are exercised, and bind in some optimum
+    # counted over feasible and infeasible examples alike: which of the two an example is depends on
+    # the draw, and hypothesis draws differently from version to version
     for feature in ("min throughput", "min count", "second-leg radius", "closable existing", "own processing cost"):
-        assert stats[feature] >= 0.1 * total, (feature, stats)
+        assert stats[feature] + stats["infeasible: " + feature] >= 0.1 * total, (feature, stats)
     assert stats["min throughput binds"] > 0 and stats["an existing site closes"] > 0, stats
 
 
@@ -241,7 +243,9 @@ def _features(inst, sol, best: float, stats: Counter, prefix: str = "") -> None:
     if prefix:
         stats[prefix + "min throughput"] += bool((sizes["min_throughput_t"] > 0).any())
         stats[prefix + "min count"] += bool(inst.params.min_spokes or inst.params.min_hubs)
-        stats[prefix + "radius2"] += inst.params.spoke_hub_radius_km is not None and len(inst.hubs) > 0
+        stats[prefix + "second-leg radius"] += inst.params.spoke_hub_radius_km is not None and len(inst.hubs) > 0
+        stats[prefix + "closable existing"] += bool(((sites["status"] == "existing") & sites["closure_cost"].notna()).any())
+        stats[prefix + "own processing cost"] += bool(sites["processing_cost_per_t"].notna().any())
         stats[prefix + "radius1"] += inst.params.service_radius_km is not None
         stats[prefix + "full collection"] += inst.params.min_collection_rate > 0.75
         return
