@@ -137,6 +137,20 @@ def _table_keys(base: Instance, scope: str) -> tuple[set[str], str]:
     return groups, "a site group of the base instance (" + (", ".join(sorted(groups)) or "none: no site has a group") + ")"
 
 
+def _id_list(key: str, value, base: Instance, kind: str, source: str, issues: list[Issue]) -> list[str] | None:
+    """A list of ids of ``kind`` (site, channel) of ``base``; each unknown one an issue with a near miss."""
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        issues.append(_issue(source, key, f"a list of {kind} ids", value))
+        return None
+    known, what = _table_keys(base, kind)
+    expected = "ids of sites in the base instance" if kind == "site" else what
+    for ident in value:
+        if ident not in known:
+            close = difflib.get_close_matches(ident, sorted(known), n=1)
+            issues.append(_issue(source, key, expected, f"unknown {kind} '{ident}'" + (f"; did you mean '{close[0]}'?" if close else "")))
+    return list(value)
+
+
 def _parse_entry(key: str, value, lever: Lever, scope: str, base: Instance, source: str, issues: list[Issue]):
     """The checked value of one override (None after recording an issue)."""
     n = len(issues)
@@ -159,27 +173,8 @@ def _parse_entry(key: str, value, lever: Lever, scope: str, base: Instance, sour
             else:
                 clean[str(k)] = float(v)
         return clean
-    if lever.kind == "channels":
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            issues.append(_issue(source, key, "a list of channel ids", value))
-            return None
-        known, what = _table_keys(base, "channel")
-        for cid in value:
-            if cid not in known:
-                close = difflib.get_close_matches(cid, sorted(known), n=1)
-                issues.append(_issue(source, key, what, f"unknown channel '{cid}'" + (f"; did you mean '{close[0]}'?" if close else "")))
-        return list(value)
-    if lever.kind == "sites":
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            issues.append(_issue(source, key, "a list of site ids", value))
-            return None
-        known, _what = _table_keys(base, "site")
-        for sid in value:
-            if sid not in known:
-                close = difflib.get_close_matches(sid, sorted(known), n=1)
-                issues.append(_issue(source, key, "ids of sites in the base instance",
-                                     f"unknown site '{sid}'" + (f"; did you mean '{close[0]}'?" if close else "")))
-        return list(value)
+    if lever.kind in ("channels", "sites"):
+        return _id_list(key, value, base, lever.kind[:-1], source, issues)
     spec = lever.spec  # a value: checked against the instance field it replaces
     if isinstance(value, str) and value.strip().lower() == "none" and not spec.required:
         return None
