@@ -63,6 +63,11 @@ Outcomes:
 | capture_share_above_one | a capture share of 1.5 | refused (offers.csv, 2, capture_share) |
 | channel_shares_not_one | channel shares adding up to 0.9 | refused (channel_shares.csv, 2, share) |
 | capture_duty_above_best_offer | `min_capture_share = 0.95` where the best offer captures 90 % | refused (channels.csv, 2, min_capture_share) |
+| cp_mode_named_twice | a collection point with modes `own` and `OWN` | refused (collection_point_modes.csv, 3, size) |
+| cp_mode_unknown_site | a mode for a collection point not in collection_points.csv | refused (collection_point_modes.csv, 3, site_id) |
+| cp_without_modes | a collection point with no mode at all | refused (collection_points.csv, 3, id) |
+| cp_negative_capacity | a mode of capacity -100 | refused (collection_point_modes.csv, 2, capacity_t) |
+| cp_first_mile_negative | `first_mile_cost_per_t_km = -0.1` | refused (instance.toml, line, transport.first_mile_cost_per_t_km) |
 | infeasible_capacity | `max_spokes = 2`: only the two existing 20 kt-max spokes may open | infeasible: 40,000 t of capacity for 56,287.5 t required (0.95 x 59,250 t), short by 16,287.5 t |
 | infeasible_radius | `service_radius_km = 50` | infeasible: every region but New York short by 95 % of its supply |
 | infeasible_lfp_outlet | no hub accepts LFP and LFP has no merchant outlet | infeasible: all required LFP short |
@@ -230,6 +235,16 @@ def _channels(offers=None, shares=None, duty=""):
     return mutate
 
 
+def _collection_points(modes=None, points=None):
+    """Two candidate collection points (own or partner mode), then the change."""
+    def mutate(folder: Path) -> None:
+        write_csv(folder / "collection_points.csv", ["id", "name", "lat", "lon", "status"],
+                  points or [["C-NYC", "Queens yard", 40.73, -73.79, "candidate"], ["C-PHL", "Camden yard", 39.93, -75.12, "candidate"]])
+        write_csv(folder / "collection_point_modes.csv", ["site_id", "size", "capacity_t", "capex", "fixed_opex_per_yr"],
+                  modes or [["C-NYC", "own", 3000, 0, 90000], ["C-NYC", "partner", 1000, 0, 20000], ["C-PHL", "own", 3000, 0, 90000]])
+    return mutate
+
+
 CASES = [
     Case("missing_file", lambda f: (f / "spokes.csv").unlink(), "refused", ("spokes.csv", None, None)),
     Case("empty_file", lambda f: (f / "regions.csv").write_text(""), "refused", ("regions.csv", None, None), "empty"),
@@ -301,6 +316,19 @@ CASES = [
          ("channel_shares.csv", 2, "share"), "shares adding up to 1 for region 'US-NYC', chemistry nmc"),
     Case("capture_duty_above_best_offer", _channels(duty=0.95), "refused", ("channels.csv", 2, "min_capture_share"),
          "at most the best offer's capture share in every ladder of the channel (0.9 in offers.csv)"),
+    Case("cp_mode_named_twice", _collection_points(modes=[["C-NYC", "own", 3000, 0, 1], ["C-NYC", "OWN", 1000, 0, 1],
+                                                           ["C-PHL", "own", 3000, 0, 1]]),
+         "refused", ("collection_point_modes.csv", 3, "size"), "size names unique per site"),
+    Case("cp_mode_unknown_site", _collection_points(modes=[["C-NYC", "own", 3000, 0, 1], ["C-BOS", "own", 3000, 0, 1],
+                                                            ["C-PHL", "own", 3000, 0, 1]]),
+         "refused", ("collection_point_modes.csv", 3, "site_id"), "an id from collection_points.csv"),
+    Case("cp_without_modes", _collection_points(modes=[["C-NYC", "own", 3000, 0, 1]]), "refused", ("collection_points.csv", 3, "id"),
+         "at least one size option"),
+    Case("cp_negative_capacity", _collection_points(modes=[["C-NYC", "own", -100, 0, 1], ["C-PHL", "own", 3000, 0, 1]]), "refused",
+         ("collection_point_modes.csv", 2, "capacity_t"), "> 0"),
+    Case("cp_first_mile_negative", lambda f: (_collection_points()(f), _text(f, "instance.toml", "service_radius_km = 650",
+                                                                             "service_radius_km = 650\nfirst_mile_cost_per_t_km = -0.1")),
+         "refused", ("instance.toml", "first_mile_cost_per_t_km", "transport.first_mile_cost_per_t_km"), ">= 0"),
     Case("infeasible_capacity", lambda f: _text(f, "instance.toml", "max_hubs = 2", "max_hubs = 2\nmax_spokes = 2"), "infeasible",
          text="spoke capacity falls short: at most 40,000.0 t/yr of packs can be processed but 56,287.5 t/yr must be collected (short by 16,287.5 t/yr)"),
     Case("infeasible_radius", lambda f: _text(f, "instance.toml", "service_radius_km = 650", "service_radius_km = 50"), "infeasible",

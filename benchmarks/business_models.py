@@ -1,0 +1,50 @@
+"""Solve each market's three business-model presets as issue 17 asks (one thread, gap 1 %) and
+print the time, gap and key figures of each.  A benchmark: prints figures, asserts nothing.
+
+    python benchmarks/business_models.py [MARKET ...] [--time-limit 600] [--gap 0.01]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from optimizer import check_solution, load_instance, solve  # noqa: E402
+from optimizer.scenarios.overrides import apply, load_scenario  # noqa: E402
+
+MARKETS = ["north-america", "europe", "china"]
+MODELS = ["third-party", "battery-maker", "oem-alliance"]
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("markets", nargs="*")
+    ap.add_argument("--models", nargs="*", default=MODELS)
+    ap.add_argument("--time-limit", type=float, default=600)
+    ap.add_argument("--gap", type=float, default=0.01)
+    ap.add_argument("--threads", type=int, default=1)
+    args = ap.parse_args(argv)
+    for market in args.markets or MARKETS:
+        base = load_instance(ROOT / "instances" / market)
+        for model in args.models:
+            inst = apply(base, load_scenario(ROOT / "instances" / market / "scenarios" / "business-models" / f"{model}.toml", base))
+            t = time.perf_counter()
+            sol = solve(inst, threads=args.threads, seed=0, time_limit=args.time_limit, gap=args.gap, marginal_values=False)
+            wall = time.perf_counter() - t
+            ok = not check_solution(inst, sol)
+            opened = sol.sites[sol.sites["open"].astype(bool)]
+            counts = opened["kind"].value_counts().to_dict()
+            gap = float("nan") if sol.gap is None else 100 * sol.gap
+            print(f"{market:<14} {model:<14} {sol.status.value:<16} profit {-sol.objective / 1e6:>9,.1f} M {sol.currency} "
+                  f"gap {gap:6.2f} %  sites {counts}  build {sol.timings['build']:.1f} s solve {sol.timings['solve']:.1f} s "
+                  f"wall {wall:.1f} s  check {'pass' if ok else 'FAIL'}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
