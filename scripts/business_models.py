@@ -1,10 +1,13 @@
-"""The README's "Which business model pays" table, from business-model sweeps.
+"""The README's "Which business model pays" tables, from business-model sweeps.
 
 Reads the folders ``spokehub sweep instances/<market> --grid
 instances/<market>/scenarios/business-models/grid.toml --out DIR`` wrote (each scenario's
 ``solution.json``) and prints one Markdown row per market and model: net annual profit,
 tonnes captured of those available, acquisition cost, mean price per tonne captured, the sites
-opened and the gap.  Run from the repository root::
+opened and the gap; then one row per market, model and channel: tonnes available and captured,
+acquisition cost, mean price per tonne captured and the marginal value of one more tonne
+(captured-weighted mean over the channel's rows, NaN rows left out).  Run from the repository
+root::
 
     python scripts/business_models.py north-america=results/bm-na europe=results/bm-eu ...
 """
@@ -39,6 +42,23 @@ def rows(market: str, folder: Path) -> list[str]:
     return out
 
 
+def channel_rows(market: str, folder: Path) -> list[str]:
+    """One row per business model and channel of one market's sweep folder."""
+    out = []
+    for model in MODELS:
+        sol = Solution.load(folder / model)
+        cps = sol.sites[sol.sites["open"].astype(bool) & (sol.sites["kind"] == "collection_point")]
+        for channel, g in sol.channels.groupby("channel", sort=False):
+            cap, acq = g["captured_t"].sum(), g["acquisition_cost"].sum()
+            mv = g.dropna(subset=["marginal_value_per_t"])
+            w = mv["captured_t"].where(mv["captured_t"] > 0, 0.0)
+            mean_mv = (mv["marginal_value_per_t"] * w).sum() / w.sum() if w.sum() > 0 else (
+                mv["marginal_value_per_t"].mean() if len(mv) else float("nan"))
+            out.append(f"| {market} | {model} | {channel} | {g['available_t'].sum() / 1e3:,.1f} | {cap / 1e3:,.1f} | "
+                       f"{acq / 1e6:,.1f} M | {acq / max(cap, 1e-9):,.0f} | {mean_mv:,.0f} | {len(cps)} |")
+    return out
+
+
 def main(argv: list[str]) -> int:
     print("| market | business model | net annual profit | packs captured | acquisition cost | mean price per t "
           "captured | spokes / hubs open | gap |")
@@ -46,6 +66,13 @@ def main(argv: list[str]) -> int:
     for arg in argv:
         market, _, folder = arg.partition("=")
         print("\n".join(rows(market, Path(folder))))
+    print()
+    print("| market | business model | channel | kt available | kt captured | acquisition cost | mean price per t "
+          "captured | marginal value per t | collection points open |")
+    print("|---|---|---|---:|---:|---:|---:|---:|---:|")
+    for arg in argv:
+        market, _, folder = arg.partition("=")
+        print("\n".join(channel_rows(market, Path(folder))))
     return 0
 
 

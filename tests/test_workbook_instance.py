@@ -58,6 +58,7 @@ WORKBOOK_TEXT = {
     "empty_file": "an empty sheet",
     "channel_unknown": "expected a channel id from sheet 'channels', got unknown id 'dealers'",
     "capture_duty_above_best_offer": "at most the best offer's capture share in every ladder of the channel (0.9 in sheet 'offers')",
+    "cp_mode_unknown_site": "an id from sheet 'collection_points'",
 }
 
 

@@ -118,7 +118,7 @@ def add_variables(m: pyo.ConcreteModel, net: Network, options: ModelOptions) -> 
     bounds["merchant_t"] = net.merchant["ub_t"]
     bounds.update({throughput_var(t): net.tiers[t.name].options["capacity_t"] for t in TIERS if net.tiers[t.name].option_costs})
     unc = net.uncollectable()
-    bounds["uncollected_t"] = unc["supply_t"] - unc["required_t"]
+    bounds["uncollected_t"] = np.maximum(unc["captured_max_t"] - unc["required_t"], 0.0)
     docs = {**{t.open_var: f"{t.name} i operates size k in period t" for t in TIERS},
             **{leg.flow_var: f"t/yr of {leg.material} on {leg.origin}->{leg.destination} arcs" for leg in LEGS},
             "merchant_t": "t black mass/yr sold at a site's gate", "uncollected_t": "t packs/yr not collected",
@@ -375,8 +375,10 @@ def add_link(m: pyo.ConcreteModel, net: Network, leg) -> None:
 
     .. math:: x^\ell_{(o,d),c,t} \le \sum_k \min(\bar x^\ell_{(o,d),c,t}, \text{cap}_{d,k})\, y^{T(d)}_{d,k,t}
 
-    with :math:`\bar x` the arc's upper bound: the supply for an arc from a region, else what can
-    reach the origin site converted to what it sends on, capped by its largest size.
+    with :math:`\bar x` the arc's upper bound: for an arc from a region the most its offers can capture
+    (every channel without offers plus each ladder's best share of its channel; the supply without
+    channels), else what can reach the origin site converted to what it sends on, capped by its
+    largest size.
     """
     arcs = net.arcs[leg.name]
     if arcs.empty:

@@ -24,8 +24,10 @@ conversion of what can reach the origin site, capped by the origin's largest siz
 ``supply`` (``SUPPLY``): (region, chemistry, period) with positive supply (``supply_t``: every
 channel's tonnes available); ``fixed_t``: the tonnes of channels without offers (captured
 whatever the plan); ``captured_min_t``: the least the plan captures (``fixed_t`` plus every
-take-back duty's least share); ``required_t`` = collection rate x ``captured_min_t``.  Without
-channels, ``fixed_t = captured_min_t = supply_t``.
+take-back duty's least share); ``captured_max_t``: the most it can capture (``fixed_t`` plus
+every ladder's best share of its channel's tonnes -- the big-M of every arc out of the region);
+``required_t`` = collection rate x ``captured_min_t``.  Without channels, ``fixed_t =
+captured_min_t = captured_max_t = supply_t``.
 
 ``channel_supply``: (region, channel, chemistry, period) with tonnes available and the offer
 ladder deciding their capture (:func:`optimizer.channels.channel_supply`); ``offers``
@@ -175,11 +177,18 @@ def _supply(inst: Instance, cs: pd.DataFrame, levels: pd.DataFrame) -> pd.DataFr
     least = levels.groupby("ladder")["capture_share"].min().where(levels.groupby("ladder")["forced"].any(), 0.0)
     duty = cs[cs["ladder"] != ""].assign(t=lambda d: d["available_t"] * d["ladder"].map(least).fillna(0.0).to_numpy(float))
     duty = duty.groupby(keys)["t"].sum()
+    most = levels.groupby("ladder")["capture_share"].max()
+    best = cs[cs["ladder"] != ""].assign(t=lambda d: d["available_t"] * d["ladder"].map(most).fillna(0.0).to_numpy(float))
+    best = best.groupby(keys)["t"].sum()
     idx = pd.MultiIndex.from_frame(sup[keys])
     if not inst.has_channels:  # exactly the model without channels
         sup["fixed_t"] = sup["supply_t"]
+        sup["captured_max_t"] = sup["supply_t"]
     else:
         sup["fixed_t"] = free.reindex(idx, fill_value=0.0).to_numpy(float)
+        # what the best offers can win: the arcs' big-M (tighter than supply_t when shares < 1)
+        sup["captured_max_t"] = np.minimum(sup["fixed_t"] + best.reindex(idx, fill_value=0.0).to_numpy(float),
+                                           sup["supply_t"].to_numpy(float))
     sup["captured_min_t"] = sup["fixed_t"] + duty.reindex(idx, fill_value=0.0).to_numpy(float)
     sup["required_t"] = sup["captured_min_t"] * inst.params.min_collection_rate
     return sup.reset_index(drop=True)
@@ -228,10 +237,10 @@ def build_network(inst: Instance) -> Network:
         dest = tiers[leg.destination]
         if leg.origin == REGION:
             pairs = _lanes(inst, leg, inst.regions.reset_index(drop=True), _geo(inst, dest_t, dest))
-            a = pairs.merge(sup[["region_id", "chemistry", "period", "supply_t"]].rename(columns={"region_id": "origin"}),
+            a = pairs.merge(sup[["region_id", "chemistry", "period", "supply_t", "captured_max_t"]].rename(columns={"region_id": "origin"}),
                             on="origin", how="inner")
             a = a.merge(dest.sites[["id", "max_capacity_t"]], left_on="destination", right_on="id").drop(columns="id")
-            a["ub_t"] = np.minimum(a["supply_t"], a["max_capacity_t"])
+            a["ub_t"] = np.minimum(a["captured_max_t"], a["max_capacity_t"])
         else:
             org_t = next(t for t in TIERS if t.name == leg.origin)
             pairs = _lanes(inst, leg, _geo(inst, org_t, tiers[leg.origin]), _geo(inst, dest_t, dest))
