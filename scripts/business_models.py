@@ -4,9 +4,9 @@ Reads the folders ``spokehub sweep instances/<market> --grid
 instances/<market>/scenarios/business-models/grid.toml --out DIR`` wrote (each scenario's
 ``solution.json``) and prints one Markdown row per market and model: net annual profit,
 tonnes captured of those available, acquisition cost, mean price per tonne captured, the sites
-opened and the gap; then one row per market, model and channel: tonnes available and captured,
-acquisition cost, mean price per tonne captured and the marginal value of one more tonne
-(captured-weighted mean over the channel's rows, NaN rows left out).  Run from the repository
+opened and the gap; then one row per market, model, channel and chemistry: tonnes available and captured, the levels
+chosen, acquisition cost, mean price per tonne captured and the marginal value of one more tonne
+(median over the channel's regions, NaN rows left out).  Run from the repository
 root::
 
     python scripts/business_models.py north-america=results/bm-na europe=results/bm-eu ...
@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -43,19 +45,20 @@ def rows(market: str, folder: Path) -> list[str]:
 
 
 def channel_rows(market: str, folder: Path) -> list[str]:
-    """One row per business model and channel of one market's sweep folder."""
+    """One row per business model, channel and chemistry of one market's sweep folder."""
     out = []
     for model in MODELS:
         sol = Solution.load(folder / model)
         cps = sol.sites[sol.sites["open"].astype(bool) & (sol.sites["kind"] == "collection_point")]
-        for channel, g in sol.channels.groupby("channel", sort=False):
+        for (channel, chem), g in sol.channels.groupby(["channel", "chemistry"], sort=False):
             cap, acq = g["captured_t"].sum(), g["acquisition_cost"].sum()
-            mv = g.dropna(subset=["marginal_value_per_t"])
-            w = mv["captured_t"].where(mv["captured_t"] > 0, 0.0)
-            mean_mv = (mv["marginal_value_per_t"] * w).sum() / w.sum() if w.sum() > 0 else (
-                mv["marginal_value_per_t"].mean() if len(mv) else float("nan"))
-            out.append(f"| {market} | {model} | {channel} | {g['available_t'].sum() / 1e3:,.1f} | {cap / 1e3:,.1f} | "
-                       f"{acq / 1e6:,.1f} M | {acq / max(cap, 1e-9):,.0f} | {mean_mv:,.0f} | {len(cps)} |")
+            # a channel without a ladder (owned, or free) is captured whole: "free"; an unmade offer: "none"
+            label = g["level"].where(g["level"] != "", np.where(g["captured_t"] > 0, "free", "none"))
+            levels = ", ".join(f"{lv} x{n}" for lv, n in label.value_counts().items())
+            mv = g["marginal_value_per_t"].dropna()
+            mv_text = f"{mv.median():,.0f}" if len(mv) else "—"
+            out.append(f"| {market} | {model} | {channel} | {chem} | {g['available_t'].sum() / 1e3:,.1f} | {cap / 1e3:,.1f} | "
+                       f"{levels} | {acq / 1e6:,.1f} M | {acq / cap if cap > 0 else 0:,.0f} | {mv_text} | {len(cps)} |")
     return out
 
 
@@ -67,9 +70,9 @@ def main(argv: list[str]) -> int:
         market, _, folder = arg.partition("=")
         print("\n".join(rows(market, Path(folder))))
     print()
-    print("| market | business model | channel | kt available | kt captured | acquisition cost | mean price per t "
-          "captured | marginal value per t | collection points open |")
-    print("|---|---|---|---:|---:|---:|---:|---:|---:|")
+    print("| market | business model | channel | chemistry | kt available | kt captured | levels chosen (regions) | "
+          "acquisition cost | mean price per t captured | marginal value per t (median) | collection points open |")
+    print("|---|---|---|---|---:|---:|---|---:|---:|---:|---:|")
     for arg in argv:
         market, _, folder = arg.partition("=")
         print("\n".join(channel_rows(market, Path(folder))))

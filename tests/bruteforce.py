@@ -164,9 +164,9 @@ def transport_value(inst, open_spokes: dict, open_hubs: dict, single_sourcing: b
                 w_idx[(s, c)] = len(cols)
                 cols.append(-chem.merchant_price_per_t)
     n = len(cols)
-    pairs = sorted({(r, s) for (r, s, _c) in x_idx})
+    # single sourcing: one contract per region, with a spoke or a collection point
+    pairs = sorted({(r, s) for (r, s, _c) in x_idx} | {(r, cp) for (r, cp, _c) in q_idx})
     a_idx = {}
-    assert not (single_sourcing and q_idx), "brute force: single sourcing with collection points is not modelled here"
     if single_sourcing:
         for pr in pairs:
             a_idx[pr] = n + len(a_idx)
@@ -242,7 +242,7 @@ def transport_value(inst, open_spokes: dict, open_hubs: dict, single_sourcing: b
             if ent:
                 A_ub_rows.append(row(ent))
                 b_ub.append(1.0)
-        for (r, s, c), j in x_idx.items():
+        for (r, s, c), j in [*x_idx.items(), *q_idx.items()]:
             supply = float(regions.at[r, f"{c}_t"])
             A_ub_rows.append(row([(j, 1.0), (a_idx[(r, s)], -supply)]))
             b_ub.append(0.0)

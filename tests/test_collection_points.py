@@ -60,6 +60,28 @@ def test_consolidation_pays_for_its_fixed_cost_or_is_skipped(tmp_path, own_fixed
     assert check_solution(inst, sol) == []
 
 
+@pytest.mark.parametrize(("single", "objective", "via_point_t"), [
+    # own 9,000/yr: 300 x 20 + 9,000 = 15,000 = direct; the partner (150 t) fills up from any
+    # regions: 150 x 20 + 150 x 50 + 2,000 = 12,500
+    (False, 12_500.0, 150.0),
+    # one contract per region: the partner can take one whole region (100 t <= 150 t), the other
+    # two ship direct: 100 x 20 + 200 x 50 + 2,000 = 14,000 (own 15,000, direct 15,000)
+    (True, 14_000.0, 100.0),
+])
+def test_single_sourcing_contracts_a_region_to_a_point_or_a_spoke(tmp_path, single, objective, via_point_t):
+    inst = load_instance(_instance(tmp_path, own_fixed=9000.0))
+    sol = solve(inst, single_sourcing=single, **EXACT)
+    assert sol.status == SolveStatus.OPTIMAL
+    assert sol.objective == pytest.approx(objective, rel=1e-9)
+    assert _mode(sol) == "partner"
+    first = sol.flows[(sol.flows["echelon"] == "region_collection_point") & (sol.flows["flow_t"] > 1e-6)]
+    assert first["flow_t"].sum() == pytest.approx(via_point_t)
+    if single:
+        direct = sol.flows[(sol.flows["echelon"] == "region_spoke") & (sol.flows["flow_t"] > 1e-6)]
+        assert first["origin"].nunique() == 1 and set(first["origin"]).isdisjoint(direct["origin"])
+    assert check_solution(inst, sol) == []
+
+
 @pytest.mark.parametrize(("partner_cost", "mode", "objective"), [
     # own: 300 x (20 + 5) + 6,000 = 13,500; partner (1,000 t): 300 x (20 + 25) + 2,000 = 15,500;
     # direct 15,000 -- own wins on its lower handling cost, though its fixed cost is higher

@@ -362,10 +362,11 @@ def test_offers_milp_equals_brute_force():
 # --- collection points --------------------------------------------------------------------------
 
 @st.composite
-def tiny_cp_instances(draw):
+def tiny_cp_instances(draw, single_sourcing: bool = False):
     """A tiny instance with one or two collection points (modes own/partner, maybe existing, maybe
     a handling cost of their own) and first-mile and line-haul rates and radii of their own --
-    or following the pack rate.  Single sourcing off: the brute force does not model it here."""
+    or following the pack rate.  ``single_sourcing``: one contract per region, with a spoke or a
+    point (modes then large enough to take a region's whole supply now and then)."""
     import dataclasses
 
     inst = draw(tiny_instances())
@@ -376,7 +377,8 @@ def tiny_cp_instances(draw):
         status = draw(st.sampled_from(["candidate"] * 4 + ["existing"]))
         names = ["own", "partner"][: draw(st.integers(1, 2))]
         for name in names:
-            modes.append({"site_id": f"C{i}", "size": name, "capacity_t": float(draw(st.sampled_from([500, 1500, 4000]))),
+            sizes = [500, 1500, 4000] if not single_sourcing else [4000, 20000]
+            modes.append({"site_id": f"C{i}", "size": name, "capacity_t": float(draw(st.sampled_from(sizes))),
                           "capex": float(draw(st.sampled_from([0.0, 1e6]))) if name == "own" else 0.0,
                           "fixed_opex_per_yr": float(draw(st.sampled_from([0.0, 5e4, 2e5]))),
                           "min_throughput_t": float(draw(st.sampled_from([0.0, 0.0, 200.0]))),
@@ -388,7 +390,7 @@ def tiny_cp_instances(draw):
     for m in modes:  # a minimum above the capacity is refused by validation
         m["min_throughput_t"] = min(m["min_throughput_t"], m["capacity_t"])
     p = dataclasses.replace(
-        inst.params, single_sourcing=False,
+        inst.params, single_sourcing=single_sourcing,
         first_mile_cost_per_t_km=draw(st.sampled_from([None, 0.5, 3.0])),
         line_haul_cost_per_t_km=draw(st.sampled_from([None, 0.05, 0.3])),
         first_mile_radius_km=draw(st.sampled_from([None, None, 120.0])),
@@ -450,3 +452,39 @@ def test_collection_points_milp_equals_brute_force():
     for feature in ("packs through a collection point", "no collection point used", "own rate on a leg", "existing point",
                     "mode with its own handling cost"):
         assert stats[feature] >= 0.1 * total, (feature, stats)
+
+
+@pytest.mark.slow
+def test_single_sourcing_through_collection_points_milp_equals_brute_force():
+    """Single sourcing with collection points: each region contracts one site, a spoke or a
+    point, for all its packs; the MILP equals the brute force (an integer program per
+    configuration) and the checker passes."""
+    stats: Counter = Counter()
+
+    @settings(max_examples=80, deadline=None, derandomize=True, database=None,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large])
+    @given(tiny_cp_instances(single_sourcing=True))
+    def check(inst):
+        if _n_cp_configs(inst) > MAX_CONFIGS:
+            stats["skipped"] += 1
+            return
+        stats["total"] += 1
+        configs = brute_force(inst)
+        sol = solve(inst, mip_rel_gap=0, threads=1)
+        if not configs:
+            stats["infeasible"] += 1
+            assert sol.status == SolveStatus.INFEASIBLE, (sol.status, sol.objective)
+            return
+        assert sol.status == SolveStatus.OPTIMAL, sol.status
+        assert sol.objective == pytest.approx(configs[0].objective, rel=1e-6, abs=1e-3), (sol.objective, configs[0].objective)
+        assert check_solution(inst, sol) == []
+        first = sol.flows[sol.flows["echelon"].isin(["region_spoke", "region_collection_point"]) & (sol.flows["flow_t"] > 1e-6)]
+        assert (first.groupby("origin")["destination"].nunique() <= 1).all(), first  # one contract per region
+        stats["feasible"] += 1
+        stats["a region contracts a point"] += bool((first["echelon"] == "region_collection_point").any())
+
+    check()
+    print(f"\nsingle-sourcing collection-point property test: {dict(stats)}")
+    assert stats["total"] >= 40, stats
+    assert stats["feasible"] >= 0.2 * stats["total"], stats
+    assert stats["a region contracts a point"] >= 0.1 * stats["feasible"], stats
