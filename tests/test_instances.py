@@ -164,3 +164,28 @@ def test_horizon_supply_grows_with_the_tide() -> None:
     assert all(b > a for a, b in zip(totals, totals.iloc[1:], strict=False))
     base_2030 = na.regions[["nmc_t", "lfp_t"]].to_numpy().sum()
     assert totals["2028"] < base_2030 < totals["2031"]
+
+
+@pytest.mark.parametrize("market", MARKETS)
+def test_every_bundled_grid_loads_and_the_share_lever_does_what_its_name_says(market: str) -> None:
+    """The shipped sweeps (business models, channel estimates) are valid against their market;
+    ``dealers-share-x0.5`` halves the dealers' share and the other end-of-life channels take up
+    the difference in proportion (worked from channel_shares.csv here, not by the lever's code)."""
+    from optimizer.scenarios.overrides import apply
+    from optimizer.scenarios.sweep import load_grid
+
+    base = load_instance(INSTANCES / market)
+    grids = sorted((INSTANCES / market / "scenarios").glob("*/grid.toml"))
+    assert [g.parent.name for g in grids] == ["business-models", "channel-estimates"]
+    plans = {g.parent.name: load_grid(g, base) for g in grids}
+    assert [s.name for s in plans["business-models"].scenarios] == ["third-party", "battery-maker", "oem-alliance"]
+    scenarios = {s.name: s for s in plans["channel-estimates"].scenarios}
+    assert len(scenarios) == 13
+    shares = pd.read_csv(INSTANCES / market / "channel_shares.csv", keep_default_na=False)
+    eol = shares[shares["region"] == "*"].set_index("channel")["share"].astype(float)
+    got = apply(base, scenarios["dealers-share-x0.5"]).channel_shares
+    got = got[got["region"] == "*"].set_index("channel")["share"]
+    want = eol * (1 - eol["dealers"] / 2) / (1 - eol["dealers"])
+    want["dealers"] = eol["dealers"] / 2
+    assert got.to_dict() == pytest.approx(want.to_dict(), rel=1e-12)
+    assert got.sum() == pytest.approx(1.0)
