@@ -12,6 +12,7 @@ import pytest
 
 from optimizer import check_solution, load_instance, solve
 from optimizer.errors import InstanceError
+from optimizer.model.network import build_network
 from optimizer.solution import SolveStatus
 
 from .helpers import base_toml, write_csv, write_instance
@@ -223,3 +224,20 @@ def test_an_infeasible_take_back_duty_is_diagnosed_by_channel(tmp_path):
     assert d.total_shortfall_t == pytest.approx(100.0, abs=1e-6)
     text = str(d)
     assert "channel 'dealer'" in text and "at least 60 %" in text and "600.0 t/yr captured" in text, text
+
+
+def test_arcs_out_of_a_region_are_bounded_by_what_its_best_offers_capture(tmp_path):
+    """The big-M of a region's arcs (and of its uncollected tonnes) is what the best offers can
+    win, not the whole supply: 1,000 t, 70 % with the dealer (best share 0.9 -> 630 t), 30 % with a
+    free channel (300 t): 930 t.  The optimum is the one worked out by hand (value 3,000/t: the
+    free 300 t plus L2's 630 t, 930 x 3,000 - 630 x 1,200 = 2,034,000)."""
+    inst = load_instance(_instance(tmp_path, 3000.0, channels=("dealer", "free"),
+                                   shares=[["*", "dealer", 0.7], ["*", "free", 0.3]]))
+    net = build_network(inst)
+    sup = net.supply.set_index("region_id")
+    assert sup.at["R1", "supply_t"] == pytest.approx(1000.0)
+    assert sup.at["R1", "captured_max_t"] == pytest.approx(930.0)
+    assert net.arcs["region_spoke"]["ub_t"].tolist() == pytest.approx([930.0])
+    sol = solve(inst, **EXACT)
+    assert sol.objective == pytest.approx(-2_034_000.0, rel=1e-9)
+    assert _levels(sol) == {("R1", "dealer"): "L2", ("R1", "free"): ""}
