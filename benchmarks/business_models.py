@@ -28,13 +28,16 @@ def main(argv=None) -> int:
     ap.add_argument("--time-limit", type=float, default=600)
     ap.add_argument("--gap", type=float, default=0.01)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--warm-start", choices=["auto", "on", "off"], default="auto")
+    ap.add_argument("--split", choices=["auto", "on", "off"], default="auto")
     args = ap.parse_args(argv)
     for market in args.markets or MARKETS:
         base = load_instance(ROOT / "instances" / market)
         for model in args.models:
             inst = apply(base, load_scenario(ROOT / "instances" / market / "scenarios" / "business-models" / f"{model}.toml", base))
             t = time.perf_counter()
-            sol = solve(inst, threads=args.threads, seed=0, time_limit=args.time_limit, gap=args.gap, marginal_values=False)
+            sol = solve(inst, threads=args.threads, seed=0, time_limit=args.time_limit, gap=args.gap, marginal_values=False,
+                        warm_start=args.warm_start, split=args.split)
             wall = time.perf_counter() - t
             ok = not check_solution(inst, sol)
             opened = sol.sites[sol.sites["open"].astype(bool)]
@@ -42,7 +45,7 @@ def main(argv=None) -> int:
             gap = float("nan") if sol.gap is None else 100 * sol.gap
             print(f"{market:<14} {model:<14} {sol.status.value:<16} profit {-sol.objective / 1e6:>9,.1f} M {sol.currency} "
                   f"gap {gap:6.2f} %  sites {counts}  build {sol.timings['build']:.1f} s solve {sol.timings['solve']:.1f} s "
-                  f"wall {wall:.1f} s  check {'pass' if ok else 'FAIL'}", flush=True)
+                  f"wall {wall:.1f} s  check {'pass' if ok else 'FAIL'}  [{sol.termination}]", flush=True)
     return 0
 
 

@@ -57,6 +57,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--no-heuristics", action="store_true", help="turn HiGHS primal heuristics off")
     s.add_argument("--warm-start", choices=["auto", "on", "off"], default="auto",
                    help="sparsified-network MIP start (default auto: large models only)")
+    s.add_argument("--split", choices=["auto", "on", "off"], default="auto",
+                   help="one sub-MIP per number of open hubs, bounded by its LP first (default auto: large one-period models)")
     s.add_argument("--single-sourcing", action="store_true", help="each region ships to exactly one spoke")
     s.add_argument("--no-marginal-values", action="store_true",
                    help="skip the fixed-network re-solves that give channels.csv its marginal values")
@@ -374,7 +376,7 @@ def _solve(args) -> int:
         inst = apply(inst, scenario)
     options = SolveOptions(
         time_limit_s=args.time_limit, mip_rel_gap=args.gap, threads=args.threads, seed=args.seed,
-        node_limit=args.node_limit, heuristics=not args.no_heuristics, warm_start=args.warm_start,
+        node_limit=args.node_limit, heuristics=not args.no_heuristics, warm_start=args.warm_start, split=args.split,
         log=args.log, handoff=args.handoff,
         single_sourcing=True if args.single_sourcing else None,
         marginal_values=not args.no_marginal_values,

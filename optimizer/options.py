@@ -18,6 +18,9 @@ diagnosis (this module sits below all three and imports none of them).
 * ``warm_start`` -- ``"auto"`` (models with at least ``WARM_START_MIN_ARCS`` region->spoke arcs)
   or ``"on"`` computes a MIP start first (:mod:`optimizer.heuristic`); it may use
   ``warm_start_share`` of the time limit (60 s when there is no limit).
+* ``split`` -- ``"auto"`` (one-period models with at least ``SPLIT_MIN_ARCS`` region arcs and
+  two hub sites, without a node limit) or ``"on"`` solves the MIP as one sub-MIP per number of open hubs, each bounded by its LP
+  first (:mod:`optimizer.split`); ``"off"`` hands the whole MIP to HiGHS at once.
 * ``cover_cuts``, ``linking`` -- formulation switches; :meth:`SolveOptions.baseline` is the
   textbook formulation without extras.
 * ``isolate`` -- run HiGHS in a worker process (default where the platform allows it): the time
@@ -64,6 +67,7 @@ class SolveOptions:
     single_sourcing: bool | None = None  # None: the instance's setting
     warm_start: str = "auto"  # "auto" (large models only) | "on" | "off"
     warm_start_share: float = 0.15  # share of the time limit the warm start may use
+    split: str = "auto"  # hub-count split: "auto" (large one-period models) | "on" | "off"
     cover_cuts: bool = True  # capacity-cover rows (see model.build.add_capacity_cover)
     linking: str = "per-arc"  # "per-arc" | "aggregated"
     diagnose: bool = True  # on infeasibility, solve the elastic model to name the shortfall
@@ -104,6 +108,8 @@ class SolveOptions:
             problems.append(f"handoff must be 'direct' or 'pyomo', got {self.handoff!r}")
         if self.warm_start not in ("auto", "on", "off"):
             problems.append(f"warm_start must be 'auto', 'on' or 'off', got {self.warm_start!r}")
+        if self.split not in ("auto", "on", "off"):
+            problems.append(f"split must be 'auto', 'on' or 'off', got {self.split!r}")
         if not (_number(self.warm_start_share) and 0 < self.warm_start_share < 1):
             problems.append(f"warm_start_share must be in (0, 1), got {self.warm_start_share!r}")
         if self.linking not in ("per-arc", "aggregated"):
@@ -116,7 +122,7 @@ class SolveOptions:
     def baseline(**kw) -> SolveOptions:
         """The textbook strong formulation handed to plain HiGHS: per-arc linking rows, no cover
         cuts, no warm start (``spokehub bench --formulation baseline``)."""
-        return SolveOptions(warm_start="off", cover_cuts=False, linking="per-arc", **kw)
+        return SolveOptions(warm_start="off", split="off", cover_cuts=False, linking="per-arc", **kw)
 
 
 def _number(x) -> bool:

@@ -27,12 +27,18 @@ from .highs import RunResult, highs_version, run_highs
 from .instance import Instance
 from .load import load_instance
 from .model.build import BuiltModel, build_model
+from .model.compile import compile_model
 from .options import SolveOptions
 from .solution import Solution, SolveStatus, empty_tables
-from .tiers import LEGS, REGION
+from .split import run_split
+from .tiers import HUB, LEGS, REGION
 
 #: Models with at least this many region->spoke arcs get a warm start under warm_start="auto".
 WARM_START_MIN_ARCS = 5000
+#: One-period models with at least this many region->site arcs (and two hub sites) are solved by the
+#: hub-count split under split="auto" (the bundled markets have 2,800-3,400; a split costs one LP
+#: per hub count, which small models do not need).
+SPLIT_MIN_ARCS = 1000
 #: Multi-period starts (one one-period solve per period, each stopping at a 0.5 % gap) may use up
 #: to this share of the time limit: without one, HiGHS spends minutes on the root of a horizon model
 #: holding a poor incumbent.  The start returns as soon as the last period is solved.
@@ -103,7 +109,14 @@ def _pipeline(instance: Instance, options: SolveOptions, timings: dict):
         timings["warm_start"] = time.perf_counter() - t
         if options.time_limit_s is not None:
             run_options = replace(options, time_limit_s=max(1.0, options.time_limit_s - timings["warm_start"]))
-    run = run_highs(built, run_options, mip_start=start.values if start else None)
+    if _wants_split(built, options):
+        t = time.perf_counter()
+        mf = compile_model(built.model)
+        compile_s = time.perf_counter() - t
+        run = run_split(mf, run_options, mip_start=start.values if start else None)
+        run = replace(run, handoff_s=run.handoff_s + compile_s)
+    else:
+        run = run_highs(built, run_options, mip_start=start.values if start else None)
     timings["handoff"] = run.handoff_s
     timings["solve"] = run.solve_s
 
@@ -132,6 +145,22 @@ def _wants_warm_start(built: BuiltModel, options: SolveOptions) -> bool:
     if options.warm_start == "on":
         return True
     return sum(len(built.net.arcs[leg.name]) for leg in first) >= WARM_START_MIN_ARCS
+
+
+def _wants_split(built: BuiltModel, options: SolveOptions) -> bool:
+    """The hub-count split (:mod:`optimizer.split`): one-period models with two hub sites or more;
+    under ``"auto"`` only those with at least ``SPLIT_MIN_ARCS`` region arcs and without a node
+    limit (a node limit is a limit on one tree)."""
+    if options.split == "off" or options.handoff != "direct" or not built.net.single_period:
+        return False
+    if built.net.tiers[HUB.name].options["site_id"].nunique() < 2:
+        return False
+    if options.split == "on":
+        return True
+    if options.node_limit is not None:
+        return False
+    first = [leg for leg in LEGS if leg.origin == REGION]
+    return sum(len(built.net.arcs[leg.name]) for leg in first) >= SPLIT_MIN_ARCS
 
 
 def _options(options: SolveOptions | None, kwargs: dict) -> SolveOptions:

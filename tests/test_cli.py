@@ -170,6 +170,14 @@ def test_options_outside_their_meaning_are_refused(tmp_path, capsys, args, text)
     assert not out.exists()
 
 
+def test_an_unknown_split_is_refused_by_the_python_api():
+    from optimizer import solve
+    from optimizer.errors import UsageError
+
+    with pytest.raises(UsageError, match="split must be 'auto', 'on' or 'off'"):
+        solve(DEMO, split="sometimes")
+
+
 def test_sweep_options_are_refused_before_any_solve(tmp_path, capsys):
     grid = tmp_path / "grid.toml"
     grid.write_text("[grid]\nsupply = [1.0]\n")

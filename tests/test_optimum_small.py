@@ -102,6 +102,20 @@ def test_hand_worked_two_echelon_acceptance(tmp_path):
     assert sol.cost("capex_annualised") == pytest.approx(250_000)  # spoke capex sunk
 
 
+def test_hub_count_split_finds_the_hand_worked_optimum(tmp_path):
+    """The same instance solved part by part (optimizer/split.py): no hub is infeasible (the LP
+    already says so: the black mass has nowhere to go), one hub holds the optimum 340,000, and
+    two hubs (355,000 at best) cannot beat it; the answer is the hand-worked one."""
+    inst = load_instance(_two_echelon(tmp_path))
+    sol = solve(inst, split="on", **EXACT)
+    assert sol.objective == pytest.approx(340_000, rel=1e-9)
+    assert _open(sol) == {"S": "std", "H2": "large"}
+    assert check_solution(inst, sol) == []
+    assert "hub-count split" in sol.termination and "1 hub optimal" in sol.termination
+    assert "0 hubs" not in sol.termination  # an infeasible part is not a part
+    assert sol.best_bound == pytest.approx(340_000, rel=1e-9)
+
+
 def test_two_echelon_matches_brute_force(tmp_path):
     inst = load_instance(_two_echelon(tmp_path))
     configs = brute_force(inst)

@@ -20,7 +20,7 @@ LAYERS = {
     "instance": {"instance", "channels", "validate", "load", "workbook_instance", "workbook_template"},
     "solution": {"solution", "check"},
     "model": {"model", "model.joins", "model.network", "model.build", "model.linear", "model.compile"},
-    "solve": {"options", "highs", "highs_worker", "heuristic", "diagnose", "extract", "explain", "solver"},
+    "solve": {"options", "highs", "highs_worker", "heuristic", "diagnose", "extract", "explain", "split", "solver"},
     "report": {"report", "report.tables", "report.maps", "report.figures", "report.workbook"},
     "shell": {"", "__main__", "cli", "scenarios", "scenarios.overrides", "scenarios.sweep", "bench",
               "bench.importers", "bench.runner", "bench.synthetic"},

@@ -116,8 +116,8 @@ def summary_text(sol: Solution, inst: Instance | None = None) -> str:
     collected = reg["collected_t"].sum()
     captured = reg["captured_t"].sum() if "captured_t" in reg.columns else supply
     if supply > 0 and captured < supply - 0.5:
-        w(f"\ncollection: {collected:,.0f} of {captured:,.0f} t packs/yr captured ({100 * collected / max(captured, 1e-9):.1f} %); "
-          f"{captured:,.0f} of {supply:,.0f} t available captured ({100 * captured / supply:.1f} %)\n")
+        w(f"\ncollection: {captured:,.0f} of {supply:,.0f} t packs/yr available captured ({100 * captured / supply:.1f} %); "
+          f"{collected:,.0f} of the {captured:,.0f} t captured collected ({100 * collected / max(captured, 1e-9):.1f} %)\n")
     elif supply > 0:
         w(f"\ncollection: {collected:,.0f} of {supply:,.0f} t packs/yr ({100 * collected / supply:.1f} %)\n")
     w(_channels_text(sol))
@@ -134,7 +134,7 @@ def _channels_text(sol: Solution) -> str:
     """The summary's channel table; empty for an instance with the one implicit channel."""
     ch = channel_summary(sol)
     cur = sol.currency
-    if len(ch) and not (len(ch) == 1 and ch.index[0] == "all"):
+    if len(ch) and not (ch.index.get_level_values("channel") == "all").all():
         head = (f"\nchannels ({cur}; marginal value = what one more tonne captured is worth to the network as designed):\n")
         view = pd.DataFrame({
             "available_t": ch["available_t"].map(lambda v: f"{v:,.0f}"), "captured_t": ch["captured_t"].map(lambda v: f"{v:,.0f}"),
@@ -146,15 +146,18 @@ def _channels_text(sol: Solution) -> str:
 
 
 def channel_summary(sol: Solution) -> pd.DataFrame:
-    """Per channel (the last period of a horizon): t available and captured, acquisition cost,
-    the mean price paid per t captured and the capture-weighted mean marginal value."""
+    """Per channel and chemistry (the last period of a horizon): t available and captured,
+    acquisition cost, the mean price paid per t captured and the capture-weighted mean marginal
+    value over the regions."""
     ch = sol.channels
     if sol.multi_period and len(ch):
         ch = ch[ch["period"] == sol.periods[-1]]
     if not len(ch):
         return pd.DataFrame(columns=["available_t", "captured_t", "acquisition_cost", "price_per_t", "marginal_value_per_t"])
     w = ch["captured_t"].where(ch["captured_t"] > 0, ch["available_t"])  # a channel not captured: weigh by what it holds
-    g = ch.assign(_w=w, _mv=ch["marginal_value_per_t"].astype(float) * w).groupby("channel", sort=False)
+    # per chemistry: one more NMC tonne and one more LFP tonne are worth very different amounts
+    # (a mean over both says nothing of either)
+    g = ch.assign(_w=w, _mv=ch["marginal_value_per_t"].astype(float) * w).groupby(["channel", "chemistry"], sort=False)
     out = g[["available_t", "captured_t", "acquisition_cost"]].sum()
     out["price_per_t"] = (out["acquisition_cost"] / out["captured_t"].where(out["captured_t"] > 0)).fillna(0.0)
     out["marginal_value_per_t"] = g["_mv"].sum(min_count=1) / g["_w"].sum()
