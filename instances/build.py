@@ -112,6 +112,20 @@ CIRCUITY = 1.25  # [est.]
 PACK_RATE_USD = 0.30  # [est.] USD per t-km, class-9 packs in crates (~10 t payload)
 BM_RATE_CNY_BYD = 0.49  # [24] BYD Guangdong reverse-logistics model, CNY per t-km (read as bulk freight)
 BM_TO_PACK_RATE = 0.40  # [est.] bulk black mass in big bags at full payload vs crated packs
+# Collection points (issue 17): consolidation yards that gather packs from the supply points nearby
+# and send them on to a spoke in full loads.  No cost or rate for one was found in any source (n/f,
+# PARAMETERS-channels-metals-carbon.md has only China's outlet count [M5][M6]); all [est.]:
+LINE_HAUL_TO_PACK_RATE = 0.50  # [est.] racked full loads (~20 t) vs the ~10 t crated lots of the pack rate
+FIRST_MILE_RADIUS_KM = 300.0  # [est.] a collection point serves supply points within 300 road km
+COLLECTION_POINT_COST_USD_PER_T = 30.0  # [est.] receive, inspect, store and reload a tonne of packs
+#: mode -> (capacity t packs/yr, capex USD, fixed cost USD/yr) [est.]: "own" = a leased hazardous-goods
+#: warehouse fitted out (fire suppression, racking, discharge bay) and staffed by the planner; "partner" =
+#: a dealer's or dismantler's yard that consolidates for a yearly fee, no capex, smaller
+COLLECTION_POINT_MODES = {"own": (6000.0, 2.0e6, 0.25e6), "partner": (2500.0, 0.0, 0.12e6)}
+CP_MIN_POP = 150_000  # candidate collection points: GeoNames cities of at least this population ...
+CP_FAR_KM = 150.0  # ... at least this far (great circle) from every spoke candidate (near one, ship direct) ...
+CP_SEP_KM = 150.0  # ... and from each other ...
+CP_MAX = 40  # ... the most populous first, at most this many per market
 
 
 def crf(rate: float, years: float) -> float:
@@ -724,6 +738,23 @@ def build_market(market: str) -> Built:
         h.update(accepts_nmc=True, accepts_lfp=True)
         hubs.append(h)
 
+    # ---- candidate collection points: big cities far from every spoke candidate --------------
+    s_xy = (np.array([s["lat"] for s in spokes]), np.array([s["lon"] for s in spokes]))
+    cps = []
+    for c in cities[cities["population"] >= CP_MIN_POP].sort_values(
+            ["population", "geonameid"], ascending=[False, True], kind="stable").itertuples(index=False):
+        if len(cps) == CP_MAX:
+            break
+        if great_circle_km(c.lat, c.lon, *s_xy).min() < CP_FAR_KM:
+            continue
+        if cps and great_circle_km(c.lat, c.lon, np.array([p["lat"] for p in cps]),
+                                   np.array([p["lon"] for p in cps])).min() < CP_SEP_KM:
+            continue
+        cps.append(city_site("C", c, f"GeoNames {c.geonameid}, population {c.population:,}; [est.] candidate "
+                                     f">= {CP_FAR_KM:g} km from every spoke candidate"))
+    cp_modes = [(p["id"], mode, cap, fx(capex, "USD", cur), fx(fixed, "USD", cur))
+                for p in cps for mode, (cap, capex, fixed) in COLLECTION_POINT_MODES.items()]
+
     # ---- sizes ----------------------------------------------------------------------------------
     spoke_sizes, hub_sizes = [], []
     for s in spokes:
@@ -765,6 +796,7 @@ def build_market(market: str) -> Built:
         "spokes_coverage_added": sum("added so that" in s["note"] for s in spokes),
         "hubs": len(hubs), "hubs_existing": sum(h["status"] == "existing" for h in hubs),
         "hubs_nmc_only": sum(not h["accepts_lfp"] for h in hubs),
+        "collection_points": len(cps),
         "eol_nmc_t": sum(r.nmc_t for r in eol), "eol_lfp_t": sum(r.lfp_t for r in eol),
         "scrap_nmc_t": sum(p.nmc_t for p in scrap), "scrap_lfp_t": sum(p.lfp_t for p in scrap),
         "scrap_plants": len(scrap_plants), "scrap_gwh": float(scrap_plants["scrap_gwh"].sum()),
@@ -793,6 +825,11 @@ def build_market(market: str) -> Built:
                                "true" if h["accepts_lfp"] else "false", h["note"]] for h in hubs]),
         "hub_sizes.csv": csv_text(["site_id", "size", "capacity_t", "capex", "fixed_opex_per_yr"],
                                   [[i, n, f"{c:.0f}", f"{x:.0f}", f"{o:.0f}"] for i, n, c, x, o in hub_sizes]),
+        "collection_points.csv": csv_text(["id", "name", "lat", "lon", "status", "note"],
+                                          [[p["id"], p["name"], f"{p['lat']:.5f}", f"{p['lon']:.5f}", p["status"], p["note"]]
+                                           for p in cps]),
+        "collection_point_modes.csv": csv_text(["site_id", "size", "capacity_t", "capex", "fixed_opex_per_yr"],
+                                               [[i, n, f"{c:.0f}", f"{x:.0f}", f"{o:.0f}"] for i, n, c, x, o in cp_modes]),
         "regions.geojson": regions_geojson(market),
         **channel_files(market, [p for p, k in zip(points["id"], points["kind"], strict=True) if k == "scrap"]),
     }
@@ -817,6 +854,13 @@ def regions_geojson(market: str) -> str:
 # --------------------------------------------------------------------------------------------
 # instance.toml
 # --------------------------------------------------------------------------------------------
+
+
+def _mode_text(mode: str, cur: str) -> str:
+    cap, capex, fixed = COLLECTION_POINT_MODES[mode]
+    return (f"{cap:,.0f} t packs/yr, capex {fx(capex, 'USD', cur):,.0f} {cur}, fixed {fx(fixed, 'USD', cur):,.0f} {cur}/yr"
+            + (" (a leased hazardous-goods warehouse fitted out and staffed)" if mode == "own"
+               else " (a dealer's or dismantler's yard consolidating for a yearly fee)"))
 
 
 def instance_toml(market: str, s: dict) -> str:
@@ -882,6 +926,9 @@ def instance_toml(market: str, s: dict) -> str:
                                                              "[est.] 0.4 x pack rate: bulk bags at full payload"),
         f"circuity = {CIRCUITY}  # [est.] road km over great-circle km",
         f"service_radius_km = {cfg.service_radius_km:g}  # model-size choice: longest pack haul considered",
+        f"line_haul_cost_per_t_km = {num(pack_rate * LINE_HAUL_TO_PACK_RATE, 4)}  # [est.] collection point -> spoke: "
+        f"{LINE_HAUL_TO_PACK_RATE:g} x pack rate, full loads",
+        f"first_mile_radius_km = {FIRST_MILE_RADIUS_KM:g}  # [est.] longest supply point -> collection point haul",
         "",
         "[finance]",
         f"discount_rate = {DISCOUNT_RATE}  # [est.] real cost of capital for industrial plants",
@@ -892,6 +939,8 @@ def instance_toml(market: str, s: dict) -> str:
         "USD 250/t packs",
         f"hub_cost_per_t = {num(fx(HUB_COST_USD_PER_T, 'USD', cur))}  # [est.] leach, SX, crystallise; "
         "USD 1,800/t BM",
+        f"collection_point_cost_per_t = {num(fx(COLLECTION_POINT_COST_USD_PER_T, 'USD', cur))}  # [est.] receive, "
+        "inspect, store, reload; USD 30/t packs",
         "",
         "[collection]",
         f"uncollected_penalty_per_t = {num(penalty)}  # [D10] top of UK total recycling cost, GBP 8/kg",
@@ -925,6 +974,17 @@ def instance_toml(market: str, s: dict) -> str:
                      "the real plant is a nickel/cobalt route"),
         "hub_sizes.csv": ("15/35/70 kt black mass/yr ([D1] 35 kt, [D6] 50-70 kt); capex = US$850 M x (capacity/35,000 t)^0.6 "
                           "([D4][D5] Nov 2023 estimate, low end) [est. exponent]; fixed opex 5 % of capex per yr [est.]"),
+        "collection_points.csv": (f"[est.] GeoNames cities >= {CP_MIN_POP:,} at least {CP_FAR_KM:g} km (great circle) "
+                                  f"from every spoke candidate and {CP_SEP_KM:g} km from each other, most populous "
+                                  f"first, at most {CP_MAX}; no collector-site list found (n/f)"),
+        "collection_point_modes.csv": "[est.] own: " + _mode_text("own", cur) + "; partner: " + _mode_text("partner", cur)
+                                      + "; no cost of a collection point found in any source (n/f)",
+        "transport.line_haul_cost_per_t_km": f"[est.] {LINE_HAUL_TO_PACK_RATE:g} x the pack rate: racked full loads of "
+                                             "~20 t from a collection point vs ~10 t crated lots",
+        "transport.first_mile_radius_km": f"[est.] a collection point gathers from supply points within "
+                                          f"{FIRST_MILE_RADIUS_KM:g} road km (first mile at the pack rate)",
+        "processing.collection_point_cost_per_t": "[est.] handling at a collection point (receive, inspect, store, "
+                                                  "reload) USD 30/t packs; n/f",
         "channels.csv": "[est.] five channels; no published split by channel for any market (n/f, "
                         "PARAMETERS-channels-metals-carbon.md section 1); instances/README.md 'Collection channels'",
         "channel_shares.csv": "[est.] end-of-life packs split by channel (" + ", ".join(
@@ -992,6 +1052,12 @@ def national_sales_any_year(market: str) -> dict[str, dict[str, dict[int, float]
     return sales
 
 
+#: the collection-point tier's instance.toml parameters (left out of the horizon with the tier)
+CP_PARAM_KEYS = ("transport.line_haul_cost_per_t_km", "transport.first_mile_radius_km",
+                 "processing.collection_point_cost_per_t")
+CP_PARAMS = tuple(k.split(".")[1] + " =" for k in CP_PARAM_KEYS)
+
+
 def build_horizon(base: Built) -> Built:
     """north-america-2035: the north-america instance with [periods] and a supply.csv.
 
@@ -1015,12 +1081,15 @@ def build_horizon(base: Built) -> Built:
                     v *= float(np.mean([ratios[(unit, c)][y] for y in range(y0, y0 + n)]))
                 rows.append([p.id, str(y0), c, f"{v:.3f}"])
     # The horizon keeps the plant-only form of the 2030 instance: its MILP is already time-limited
-    # (README "Multi-period"), channels would add an offer choice per region and period.
-    files = {k: v for k, v in base.files.items() if k not in ("channels.csv", "channel_shares.csv", "offers.csv")}
+    # (README "Multi-period"), channels would add an offer choice per region and period, and
+    # collection points a tier of binaries per period.
+    dropped = ("channels.csv", "channel_shares.csv", "offers.csv", "collection_points.csv", "collection_point_modes.csv")
+    files = {k: v for k, v in base.files.items() if k not in dropped}
     files["supply.csv"] = csv_text(["region_id", "period", "chemistry", "supply_t"], rows)
     toml = files["instance.toml"].replace('name = "north-america"', f'name = "{HORIZON}"', 1)
     toml = "".join(line for line in toml.splitlines(keepends=True)
-                   if not line.startswith(('"channels.csv"', '"channel_shares.csv"', '"offers.csv"')))
+                   if not line.startswith(tuple(f'"{name}"' for name in dropped) + CP_PARAMS
+                                          + tuple(f'"{k}"' for k in CP_PARAM_KEYS)))
     toml += (
         "\n# Phased build-out 2025-2035 (issue: multi-period planning). Supply per period is in supply.csv:\n"
         "# end-of-life packs from the same logistic lifetime model (mean 10 yr, sd 4 [G14]) applied year by\n"

@@ -36,6 +36,7 @@ Tolerances scale with the magnitudes involved: a tonnage is trusted to ``ABS_TOL
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -204,6 +205,8 @@ class _Ctx:
     sizes: dict[str, pd.DataFrame]  # tier -> its size options
     #: period -> (region, chemistry) -> t captured by the offers the solution reports (checked)
     captured: dict[str, dict[tuple[str, str], float]] | None = None
+    #: period -> (region, chemistry, channel) -> t captured (checked)
+    captured_by_channel: dict[str, dict[tuple[str, str, str], float]] | None = None
     acquisition: dict[str, tuple[float, float, float, int]] | None = None
 
 
@@ -229,6 +232,7 @@ def check_solution(inst: Instance, sol: Solution) -> list[Violation]:
         chosen = _check_sites(ctx, period, out)
         flows = _flows_of(sol, period)
         _check_flows(ctx, period, flows, chosen, out)
+        _check_accepted_channels(ctx, period, flows, out)
         collected = _check_balances(ctx, period, flows, chosen, out)
         _check_site_columns(ctx, period, flows, chosen, out)
         _check_costs(ctx, period, flows, chosen, collected, out)
@@ -796,6 +800,7 @@ def _check_channels(ctx: _Ctx, out: list[Violation]) -> None:
     rep = {(r.region_id, r.channel, r.chemistry, str(r.period)): r for r in ctx.sol.channels.itertuples(index=False)}
     seen = set()
     ctx.captured = {p: {} for p in ctx.periods}
+    ctx.captured_by_channel = {p: {} for p in ctx.periods}
     ctx.acquisition = {}
     for period in ctx.periods:
         supply = ctx.supply[period]
@@ -838,6 +843,7 @@ def _check_channels(ctx: _Ctx, out: list[Violation]) -> None:
                 if abs(float(getattr(r, col)) - want) > tol:
                     out.append(Violation("channel_report", f"region {rid} channel {ch} {chem} in {period}: {col} {getattr(r, col)} but {want:.6f}"))
             ctx.captured[period][(rid, chem)] = ctx.captured[period].get((rid, chem), 0.0) + captured
+            ctx.captured_by_channel[period][(rid, chem, ch)] = captured
             spent += captured * price
             price_scale, tonnes, n = max(price_scale, abs(price)), tonnes + captured, n + 1
         ctx.acquisition[period] = (spent, price_scale, tonnes, n)
@@ -845,3 +851,43 @@ def _check_channels(ctx: _Ctx, out: list[Violation]) -> None:
         if key not in seen:
             out.append(Violation("channel_report", f"channels table names region {key[0]} channel {key[1]} {key[2]} in {key[3]}, "
                                  "which holds no tonnes in the instance"))
+
+
+#: most sites one region ships to on a leg whose every subset the channel check enumerates
+MAX_SUBSET_SITES = 12
+
+
+def _check_accepted_channels(ctx: _Ctx, period: str, flows: dict, out: list[Violation]) -> None:
+    """Sites that take some channels only (collection_points.csv ``channels``) get no more from
+    a region than those channels captured there: for every set S of the sites a region ships a
+    chemistry to, the flow into S is at most what the channels any site of S takes captured
+    (checked over the subsets themselves, not the model's unions)."""
+    inst = ctx.inst
+    if not inst.has_channels or ctx.captured_by_channel is None:
+        return
+    captured = ctx.captured_by_channel[period]
+    for leg in LEGS:
+        if leg.origin != REGION:
+            continue
+        table = ctx.sites[leg.destination]
+        if "channels" not in table.columns:
+            continue
+        takes = {sid: {c.strip() for c in str(text or "").split(";") if c.strip()} for sid, text in table["channels"].fillna("").items()}
+        if not any(takes.values()):
+            continue
+        df = flows[leg.name]
+        df = df[df["flow_t"] > 1e-9] if len(df) else df
+        for (rid, chem), g in (df.groupby(["origin", "chemistry"]) if len(df) else ()):
+            held = {h: t for (r, c, h), t in captured.items() if r == rid and c == chem}
+            sent = g.groupby("destination")["flow_t"].sum()
+            ids = list(sent.index)
+            if len(ids) > MAX_SUBSET_SITES:
+                ids = sorted(ids, key=lambda i: -sent[i])[:MAX_SUBSET_SITES]  # the largest flows
+            for k in range(1, len(ids) + 1):
+                for subset in itertools.combinations(ids, k):
+                    union = set().union(*(takes.get(i) or set(held) for i in subset))
+                    got, room = float(sent[list(subset)].sum()), sum(held.get(h, 0.0) for h in union)
+                    if got > room + _tol_t(room):
+                        out.append(Violation("channel_acceptance", f"region {rid} sends {got:.3f} t {chem} in {period} to "
+                                             f"{', '.join(subset)}, which take {', '.join(sorted(union))} only: "
+                                             f"{room:.3f} t captured", got - room))

@@ -260,7 +260,12 @@ COLLECTION_POINTS = TableSpec(
         "on to a spoke in consolidated loads (first mile in, line haul out). Without it packs go straight "
         "to spokes; with it they may still do so."
     ),
-    fields=SITE_FIELDS,
+    fields=SITE_FIELDS
+    + (
+        FieldSpec("channels", "str", "Channels the point accepts: ids from channels.csv separated by ';' "
+                  "(e.g. dealers;dismantlers); blank = every channel. The others ship straight to spokes",
+                  required=False, default=""),
+    ),
     required_file=False,
 )
 

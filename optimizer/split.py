@@ -65,14 +65,6 @@ class Part:
         return self.lp_bound
 
 
-def can_split(mf) -> bool:
-    """Whether the matrix form has hub-opening columns to count (two hub sites at least)."""
-    if HUB.open_var not in mf.var_blocks:
-        return False
-    s, n = mf.var_blocks[HUB.open_var]
-    return len({mf.columns[s + i].index()[0] for i in range(n)}) >= 2
-
-
 def with_hub_count(mf):
     """``mf`` with one row more, ``sum of the hub-opening columns``, and the number of hub sites.
     The row's bounds are set per part by :func:`_part_matrix`."""

@@ -39,6 +39,7 @@ def validate_instance(inst: Instance) -> list[Issue]:
     _site_counts(inst, issues)
     _periods(inst, issues)
     _channels(inst, issues)
+    _accepted_channels(inst, issues)
     if inst.boundaries:
         _boundaries(inst, issues)
     return issues
@@ -386,6 +387,33 @@ def _channels(inst: Instance, issues: list[Issue]) -> None:
         return
     _channel_shares_add_up(inst, shares, issues)
     _offer_ladders(inst, chans, offers, issues)
+
+
+def accepted_channels(text: str) -> tuple[str, ...]:
+    """The channel ids of a collection point's ``channels`` field (blank: every channel, ``()``)."""
+    return tuple(c.strip() for c in str(text or "").split(";") if c.strip())
+
+
+def _accepted_channels(inst: Instance, issues: list[Issue]) -> None:
+    """A collection point's ``channels``: blank, or known channel ids, at least one."""
+    cps = _cps(inst)
+    if not len(cps) or "channels" not in cps.columns:
+        return
+    known = set(inst.channels["id"]) if inst.channels is not None and len(inst.channels) else set()
+    for i, text in enumerate(cps["channels"].fillna("").astype(str)):
+        if not text.strip():
+            continue
+        ids = accepted_channels(text)
+        where = ("collection_points.csv", _row(cps, i), "channels")
+        if not known:
+            issues.append(Issue(*where, "blank: the instance has no channels.csv, so the point takes every pack",
+                                f"'{text}'"))
+        elif not ids:
+            issues.append(Issue(*where, "at least one channel id from channels.csv separated by ';' (blank = every channel)",
+                                f"'{text}' (a point accepting no channel)"))
+        else:
+            issues.extend(Issue(*where, "channel ids from channels.csv separated by ';'", _unknown(c, known))
+                          for c in ids if c not in known)
 
 
 def _channel_shares_add_up(inst: Instance, shares: pd.DataFrame, issues: list[Issue]) -> None:

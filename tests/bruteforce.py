@@ -98,9 +98,13 @@ def _rate(value, fallback: float) -> float:
     return fallback if value is None else float(value)
 
 
-def transport_value(inst, open_spokes: dict, open_hubs: dict, single_sourcing: bool = False, open_cps: dict | None = None):
+def transport_value(inst, open_spokes: dict, open_hubs: dict, single_sourcing: bool = False, open_cps: dict | None = None,
+                    by_channel: dict | None = None):
     """Optimal variable cost for fixed open sites, or None if infeasible.  ``open_cps``: open
-    collection points (first mile region -> point, line haul point -> spoke)."""
+    collection points (first mile region -> point, line haul point -> spoke).  ``by_channel``:
+    (region, chemistry, channel) -> t captured; with it, first-mile flows are indexed by channel
+    and a point takes only the channels its ``channels`` column lists (every channel if blank),
+    each channel's flows into points at most what it captured."""
     p = inst.params
     open_cps = open_cps or {}
     chems = list(inst.chem_names)
@@ -112,7 +116,11 @@ def transport_value(inst, open_spokes: dict, open_hubs: dict, single_sourcing: b
     haul_rate = _rate(p.line_haul_cost_per_t_km, p.pack_cost_per_t_km)
     cols = []  # (kind, key, cost, ub)
     x_idx, z_idx, w_idx, u_idx = {}, {}, {}, {}
-    q_idx, y_idx = {}, {}  # region -> collection point, collection point -> spoke
+    q_idx, y_idx = {}, {}  # region -> collection point (per channel, "*" without), collection point -> spoke
+    takes = {}
+    if cps is not None and "channels" in cps.columns:
+        takes = {i: {c.strip() for c in str(t or "").split(";") if c.strip()} for i, t in cps["channels"].fillna("").items()}
+    per_channel = by_channel is not None and any(takes.get(cp) for cp in open_cps)
     for r in inst.regions.itertuples(index=False):
         for c in chems:
             supply = getattr(r, f"{c}_t")
@@ -123,9 +131,16 @@ def transport_value(inst, open_spokes: dict, open_hubs: dict, single_sourcing: b
                 km, cost, quoted = _lane(inst, r.id, r.lat, r.lon, cp, pt.lat, pt.lon, first_rate, with_quoted=True)
                 if p.first_mile_radius_km is not None and km > p.first_mile_radius_km and not quoted:
                     continue
-                q_idx[(r.id, cp, c)] = len(cols)
                 mode_cost = open_cps[cp][5]  # the operated mode's own handling cost, else the point's or the tier's
-                cols.append(cost + (mode_cost if mode_cost == mode_cost else _processing(pt, p.collection_point_cost_per_t)))
+                unit = cost + (mode_cost if mode_cost == mode_cost else _processing(pt, p.collection_point_cost_per_t))
+                if per_channel:
+                    held = [h for (rr, cc, h), t in by_channel.items() if rr == r.id and cc == c and t > 0]
+                    hs = [h for h in held if not takes.get(cp) or h in takes[cp]]
+                else:
+                    hs = ["*"]
+                for h in hs:
+                    q_idx[(r.id, cp, c, h)] = len(cols)
+                    cols.append(unit)
             for s in open_spokes:
                 sp = spokes.loc[s]
                 km, cost, quoted = _lane(inst, r.id, r.lat, r.lon, s, sp.lat, sp.lon, p.pack_cost_per_t_km, with_quoted=True)
@@ -165,7 +180,7 @@ def transport_value(inst, open_spokes: dict, open_hubs: dict, single_sourcing: b
                 cols.append(-chem.merchant_price_per_t)
     n = len(cols)
     # single sourcing: one contract per region, with a spoke or a collection point
-    pairs = sorted({(r, s) for (r, s, _c) in x_idx} | {(r, cp) for (r, cp, _c) in q_idx})
+    pairs = sorted({(r, s) for (r, s, _c) in x_idx} | {(r, cp) for (r, cp, _c, _h) in q_idx})
     a_idx = {}
     if single_sourcing:
         for pr in pairs:
@@ -194,20 +209,25 @@ def transport_value(inst, open_spokes: dict, open_hubs: dict, single_sourcing: b
             if supply <= 0:
                 continue
             ent = [(j, 1.0) for (rr, s, cc), j in x_idx.items() if rr == rid and cc == c]
-            ent += [(j, 1.0) for (rr, cp, cc), j in q_idx.items() if rr == rid and cc == c]
+            ent += [(j, 1.0) for (rr, cp, cc, _h), j in q_idx.items() if rr == rid and cc == c]
             if (rid, c) in u_idx:
                 ent.append((u_idx[(rid, c)], 1.0))
             A_eq_rows.append(row(ent))
             b_eq.append(supply)
+            if per_channel:  # a channel's flows into points: at most what it captured
+                for (rr, cc, h), t in by_channel.items():
+                    if rr == rid and cc == c:
+                        A_ub_rows.append(row([(j, 1.0) for (r2, _cp, c2, h2), j in q_idx.items() if (r2, c2, h2) == (rid, c, h)]))
+                        b_ub.append(t)
     for cp, opt in open_cps.items():
-        inflow = [(j, 1.0) for (r, pp, c), j in q_idx.items() if pp == cp]
+        inflow = [(j, 1.0) for (r, pp, c, _h), j in q_idx.items() if pp == cp]
         A_ub_rows.append(row(inflow))
         b_ub.append(opt[1])
         if opt[4] > 0:
             A_ub_rows.append(row([(j, -1.0) for j, _ in inflow]))
             b_ub.append(-opt[4])
         for c in chems:  # what a point gathers it sends on, chemistry by chemistry
-            ent = [(j, 1.0) for (r, pp, cc), j in q_idx.items() if pp == cp and cc == c]
+            ent = [(j, 1.0) for (r, pp, cc, _h), j in q_idx.items() if pp == cp and cc == c]
             ent += [(j, -1.0) for (pp, s, cc), j in y_idx.items() if pp == cp and cc == c]
             A_eq_rows.append(row(ent))
             b_eq.append(0.0)
@@ -242,7 +262,7 @@ def transport_value(inst, open_spokes: dict, open_hubs: dict, single_sourcing: b
             if ent:
                 A_ub_rows.append(row(ent))
                 b_ub.append(1.0)
-        for (r, s, c), j in [*x_idx.items(), *q_idx.items()]:
+        for (r, s, c, *_h), j in [*x_idx.items(), *q_idx.items()]:
             supply = float(regions.at[r, f"{c}_t"])
             A_ub_rows.append(row([(j, 1.0), (a_idx[(r, s)], -supply)]))
             b_ub.append(0.0)
@@ -270,11 +290,12 @@ def transport_value(inst, open_spokes: dict, open_hubs: dict, single_sourcing: b
 def offer_worlds(inst) -> list[tuple[object, float, dict]]:
     """Every combination of offer levels (none, or one per ladder; one under a take-back duty):
     (the instance with each region's supply replaced by the tonnes captured, the acquisition
-    cost, the levels chosen).  Reads the channel tables in their simple forms only (shares for
+    cost, the levels chosen, the tonnes captured per (region, chemistry, channel) -- None without
+    channels).  Reads the channel tables in their simple forms only (shares for
     every region, ``*``; offers for every region or national; blank chemistry and period):
     one ladder per (channel, region or '*', chemistry)."""
     if inst.channels is None or not len(inst.channels):
-        return [(inst, 0.0, {})]
+        return [(inst, 0.0, {}, None)]
     chans = inst.channels.set_index("id")
     if inst.channel_shares is not None and len(inst.channel_shares):
         sh = inst.channel_shares
@@ -302,6 +323,7 @@ def offer_worlds(inst) -> list[tuple[object, float, dict]]:
         chosen = dict(zip(keys, pick, strict=True))
         regions = inst.regions.copy()
         cost = 0.0
+        by_channel = {}
         for c in inst.chem_names:
             captured = []
             for rid, supply in zip(inst.regions["id"], inst.regions[f"{c}_t"], strict=True):
@@ -309,14 +331,17 @@ def offer_worlds(inst) -> list[tuple[object, float, dict]]:
                 for ch, sh_ in share.items():
                     avail = float(supply) * float(sh_)
                     key = (ch, "*" if chans.at[ch, "price_scope"] == "national" else rid, c)
+                    got = 0.0
                     if key not in ladders:  # no offers: free, all captured
-                        t += avail
+                        got = avail
                     elif chosen[key] is not None:
-                        t += avail * chosen[key][2]
-                        cost += avail * chosen[key][2] * chosen[key][1]
+                        got = avail * chosen[key][2]
+                        cost += got * chosen[key][1]
+                    t += got
+                    by_channel[(rid, c, ch)] = got
                 captured.append(t)
             regions[f"{c}_t"] = captured
-        worlds.append((inst.replace(regions=regions), cost, {k: (v[0] if v else "") for k, v in chosen.items()}))
+        worlds.append((inst.replace(regions=regions), cost, {k: (v[0] if v else "") for k, v in chosen.items()}, by_channel))
     return worlds
 
 
@@ -358,8 +383,8 @@ def brute_force(inst, single_sourcing: bool | None = None) -> list[Config]:
                     continue
                 closed = sum(cost for sid, cost in closure.items() if sid not in open_s and sid not in open_h and sid not in open_c)
                 fixed = crf * (capex + closed) + sum(o[3] for o in sites)
-                for world, acquisition, _levels in worlds:
-                    var = transport_value(world, open_s, open_h, single, open_cps=open_c)
+                for world, acquisition, _levels, by_channel in worlds:
+                    var = transport_value(world, open_s, open_h, single, open_cps=open_c, by_channel=by_channel)
                     if var is None:
                         continue
                     results.append(Config({**open_c, **open_s, **open_h}, fixed, fixed + var + acquisition))

@@ -67,6 +67,8 @@ Outcomes:
 | cp_mode_unknown_site | a mode for a collection point not in collection_points.csv | refused (collection_point_modes.csv, 3, site_id) |
 | cp_without_modes | a collection point with no mode at all | refused (collection_points.csv, 3, id) |
 | cp_negative_capacity | a mode of capacity -100 | refused (collection_point_modes.csv, 2, capacity_t) |
+| cp_unknown_channel | a point taking `dealer;dismantlers` (no such channel) | refused (collection_points.csv, 3, channels) |
+| cp_accepting_no_channel | a point whose channels field is `;` | refused (collection_points.csv, 2, channels) |
 | cp_first_mile_negative | `first_mile_cost_per_t_km = -0.1` | refused (instance.toml, line, transport.first_mile_cost_per_t_km) |
 | infeasible_capacity | `max_spokes = 2`: only the two existing 20 kt-max spokes may open | infeasible: 40,000 t of capacity for 56,287.5 t required (0.95 x 59,250 t), short by 16,287.5 t |
 | infeasible_radius | `service_radius_km = 50` | infeasible: every region but New York short by 95 % of its supply |
@@ -235,11 +237,18 @@ def _channels(offers=None, shares=None, duty=""):
     return mutate
 
 
-def _collection_points(modes=None, points=None):
-    """Two candidate collection points (own or partner mode), then the change."""
+def _collection_points(modes=None, points=None, channels=None):
+    """Two candidate collection points (own or partner mode), then the change; ``channels``: the
+    points' channels column (with the two channels of :func:`_channels`)."""
     def mutate(folder: Path) -> None:
-        write_csv(folder / "collection_points.csv", ["id", "name", "lat", "lon", "status"],
-                  points or [["C-NYC", "Queens yard", 40.73, -73.79, "candidate"], ["C-PHL", "Camden yard", 39.93, -75.12, "candidate"]])
+        if channels is not None:
+            _channels()(folder)
+            write_csv(folder / "collection_points.csv", ["id", "name", "lat", "lon", "status", "channels"],
+                      [["C-NYC", "Queens yard", 40.73, -73.79, "candidate", channels[0]],
+                       ["C-PHL", "Camden yard", 39.93, -75.12, "candidate", channels[1]]])
+        else:
+            write_csv(folder / "collection_points.csv", ["id", "name", "lat", "lon", "status"],
+                          points or [["C-NYC", "Queens yard", 40.73, -73.79, "candidate"], ["C-PHL", "Camden yard", 39.93, -75.12, "candidate"]])
         write_csv(folder / "collection_point_modes.csv", ["site_id", "size", "capacity_t", "capex", "fixed_opex_per_yr"],
                   modes or [["C-NYC", "own", 3000, 0, 90000], ["C-NYC", "partner", 1000, 0, 20000], ["C-PHL", "own", 3000, 0, 90000]])
     return mutate
@@ -326,6 +335,10 @@ CASES = [
          "at least one size option"),
     Case("cp_negative_capacity", _collection_points(modes=[["C-NYC", "own", -100, 0, 1], ["C-PHL", "own", 3000, 0, 1]]), "refused",
          ("collection_point_modes.csv", 2, "capacity_t"), "> 0"),
+    Case("cp_unknown_channel", _collection_points(channels=("dealer", "dealer;dismantlers")), "refused",
+         ("collection_points.csv", 3, "channels"), "channel ids from channels.csv"),
+    Case("cp_accepting_no_channel", _collection_points(channels=(";", "")), "refused", ("collection_points.csv", 2, "channels"),
+         "at least one channel id"),
     Case("cp_first_mile_negative", lambda f: (_collection_points()(f), _text(f, "instance.toml", "service_radius_km = 650",
                                                                              "service_radius_km = 650\nfirst_mile_cost_per_t_km = -0.1")),
          "refused", ("instance.toml", "first_mile_cost_per_t_km", "transport.first_mile_cost_per_t_km"), ">= 0"),

@@ -241,3 +241,44 @@ def test_arcs_out_of_a_region_are_bounded_by_what_its_best_offers_capture(tmp_pa
     sol = solve(inst, **EXACT)
     assert sol.objective == pytest.approx(-2_034_000.0, rel=1e-9)
     assert _levels(sol) == {("R1", "dealer"): "L2", ("R1", "free"): ""}
+
+
+def test_summary_shows_each_chemistry_of_a_channel_with_its_own_figures(tmp_path):
+    """One region, 1,000 t NMC and 1,000 t LFP on the dealer channel; black-mass yield 0.5, no
+    processing or lane cost.  NMC black mass sells at 2,200/t (a tonne of packs is worth 1,100);
+    LFP black mass costs 200/t to get rid of (a tonne of packs is worth -100, still better than the
+    1,000/t uncollected penalty).  NMC ladder as above: L1 pays best (600 x 600 = 360,000).  LFP has
+    one level, a gate fee of 300/t earned on 50 % captured: 500 x (300 - 100) = 100,000.  So the
+    summary has two dealer rows:
+
+    * nmc: 1,000 available, 600 captured (60 %), acquisition 600 x 500 = 300,000, mean price 500,
+      marginal value 1,100 (the tonne's worth; the offer is fixed with the network);
+    * lfp: 1,000 available, 500 captured (50 %), acquisition 500 x -300 = -150,000, mean price
+      -300, marginal value -100.
+    """
+    from optimizer.report.tables import summary_text
+
+    toml = base_toml(chemistries={"nmc": {"black_mass_yield": 0.5, "merchant_price_per_t": 2200.0},
+                                  "lfp": {"black_mass_yield": 0.5, "merchant_price_per_t": -200.0}},
+                     collection={"uncollected_penalty_per_t": 1000.0, "min_collection_rate": 0.0})
+    folder = write_instance(tmp_path / "two", toml, regions=[["R1", "R1", 0, 0, 1000, 1000]],
+                            spokes=[["S", "", 0, 0, "existing", "std"]], spoke_sizes=[["S", "std", 100000, 1e6, 0]],
+                            chems=("nmc", "lfp"))
+    write_csv(folder / "channels.csv", ["id", "price_scope"], [["dealer", "region"]])
+    write_csv(folder / "offers.csv", ["channel", "chemistry", "level", "price_per_t", "capture_share"],
+              [["dealer", "nmc", lv, price, share] for lv, price, share in LADDER] + [["dealer", "lfp", "G", -300.0, 0.5]])
+    inst = load_instance(folder)
+    sol = solve(inst, **EXACT)
+    assert sol.status == SolveStatus.OPTIMAL
+    assert sol.objective == pytest.approx(-460_000.0, rel=1e-9)
+    assert check_solution(inst, sol) == []
+    rows = {}
+    for line in summary_text(sol, inst).splitlines():
+        parts = line.split()
+        if parts[:1] == ["dealer"] or (rows and len(parts) == 8 and parts[0] in ("nmc", "lfp")):
+            parts = parts[1:] if parts[0] == "dealer" else parts  # pandas prints the channel once
+            rows[parts[0]] = parts[1:]
+    assert rows == {
+        "nmc": ["1,000", "600", "60", "%", "300,000", "500", "1,100"],
+        "lfp": ["1,000", "500", "50", "%", "-150,000", "-300", "-100"],
+    }

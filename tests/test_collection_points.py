@@ -214,3 +214,79 @@ def test_each_collection_point_lever_doubles_its_number_only(tmp_path, key):
     assert after.tolist() == pytest.approx((2.0 * before).tolist())
     for other in ("spoke_sizes", "spokes"):
         assert getattr(inst, other).equals(getattr(base, other)) or getattr(inst, other).fillna(-1).equals(getattr(base, other).fillna(-1))
+
+
+# --- the channels a point accepts ------------------------------------------------------------------
+#
+# The fixture's 300 t split 60 % dealer (180 t) / 40 % fleet (120 t), both free (no ladder, all
+# captured).  A point taking some channels only gets no more than those channels hold; the rest
+# goes direct at 50/t.  Fixed cost 2,000/yr (own mode only):
+#
+# * every channel: 300 x 20 + 2,000 = 8,000;
+# * dealers only: 180 x 20 + 2,000 + 120 x 50 = 11,600;
+# * fleets only: 120 x 20 + 2,000 + 180 x 50 = 13,400 (below all direct, 15,000).
+
+
+def _channel_instance(tmp_path, accepts: dict[str, str], fixed: float = 2000.0, name="cpch"):
+    folder = _instance(tmp_path, name=name, modes=[[c, "own", 1000, 0, fixed] for c in accepts])
+    points = [[c, c, 0, 0.1, "candidate", ch] for c, ch in accepts.items()]
+    write_csv(folder / "collection_points.csv", ["id", "name", "lat", "lon", "status", "channels"], points)
+    lanes = [[r, "S", None, 50] for r in ("R1", "R2", "R3")]
+    for c in accepts:
+        lanes += [[r, c, None, 5] for r in ("R1", "R2", "R3")] + [[c, "S", None, 15]]
+    write_csv(folder / "lanes.csv", ["origin", "destination", "km", "cost_per_t"], lanes)
+    write_csv(folder / "channels.csv", ["id", "price_scope"], [["dealer", "region"], ["fleet", "region"]])
+    write_csv(folder / "channel_shares.csv", ["region", "channel", "share"], [["*", "dealer", 0.6], ["*", "fleet", 0.4]])
+    return folder
+
+
+@pytest.mark.parametrize(("accepts", "objective", "via"), [
+    ("", 8_000.0, 300.0),
+    ("dealer", 11_600.0, 180.0),
+    ("fleet", 13_400.0, 120.0),
+    ("dealer;fleet", 8_000.0, 300.0),
+])
+def test_a_point_takes_only_the_channels_it_accepts(tmp_path, accepts, objective, via):
+    inst = load_instance(_channel_instance(tmp_path, {"C": accepts}))
+    sol = solve(inst, **EXACT)
+    assert sol.status == SolveStatus.OPTIMAL
+    assert sol.objective == pytest.approx(objective, rel=1e-9)
+    assert sol.flows.loc[sol.flows["echelon"] == "collection_point_spoke", "flow_t"].sum() == pytest.approx(via)
+    assert check_solution(inst, sol) == []
+
+
+@pytest.mark.parametrize(("accepts", "objective", "via"), [
+    # two free points both taking dealers only: together they get the 180 dealer t, not 180 each
+    # (a bound per point would let 300 t through, 6,000): 180 x 20 + 120 x 50 = 9,600
+    ({"C": "dealer", "D": "dealer"}, 9_600.0, 180.0),
+    # one takes dealers, the other fleets: everything goes through them, 300 x 20 = 6,000
+    ({"C": "dealer", "D": "fleet"}, 6_000.0, 300.0),
+])
+def test_points_share_the_channels_they_accept(tmp_path, accepts, objective, via):
+    inst = load_instance(_channel_instance(tmp_path, accepts, fixed=0.0))
+    sol = solve(inst, **EXACT)
+    assert sol.status == SolveStatus.OPTIMAL
+    assert sol.objective == pytest.approx(objective, rel=1e-9)
+    assert sol.flows.loc[sol.flows["echelon"] == "collection_point_spoke", "flow_t"].sum() == pytest.approx(via)
+    assert check_solution(inst, sol) == []
+
+
+@pytest.mark.parametrize(("text", "got"), [("dealers", "dealers"), (";", "accepting no channel")])
+def test_a_point_naming_an_unknown_channel_or_none_is_refused(tmp_path, text, got):
+    folder = _channel_instance(tmp_path, {"C": text})
+    with pytest.raises(InstanceError) as err:
+        load_instance(folder)
+    msg = str(err.value)
+    assert "collection_points.csv" in msg and "row 2" in msg and "channels" in msg and got in msg, msg
+
+
+def test_the_checker_catches_a_point_taking_a_channel_it_does_not_accept(tmp_path):
+    """The every-channel optimum (300 t through C) checked against the dealers-only instance:
+    C got 300 t from three regions holding 60 t of dealer packs each, 180 t in all."""
+    every = load_instance(_channel_instance(tmp_path, {"C": ""}, name="every"))
+    dealers = load_instance(_channel_instance(tmp_path, {"C": "dealer"}, name="dealers"))
+    sol = solve(every, **EXACT)
+    assert check_solution(every, sol) == []
+    found = [v for v in check_solution(dealers, sol) if v.rule == "channel_acceptance"]
+    assert len(found) == 3, found  # one per region: 100 t sent, 60 t of dealer packs
+    assert all(v.amount == pytest.approx(40.0) for v in found), found

@@ -61,7 +61,7 @@ def test_instance_validates(market: str) -> None:
     assert 10 <= len(inst.hubs) <= 25
     assert inst.hubs["accepts_lfp"].any()
     assert inst.profit_mode
-    ids = pd.concat([inst.regions["id"], inst.spokes["id"], inst.hubs["id"]])
+    ids = pd.concat([inst.regions["id"], inst.spokes["id"], inst.hubs["id"], inst.collection_points["id"]])
     assert ids.str.upper().is_unique
     # proxies are flagged: every Chinese end-of-life row, the suppressed Canadian provinces
     flagged = set(inst.regions.loc[inst.regions["estimate"], "region"])
@@ -70,6 +70,41 @@ def test_instance_validates(market: str) -> None:
     # every region value has a boundary feature
     keys = {f["properties"]["id"] for f in inst.boundaries["features"]}
     assert set(inst.regions["region"]) <= keys
+
+
+def _km(lat1, lon1, lat2, lon2) -> np.ndarray:
+    """Great-circle km (haversine, mean Earth radius), written here, not taken from the build."""
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    a = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(np.radians(np.asarray(lon2) - lon1) / 2) ** 2
+    return 2 * 6371.0088 * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
+
+
+@pytest.mark.parametrize("market", MARKETS)
+def test_candidate_collection_points_follow_the_documented_rule(market: str) -> None:
+    """instances/README.md section 4: GeoNames cities >= 150,000 at least 150 km from every spoke
+    candidate and from each other, at most 40, each with an own (6,000 t, US$2.0 M, 0.25 M/yr) and
+    a partner (2,500 t, no capex, 0.12 M/yr) mode in the market's currency."""
+    inst = load_instance(INSTANCES / market)
+    cps, spokes = inst.collection_points, inst.spokes
+    assert 20 <= len(cps) <= 40
+    cities = pd.read_csv(DATA / "geonames_cities15000.csv").set_index("geonameid")
+    notes = pd.read_csv(INSTANCES / market / "collection_points.csv").set_index("id")["note"]  # not a schema field
+    for c in cps.itertuples(index=False):
+        gid = int(notes[c.id].split("GeoNames ")[1].split(",")[0])
+        assert cities.at[gid, "population"] >= 150_000, c.id
+        assert (c.lat, c.lon) == pytest.approx((cities.at[gid, "lat"], cities.at[gid, "lon"]), abs=1e-5), c.id
+        assert _km(c.lat, c.lon, spokes["lat"].to_numpy(), spokes["lon"].to_numpy()).min() >= 150.0, c.id
+        others = cps[cps["id"] != c.id]
+        assert _km(c.lat, c.lon, others["lat"].to_numpy(), others["lon"].to_numpy()).min() >= 150.0, c.id
+    per_usd = {"USD": 1.0, "EUR": 1 / 1.0824, "CNY": 7.7875 / 1.0824}[inst.currency]
+    modes = inst.collection_point_modes
+    assert set(modes["site_id"]) == set(cps["id"])
+    for mode, (cap, capex, fixed) in {"own": (6000, 2.0e6, 0.25e6), "partner": (2500, 0.0, 0.12e6)}.items():
+        m = modes[modes["size"] == mode]
+        assert len(m) == len(cps)
+        assert (m["capacity_t"] == cap).all()
+        assert m["capex"].to_numpy() == pytest.approx(capex * per_usd, abs=0.5)
+        assert m["fixed_opex_per_yr"].to_numpy() == pytest.approx(fixed * per_usd, abs=0.5)
 
 
 # --- independent recomputation of the market totals ------------------------------------------

@@ -68,6 +68,8 @@ def build_model(inst: Instance, options: ModelOptions | None = None, net: Networ
         add_supply_balance(m, net, options)
         add_collection_rate(m, inst, net)
         add_offer_choice(m, net)
+        for leg in LEGS:
+            add_channel_acceptance(m, net, leg)
         for t in TIERS:
             add_one_size(m, net, t)
             add_capacity(m, net, t)
@@ -244,6 +246,34 @@ def add_offer_choice(m: pyo.ConcreteModel, net: Network) -> None:
         ladders = off[["ladder"]].drop_duplicates().reset_index(drop=True)
         add_rows(m, name, index_tuples(ladders, ["ladder"]), [Terms.of(positions(off, ladders, ["ladder"]), m.offer_level, pos=mine)],
                  sense, 1.0, doc="one offer level per ladder")
+
+
+def add_channel_acceptance(m: pyo.ConcreteModel, net: Network, leg) -> None:
+    r"""A site taking some channels only gets no more than those channels capture (Gale's condition).
+
+    .. math:: \sum_{d:\, H_d \subseteq U} x_{(r,d),c,t}
+       - \sum_{h \in U} A_{r,h,c,t} \sum_{l \in L(r,h,c,t)} s_l\, z_l \;\le\; \sum_{h \in U} F_{r,h,c,t}
+
+    for every union :math:`U` of the channel sets :math:`H_d` the sites region :math:`r` reaches
+    take (:func:`optimizer.model.network.acceptance_rows`), with :math:`F` the tonnes of
+    channels without offers; no rows where every site takes every channel.
+    """
+    acc = net.acceptance.get(leg.name)
+    if acc is None or acc["rows"].empty:
+        return
+    rows = acc["rows"]
+    parts = [Terms.of(acc["arcs"]["union"].to_numpy(), _var(m, leg.flow_var), pos=acc["arcs"]["arc"].to_numpy())]
+    keys = ["region_id", "chemistry", "period"]
+    held = acc["channels"].merge(rows, on="union").merge(net.channel_supply, on=[*keys, "channel"])
+    fixed = held[held["ladder"] == ""].groupby("union")["available_t"].sum()
+    rhs = rows["union"].map(fixed).fillna(0.0).to_numpy(float)
+    if hasattr(m, "offer_level"):
+        offered = held[held["ladder"] != ""].merge(
+            net.offers[["ladder", "capture_share"]].reset_index().rename(columns={"index": "pos"}), on="ladder")
+        parts.append(Terms.of(offered["union"].to_numpy(), m.offer_level, pos=offered["pos"].to_numpy(),
+                              coef=-offered["available_t"].to_numpy(float) * offered["capture_share"].to_numpy(float)))
+    add_rows(m, f"channel_acceptance_{leg.name}", index_tuples(rows, [*keys, "union"]), parts, "<=", rhs,
+             doc="what sites taking some channels only get <= what those channels capture")
 
 
 def _site_period_rows(opts: pd.DataFrame) -> pd.DataFrame:

@@ -48,6 +48,7 @@ from ..frames import concat_rows
 from ..geo import lanes_between
 from ..instance import Instance
 from ..tiers import LEGS, REGION, TIERS, Tier
+from ..validate import accepted_channels
 
 SINGLE_PERIOD = "base"
 ARC_COLUMNS = ["origin", "destination", "chemistry", "period", "km", "cost_per_t", "quoted", "ub_t"]
@@ -83,6 +84,11 @@ class Network:
     closable: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["site_id", "period"]))
     channel_supply: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=CHANNEL_SUPPLY_COLUMNS))
     offers: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=OFFER_COLUMNS))
+    #: channel acceptance (Gale's condition, :func:`acceptance_rows`): per leg from the regions
+    #: into sites that take some channels only, ``rows`` (region_id, chemistry, period, union),
+    #: ``arcs`` (the row's union, arc position: arcs into sites whose channels lie in the union)
+    #: and ``channels`` (the row's union, channel: the channels in it)
+    acceptance: dict[str, dict[str, pd.DataFrame]] = field(default_factory=dict)
 
     @property
     def single_period(self) -> bool:
@@ -161,6 +167,9 @@ def site_options(t: Tier, inst: Instance, periods: list[str]) -> TierTables:
         acc = sites.set_index("id")
         for c in inst.chem_names:
             open_sites[f"accepts_{c}"] = open_sites["id"].map(acc[f"accepts_{c}"]).astype(bool)
+    if "channels" in sites.columns:  # the channels a site takes in from the regions; () = every channel
+        listed = dict(zip(sites["id"], sites["channels"].fillna("").astype(str), strict=True))
+        open_sites["channels"] = [accepted_channels(listed[i]) for i in open_sites["id"]]
     return TierTables(open_sites, per, option_costs)
 
 
@@ -231,6 +240,7 @@ def build_network(inst: Instance) -> Network:
     sup = _supply(inst, cs, levels)
 
     arcs: dict[str, pd.DataFrame] = {}
+    acceptance: dict[str, dict[str, pd.DataFrame]] = {}
     reach: dict[str, pd.DataFrame] = {}  # tier -> what can reach each site: site_id, chemistry, period, ub_t (t it sends on)
     for leg in LEGS:
         dest_t = next(t for t in TIERS if t.name == leg.destination)
@@ -241,6 +251,8 @@ def build_network(inst: Instance) -> Network:
                             on="origin", how="inner")
             a = a.merge(dest.sites[["id", "max_capacity_t"]], left_on="destination", right_on="id").drop(columns="id")
             a["ub_t"] = np.minimum(a["captured_max_t"], a["max_capacity_t"])
+            if "channels" in dest.sites.columns and inst.has_channels:
+                a = _accepted_arcs(a, dest.sites, cs, levels)
         else:
             org_t = next(t for t in TIERS if t.name == leg.origin)
             pairs = _lanes(inst, leg, _geo(inst, org_t, tiers[leg.origin]), _geo(inst, dest_t, dest))
@@ -257,6 +269,8 @@ def build_network(inst: Instance) -> Network:
         keys = ["period", "origin", "chemistry", "destination"]
         a = a.sort_values(keys, kind="stable").reset_index(drop=True)
         arcs[leg.name] = a[ARC_COLUMNS]
+        if leg.origin == REGION and "channels" in dest.sites.columns and inst.has_channels:
+            acceptance[leg.name] = acceptance_rows(arcs[leg.name], dest.sites, cs)
         if dest_t.makes is not None:  # what the tier's sites can send on: capped by their largest size
             # (every leg into a tier comes before the legs out of it, so the sum over them is complete)
             into = [arcs[other.name] for other in LEGS if other.destination == leg.destination and other.name in arcs]
@@ -277,8 +291,66 @@ def build_network(inst: Instance) -> Network:
         periods=periods, period_weight=weight, chems=chems, black_mass_yield=yields, crf=p.capital_recovery_factor,
         collection_rate=p.min_collection_rate,
         tiers=tiers, supply=sup, arcs=arcs, merchant=merchant[["site_id", "chemistry", "period", "price_per_t", "ub_t"]],
-        closable=closable_periods(tiers, periods), channel_supply=cs, offers=_offers(cs, levels),
+        closable=closable_periods(tiers, periods), channel_supply=cs, offers=_offers(cs, levels), acceptance=acceptance,
     )
+
+
+def _capturable(cs: pd.DataFrame, levels: pd.DataFrame) -> pd.DataFrame:
+    """(region, chemistry, period, channel) with the most the plan can capture there (t)."""
+    most = levels.groupby("ladder")["capture_share"].max()
+    share = np.where(cs["ladder"] == "", 1.0, cs["ladder"].map(most).fillna(0.0).to_numpy(float))
+    out = cs[["region_id", "chemistry", "period", "channel"]].assign(most_t=cs["available_t"].to_numpy(float) * share)
+    return out[out["most_t"] > 0]
+
+
+def _accepted_arcs(a: pd.DataFrame, sites: pd.DataFrame, cs: pd.DataFrame, levels: pd.DataFrame) -> pd.DataFrame:
+    """Arcs into sites taking some channels only: dropped where the region holds none of them,
+    else bounded by what those channels can capture there."""
+    restricted = sites[sites["channels"].map(len) > 0]
+    if restricted.empty:
+        return a
+    pairs = restricted[["id", "channels"]].explode("channels").rename(columns={"id": "destination", "channels": "channel"})
+    cap = _capturable(cs, levels).rename(columns={"region_id": "origin"})
+    took = pairs.merge(cap, on="channel").groupby(["origin", "destination", "chemistry", "period"])["most_t"].sum()
+    keys = ["origin", "destination", "chemistry", "period"]
+    is_r = a["destination"].isin(restricted["id"]).to_numpy()
+    most = pd.MultiIndex.from_frame(a[keys]).map(took.to_dict().get).to_numpy(dtype=float, na_value=0.0)
+    a = a.assign(ub_t=np.where(is_r, np.minimum(a["ub_t"].to_numpy(float), most), a["ub_t"].to_numpy(float)))
+    return a[~is_r | (most > 0)].reset_index(drop=True)
+
+
+def acceptance_rows(arcs: pd.DataFrame, sites: pd.DataFrame, cs: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    r"""Gale's condition for splitting a region's flows into sites among its channels.
+
+    Region :math:`r` sends :math:`x_{r,c}` to sites :math:`c` that take the channels
+    :math:`H_c` only; its channels capture :math:`K_{r,h}`.  The flows can be drawn from the
+    channels each site takes exactly when, for every set :math:`S` of sites,
+    :math:`\sum_{c \in S} x_{r,c} \le \sum_{h \in \cup_{c \in S} H_c} K_{r,h}` (Gale's
+    supply-demand theorem on the bipartite graph channel -> site).  For a given union :math:`U`
+    the tightest set holds every site with :math:`H_c \subseteq U`, so one row per union of the
+    accepted sets suffices (the union of every channel is the supply balance itself).  Sites
+    taking every channel count with the channels the region holds.
+    """
+    held = cs.groupby(["region_id", "chemistry", "period"], sort=False)["channel"].agg(lambda c: frozenset(c)).to_dict()
+    took = dict(zip(sites["id"], sites["channels"], strict=True))
+    rows, members, chans = [], [], []
+    keys = ["origin", "chemistry", "period"]
+    for (r, chem, per), g in arcs.reset_index(drop=True).groupby(keys, sort=False):
+        every = held.get((r, chem, per), frozenset())
+        sets = {i: (frozenset(took[d]) & every if took[d] else every) for i, d in zip(g.index, g["destination"], strict=True)}
+        if all(v == every for v in sets.values()):
+            continue  # every site here takes every channel the region holds: the supply balance says it all
+        unions: set[frozenset] = set()
+        for v in set(sets.values()):
+            unions |= {v} | {v | u for u in unions}
+        for u in sorted(unions - {every}, key=lambda x: sorted(x)):
+            k = len(rows)
+            rows.append((r, chem, per, k))
+            members += [(k, i) for i, v in sets.items() if v <= u]
+            chans += [(k, h) for h in sorted(u)]
+    return {"rows": pd.DataFrame(rows, columns=["region_id", "chemistry", "period", "union"]),
+            "arcs": pd.DataFrame(members, columns=["union", "arc"]),
+            "channels": pd.DataFrame(chans, columns=["union", "channel"])}
 
 
 def closable_periods(tiers: dict[str, TierTables], periods: list[str]) -> pd.DataFrame:
