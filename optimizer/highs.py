@@ -539,10 +539,9 @@ def run_pyomo(built, options: SolveOptions) -> RunResult:
 
 
 def run_highs(built, options: SolveOptions, mip_start: dict[str, np.ndarray] | None = None,
-              relax: bool = False, duals: bool = False, guard_s: float | None = None, split: bool = False) -> RunResult:
+              relax: bool = False, duals: bool = False, guard_s: float | None = None) -> RunResult:
     """Hand the built model to HiGHS by the chosen route, solve, and read values back
-    (``relax``: the LP relaxation; ``duals``: LP duals too; ``split``: the hub-count split of
-    :mod:`optimizer.split`; all three direct route only)."""
+    (``relax``: the LP relaxation; ``duals``: LP duals too; both direct route only)."""
     if options.handoff == "pyomo":
         return run_pyomo(built, options)
     from .model.compile import compile_model
@@ -550,10 +549,5 @@ def run_highs(built, options: SolveOptions, mip_start: dict[str, np.ndarray] | N
     t = time.perf_counter()
     mf = compile_model(built.model)
     compile_s = time.perf_counter() - t
-    if split:
-        from .split import run_split  # split builds on run_matrix: imported here, not at the top
-
-        run = run_split(mf, options, mip_start=mip_start)
-    else:
-        run = run_matrix(mf, options, mip_start=mip_start, relax=relax, duals=duals, guard_s=guard_s)
+    run = run_matrix(mf, options, mip_start=mip_start, relax=relax, duals=duals, guard_s=guard_s)
     return replace(run, handoff_s=run.handoff_s + compile_s)

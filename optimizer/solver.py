@@ -27,8 +27,10 @@ from .highs import RunResult, highs_version, run_highs
 from .instance import Instance
 from .load import load_instance
 from .model.build import BuiltModel, build_model
+from .model.compile import compile_model
 from .options import SolveOptions
 from .solution import Solution, SolveStatus, empty_tables
+from .split import run_split
 from .tiers import HUB, LEGS, REGION
 
 #: Models with at least this many region->spoke arcs get a warm start under warm_start="auto".
@@ -107,7 +109,16 @@ def _pipeline(instance: Instance, options: SolveOptions, timings: dict):
         timings["warm_start"] = time.perf_counter() - t
         if options.time_limit_s is not None:
             run_options = replace(options, time_limit_s=max(1.0, options.time_limit_s - timings["warm_start"]))
-    run = run_highs(built, run_options, mip_start=start.values if start else None, split=_wants_split(built, options))
+    if _wants_split(built, options):
+        # the split (optimizer.split) builds on run_matrix, so it takes the compiled matrix here
+        # rather than through run_highs (which split cannot import back: highs <- split)
+        t = time.perf_counter()
+        mf = compile_model(built.model)
+        compile_s = time.perf_counter() - t
+        run = run_split(mf, run_options, mip_start=start.values if start else None)
+        run = replace(run, handoff_s=run.handoff_s + compile_s)
+    else:
+        run = run_highs(built, run_options, mip_start=start.values if start else None)
     timings["handoff"] = run.handoff_s
     timings["solve"] = run.solve_s
 

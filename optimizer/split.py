@@ -154,11 +154,13 @@ def _summary(parts: list[Part]) -> str:
     """``2 hubs optimal; 0, 1 and 3-12 hubs skipped on their LP bound``: the parts by outcome."""
     if not parts:
         return ""
-    solved = [_part_text(p) for p in parts if not p.skipped]
-    skipped = [p.hubs for p in parts if p.skipped]
+    solved = [_part_text(p) for p in parts if not p.skipped and p.run is not None]
     text = "; ".join(solved)
-    if skipped:
-        text += ("; " if text else "") + f"{_ranges(skipped)} hub{'' if skipped == [1] else 's'} skipped on the LP bound"
+    # parts left unsolved by the time limit, and parts skipped, as ranges of hub counts
+    for ns, what in (([p.hubs for p in parts if not p.skipped and p.run is None], "not solved (time)"),
+                     ([p.hubs for p in parts if p.skipped], "skipped on the LP bound")):
+        if ns:
+            text += ("; " if text else "") + f"{_ranges(ns)} hub{'' if ns == [1] else 's'} {what}"
     return text
 
 

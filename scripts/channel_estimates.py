@@ -39,7 +39,8 @@ def scenario_rows(market: str, folder: Path) -> list[str]:
         delta = "—" if sc == "base" else f"{-change:+.1f} %"
         out.append(f"| {market} | {sc} | {-sol.objective / 1e6:,.0f} M {sol.currency} | {delta} | "
                    f"{ch['captured_t'].sum() / 1e3:,.0f} kt | {ch['acquisition_cost'].sum() / 1e6:,.0f} M | "
-                   f"{(opened['kind'] == 'spoke').sum()} / {(opened['kind'] == 'hub').sum()} | {hubs} | {gap} |")
+                   f"{(opened['kind'] == 'collection_point').sum()} / {(opened['kind'] == 'spoke').sum()} / {(opened['kind'] == 'hub').sum()} | "
+                   f"{hubs} | {gap} |")
     return out
 
 
@@ -54,12 +55,13 @@ def robustness_row(market: str, folder: Path) -> str:
     def names(df: pd.DataFrame) -> str:
         return ", ".join(f"{r.site_id} ({r.scenarios_open})" for r in df.itertuples(index=False)) or "—"
 
-    return (f"| {market} | {n} | {(every['kind'] == 'spoke').sum()} spokes, {(every['kind'] == 'hub').sum()} hubs | "
+    return (f"| {market} | {n} | {(every['kind'] == 'collection_point').sum()} collection points, "
+            f"{(every['kind'] == 'spoke').sum()} spokes, {(every['kind'] == 'hub').sum()} hubs | "
             f"{names(most)} | {names(some)} |")
 
 
 def main(argv: list[str]) -> int:
-    print("| market | scenario | net annual profit | change | packs captured | acquisition cost | spokes / hubs | hubs | gap |")
+    print("| market | scenario | net annual profit | change | packs captured | acquisition cost | collection points / spokes / hubs | hubs | gap |")
     print("|---|---|---:|---:|---:|---:|---:|---|---:|")
     pairs = [a.partition("=")[::2] for a in argv]
     for market, folder in pairs:

@@ -336,7 +336,7 @@ CASES = [
     Case("cp_negative_capacity", _collection_points(modes=[["C-NYC", "own", -100, 0, 1], ["C-PHL", "own", 3000, 0, 1]]), "refused",
          ("collection_point_modes.csv", 2, "capacity_t"), "> 0"),
     Case("cp_unknown_channel", _collection_points(channels=("dealer", "dealer;dismantlers")), "refused",
-         ("collection_points.csv", 3, "channels"), "channel ids from channels.csv"),
+         ("collection_points.csv", 3, "channels"), "unknown id 'dismantlers'"),
     Case("cp_accepting_no_channel", _collection_points(channels=(";", "")), "refused", ("collection_points.csv", 2, "channels"),
          "at least one channel id"),
     Case("cp_first_mile_negative", lambda f: (_collection_points()(f), _text(f, "instance.toml", "service_radius_km = 650",

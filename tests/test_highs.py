@@ -151,7 +151,9 @@ def test_cooperative_stop_far_below_what_the_instance_needs():
     if run.status == SolveStatus.FEASIBLE:
         from optimizer.extract import extract_tables
 
-        assert run.values["flow_region_spoke_t"].sum() > 0
+        # the incumbent's values come back whole (it may be the plan that buys nothing: with
+        # offer ladders, capturing no tonnes is feasible), and its costs add up to its objective
+        assert len(run.values["flow_region_spoke_t"]) == len(built.net.arcs["region_spoke"])
         assert "spokehub" in run.termination
         tables = extract_tables(inst, built.net, run.values)
         assert tables["costs"]["value"].sum() == pytest.approx(run.objective, rel=1e-6)
