@@ -591,6 +591,7 @@ def test_points_taking_some_channels_milp_equals_brute_force():
     assert total >= 50, stats
     for feature in ("some point takes some channels only", "two points, both restricted"):
         assert stats[feature] >= 0.1 * total, (feature, stats)
-    # rarer (a point must pay for itself): measured 9 of 100; the hand-worked cases in
-    # tests/test_collection_points.py are where the restriction binds by construction
-    assert stats["packs through a point taking some channels"] >= 5, stats
+    # "packs through a point taking some channels" is counted, not required: how often a point
+    # pays for itself depends on the Hypothesis version's draws (9 of 100 on the tested set, 1 of
+    # 80 on the oldest pins); the hand-worked cases in tests/test_collection_points.py are where the
+    # restriction binds by construction (and fail when the acceptance rows are left out)
