@@ -9,7 +9,8 @@ reports all read (no Pyomo, no solver; the instance layer):
     one row per (region, channel, chemistry, period) with tonnes available:
     ``region_id, channel, chemistry, period, available_t, ladder`` -- ``ladder`` names the offer
     ladder that decides how much of it is captured, or is ``""`` for a channel without offers
-    (free, fully available: captured whatever the plan).  An instance without channels has one
+    (free, fully available: captured whatever the plan); ``damaged_share`` the share of them
+    that travels as damaged packs (0 unless the instance gives the surcharge they pay).  An instance without channels has one
     implicit channel, ``"all"``, holding every tonne, free -- the model is then exactly the
     model without channels.
 ``offer_levels(inst)``
@@ -39,7 +40,7 @@ from .instance import Instance
 
 IMPLICIT_CHANNEL = "all"  # the one channel of an instance that declares none
 SINGLE_PERIOD = "base"  # the model's label of the one period (optimizer.model.network)
-SUPPLY_COLUMNS = ["region_id", "channel", "chemistry", "period", "available_t", "ladder"]
+SUPPLY_COLUMNS = ["region_id", "channel", "chemistry", "period", "available_t", "ladder", "damaged_share"]
 LEVEL_COLUMNS = ["ladder", "channel", "scope", "chemistry", "period", "level", "price_per_t", "capture_share", "forced"]
 SHARE_TOL = 1e-6
 
@@ -146,4 +147,8 @@ def channel_supply(inst: Instance, levels: pd.DataFrame | None = None) -> pd.Dat
     scope = np.where(cs["channel"].isin(national), "*", cs["region_id"])
     cand = pd.Series(cs["channel"] + "|" + scope + "|" + cs["chemistry"] + "|" + cs["period"].astype(str), index=cs.index)
     cs["ladder"] = cand.where(cand.isin(set(levels["ladder"])), "")
+    damaged = {}
+    if inst.has_channels and "damaged_share" in inst.channels.columns and inst.params.damaged_pack_surcharge_per_t_km:
+        damaged = dict(zip(inst.channels["id"], inst.channels["damaged_share"].fillna(0.0).astype(float), strict=True))
+    cs["damaged_share"] = cs["channel"].map(damaged).fillna(0.0).to_numpy(float) if len(cs) else np.zeros(0)
     return cs[SUPPLY_COLUMNS]

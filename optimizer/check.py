@@ -23,7 +23,10 @@ Violation families (``Violation.rule``):
 * channels -- ``offer_choice`` (a level not in its ladder, or a national ladder at different
   levels in two regions), ``min_capture_share`` (a take-back duty not met), ``channel_report``
   (a channels-table row missing, or a column -- available, price, share, captured, acquisition
-  cost -- that does not follow from the instance and the level);
+  cost -- that does not follow from the instance and the level), ``channel_acceptance`` (a
+  site taking some channels only gets more than they captured -- all packs, and the damaged
+  and the sound ones apart), ``damaged_packs`` (damaged tonnes off a region leg or above the
+  flow, or not what the channels' damaged shares of the capture make them);
 * money -- ``cost:<component>`` per component and period, ``objective``;
 * multi-period -- ``schedule`` (capacity shrinking, a candidate closing, a closed site
   reopening), ``schedule_report`` (the build schedule does not follow from the sites table),
@@ -234,6 +237,7 @@ def check_solution(inst: Instance, sol: Solution) -> list[Violation]:
         _check_flows(ctx, period, flows, chosen, out)
         _check_accepted_channels(ctx, period, flows, out)
         collected = _check_balances(ctx, period, flows, chosen, out)
+        _check_damaged(ctx, period, flows, collected, out)
         _check_site_columns(ctx, period, flows, chosen, out)
         _check_costs(ctx, period, flows, chosen, collected, out)
     if inst.multi_period:
@@ -403,6 +407,7 @@ def _check_lanes(ctx: _Ctx, leg: Leg, df: pd.DataFrame, out: list[Violation]) ->
     p = ctx.inst.params
     km, cost, quoted = ctx.lanes.km_cost(list(df["origin"]), list(df["destination"]), leg.rate(p))
     flow = df["flow_t"].to_numpy(float)
+    extra = _damaged_t(df) * np.nan_to_num(km) * _surcharge(ctx)  # damaged packs' surcharge on the lane
     for i, r in enumerate(df.itertuples(index=False)):
         if not math.isfinite(km[i]):
             continue  # an unknown id, reported above
@@ -410,10 +415,10 @@ def _check_lanes(ctx: _Ctx, leg: Leg, df: pd.DataFrame, out: list[Violation]) ->
             out.append(Violation("flow_report", f"{leg.material} {r.origin}->{r.destination}: km {r.km} but the lane is {km[i]:.6f} km"))
         if abs(float(r.cost_per_t) - cost[i]) > 1e-6 * max(1.0, abs(cost[i])) + 1e-9:
             out.append(Violation("flow_report", f"{leg.material} {r.origin}->{r.destination}: cost_per_t {r.cost_per_t} but the lane costs {cost[i]:.6f}"))
-        want = flow[i] * cost[i]
-        if abs(float(r.transport_cost) - want) > _tol_money(want, cost[i], flow[i]):
+        want = flow[i] * cost[i] + extra[i]
+        if abs(float(r.transport_cost) - want) > _tol_money(want, cost[i] + _surcharge(ctx) * km[i], flow[i]):
             out.append(Violation("flow_report", f"{leg.material} {r.origin}->{r.destination}: transport_cost {r.transport_cost} but "
-                                                f"{flow[i]:.6f} t x {cost[i]:.6f} = {want:.6f}"))
+                                                f"{flow[i]:.6f} t x {cost[i]:.6f} + damaged surcharge {extra[i]:.6f} = {want:.6f}"))
     radius = getattr(p, leg.radius_param) if leg.radius_param else None
     if radius is not None:
         for i in np.flatnonzero((km > radius * (1 + 1e-9)) & ~quoted):  # a quoted lane is served whatever its distance
@@ -576,11 +581,12 @@ def _check_costs(ctx: _Ctx, period: str, flows: dict, chosen: dict, collected: d
         expected[processing_component(t)] = (float(rate @ tonnes), float(rate.max(initial=0.0)), float(tonnes.sum()), len(into))
     for leg in LEGS:
         df = flows[leg.name]
-        cost = ctx.lanes.km_cost(list(df["origin"]), list(df["destination"]), leg.rate(p))[1] if len(df) else np.zeros(0)
+        km, cost, _q = ctx.lanes.km_cost(list(df["origin"]), list(df["destination"]), leg.rate(p)) if len(df) else (np.zeros(0),) * 3
         tonnes = df["flow_t"].to_numpy(float) if len(df) else np.zeros(0)
+        surcharge = float(np.nan_to_num(km) @ _damaged_t(df)) * _surcharge(ctx) if len(df) else 0.0
         v, ps, ts, n = expected.get(leg.component, (0.0, 0.0, 0.0, 0))
-        expected[leg.component] = (v + float(np.nan_to_num(cost) @ tonnes), max(ps, float(np.abs(np.nan_to_num(cost)).max(initial=0.0))),
-                                   ts + float(tonnes.sum()), n + len(df))
+        scale = float(np.abs(np.nan_to_num(cost) + _surcharge(ctx) * np.nan_to_num(km)).max(initial=0.0))
+        expected[leg.component] = (v + float(np.nan_to_num(cost) @ tonnes) + surcharge, max(ps, scale), ts + float(tonnes.sum()), n + len(df))
     expected["uncollected_penalty"] = ((p.uncollected_penalty_per_t or 0.0) * uncollected, p.uncollected_penalty_per_t or 0.0,
                                        supply_total, int(len(regions) * len(inst.chem_names)))
     sold = concat_rows([flows[merchant_echelon(t)] for t in TIERS if t.merchant])
@@ -866,6 +872,7 @@ def _check_accepted_channels(ctx: _Ctx, period: str, flows: dict, out: list[Viol
     if not inst.has_channels or ctx.captured_by_channel is None:
         return
     captured = ctx.captured_by_channel[period]
+    delta = _damaged_shares(inst)
     for leg in LEGS:
         if leg.origin != REGION:
             continue
@@ -877,17 +884,89 @@ def _check_accepted_channels(ctx: _Ctx, period: str, flows: dict, out: list[Viol
             continue
         df = flows[leg.name]
         df = df[df["flow_t"] > 1e-9] if len(df) else df
-        for (rid, chem), g in (df.groupby(["origin", "chemistry"]) if len(df) else ()):
-            held = {h: t for (r, c, h), t in captured.items() if r == rid and c == chem}
-            sent = g.groupby("destination")["flow_t"].sum()
-            ids = list(sent.index)
-            if len(ids) > MAX_SUBSET_SITES:
-                ids = sorted(ids, key=lambda i: -sent[i])[:MAX_SUBSET_SITES]  # the largest flows
-            for k in range(1, len(ids) + 1):
-                for subset in itertools.combinations(ids, k):
-                    union = set().union(*(takes.get(i) or set(held) for i in subset))
-                    got, room = float(sent[list(subset)].sum()), sum(held.get(h, 0.0) for h in union)
-                    if got > room + _tol_t(room):
-                        out.append(Violation("channel_acceptance", f"region {rid} sends {got:.3f} t {chem} in {period} to "
-                                             f"{', '.join(subset)}, which take {', '.join(sorted(union))} only: "
-                                             f"{room:.3f} t captured", got - room))
+        if not len(df):
+            continue
+        # each kind of pack apart: all of them, and with damaged packs the damaged and the sound ones
+        kinds = [("", df["flow_t"].to_numpy(float), lambda h: 1.0)]
+        if any(delta.values()):
+            dmg = np.minimum(_damaged_t(df), df["flow_t"].to_numpy(float))
+            kinds += [(" damaged", dmg, lambda h: delta.get(h, 0.0)),
+                      (" sound", df["flow_t"].to_numpy(float) - dmg, lambda h: 1.0 - delta.get(h, 0.0))]
+        by_region = _by_region_chem(captured)
+        for kind, tonnes, share in kinds:
+            for (rid, chem), g in df.assign(_t=tonnes).groupby(["origin", "chemistry"]):
+                held = {h: t * share(h) for h, t in by_region.get((rid, chem), {}).items()}
+                sent = g.groupby("destination")["_t"].sum()
+                sent = sent[sent > 1e-9]
+                ids = list(sent.index)
+                if len(ids) > MAX_SUBSET_SITES:
+                    ids = sorted(ids, key=lambda i: -sent[i])[:MAX_SUBSET_SITES]  # the largest flows
+                for k in range(1, len(ids) + 1):
+                    for subset in itertools.combinations(ids, k):
+                        union = set().union(*(takes.get(i) or set(held) for i in subset))
+                        got, room = float(sent[list(subset)].sum()), sum(held.get(h, 0.0) for h in union)
+                        if got > room + _tol_t(room):
+                            out.append(Violation("channel_acceptance", f"region {rid} sends {got:.3f} t{kind} {chem} packs in {period} to "
+                                                 f"{', '.join(subset)}, which take {', '.join(sorted(union))} only: "
+                                                 f"{room:.3f} t captured", got - room))
+
+
+def _by_region_chem(captured: dict[tuple[str, str, str], float]) -> dict[tuple[str, str], dict[str, float]]:
+    """(region, chemistry) -> channel -> t captured."""
+    out: dict[tuple[str, str], dict[str, float]] = {}
+    for (r, c, h), t in captured.items():
+        out.setdefault((r, c), {})[h] = t
+    return out
+
+
+def _surcharge(ctx: _Ctx) -> float:
+    return float(ctx.inst.params.damaged_pack_surcharge_per_t_km or 0.0)
+
+
+def _damaged_t(df: pd.DataFrame) -> np.ndarray:
+    """A flows table's damaged tonnes (0 where the column is missing or blank)."""
+    if "damaged_t" not in df.columns or not len(df):
+        return np.zeros(len(df))
+    return pd.to_numeric(df["damaged_t"], errors="coerce").fillna(0.0).to_numpy(float)
+
+
+def _damaged_shares(inst: Instance) -> dict[str, float]:
+    """channel -> share of its packs that are damaged (channels.csv, recomputed here)."""
+    if not inst.has_channels or "damaged_share" not in inst.channels.columns:
+        return {}
+    return {h: float(v) for h, v in zip(inst.channels["id"], inst.channels["damaged_share"].fillna(0.0), strict=True)}
+
+
+def _check_damaged(ctx: _Ctx, period: str, flows: dict, collected: dict, out: list[Violation]) -> None:
+    """Damaged packs: only among flows out of a region, no more than the flow; per region and
+    chemistry the damaged tonnes captured (each channel's damaged share of what it captured) are
+    shipped as damaged, but for those left uncollected."""
+    delta = _damaged_shares(ctx.inst)
+    for leg in LEGS:
+        df = flows[leg.name]
+        dmg = _damaged_t(df)
+        if not len(df):
+            continue
+        flow = df["flow_t"].to_numpy(float)
+        for i in np.flatnonzero((dmg < -ABS_TOL_T) | (dmg > flow + _tol_t_array(flow)) | ((dmg > ABS_TOL_T) & (leg.origin != REGION))):
+            r = df.iloc[i]
+            out.append(Violation("damaged_packs", f"{leg.material} {r['origin']}->{r['destination']} in {period}: {dmg[i]:.4f} t damaged "
+                                 f"of {flow[i]:.4f} t" + ("" if leg.origin == REGION else " on a leg not out of a region"), abs(dmg[i])))
+    first = concat_rows([flows[leg.name] for leg in LEGS if leg.origin == REGION])
+    shipped = first.assign(_d=_damaged_t(first)).groupby(["origin", "chemistry"])["_d"].sum().to_dict() if len(first) else {}
+    captured = ctx.captured[period]
+    for (rid, chem), held in _by_region_chem(ctx.captured_by_channel[period]).items():
+        want = sum(t * delta.get(h, 0.0) for h, t in held.items()) if _surcharge(ctx) > 0 else 0.0
+        left = max(0.0, captured.get((rid, chem), 0.0) - float(collected.get((rid, chem), 0.0)))
+        got = float(shipped.get((rid, chem), 0.0))
+        tol = _tol_t(captured.get((rid, chem), 0.0))
+        if got > want + tol or got < want - left - tol:
+            out.append(Violation("damaged_packs", f"region {rid} {chem} in {period}: {got:.4f} t shipped as damaged, but its channels "
+                                 f"captured {want:.4f} t damaged packs ({left:.4f} t left uncollected)", got - want))
+    for (rid, chem), got in shipped.items():
+        if (rid, chem) not in _by_region_chem(ctx.captured_by_channel[period]) and got > ABS_TOL_T:
+            out.append(Violation("damaged_packs", f"region {rid} {chem} in {period}: {got:.4f} t shipped as damaged, none captured", got))
+
+
+def _tol_t_array(tonnes: np.ndarray) -> np.ndarray:
+    return ABS_TOL_T + REL_TOL * np.abs(tonnes)

@@ -19,8 +19,12 @@ Rows where one more tonne cannot be treated at all (every site full and the coll
 binding) get NaN.
 
 Each re-solve starts from the optimal basis in the HiGHS worker (:func:`optimizer.highs.run_matrix`
-with ``rhs_steps``), so a network with a few hundred supply rows takes seconds.  Every channel of
-a region and chemistry shares the value of its row: the channels reach the same spokes.
+with ``rhs_steps``), so a network with a few hundred supply rows takes seconds.  One more tonne
+of a *channel* moves its region's balance and, where they exist, the rows that depend on the
+channel: the damaged tonnes to ship (by its ``damaged_share``) and Gale's rows of the unions of
+accepted channels that hold it (collection points taking some channels only).  Channels that move
+the same rows share one re-solve and one value (without damaged packs or restricted points, every
+channel of a region and chemistry).
 
 This module is the one implementation of the fixed-network LP; the deliverables work (why this
 site, what if) is to reuse it.
@@ -39,7 +43,7 @@ from .options import SolveOptions
 from .status import SolveStatus
 
 DELTA_T = 1.0  # the "one more tonne"
-MV_COLUMNS = ["region_id", "chemistry", "period", "marginal_value_per_t", "at_breakpoint"]
+MV_COLUMNS = ["region_id", "channel", "chemistry", "period", "marginal_value_per_t", "at_breakpoint"]
 
 
 def fixed_network_lp(built: BuiltModel, values: dict[str, np.ndarray]):
@@ -86,67 +90,103 @@ def _decided(net) -> pd.Series:
     return (cs["ladder"] != "").groupby([cs[k] for k in keys]).any() if len(cs) else pd.Series(dtype=bool)
 
 
-def _steps(built: BuiltModel, lp) -> dict:
-    """One step per supply row: its balance moved by one tonne, and the collection rate's
-    allowance of uncollected tonnes by (1 - rate) of it."""
+def _row_positions(built: BuiltModel, lp, name: str) -> dict[tuple, int]:
+    """Index tuple -> row position in ``lp`` of the constraint family ``name`` (empty if absent)."""
+    if name not in lp.row_blocks:
+        return {}
+    start, _n = lp.row_blocks[name]
+    return {k: start + i for i, k in enumerate(built.model.component(name).keys())}
+
+
+def _moves(built: BuiltModel, lp) -> tuple[pd.DataFrame, list[tuple[tuple[int, float], ...]]]:
+    """One set of moves per (region, channel, chemistry, period) with tonnes: what one more tonne
+    captured there changes -- the supply balance (+1), the collection rate's allowance of
+    uncollected tonnes (+(1 - rate)), the damaged tonnes to ship (+the channel's damaged share)
+    and Gale's rows of every union of accepted channels holding the channel (+1, or its damaged
+    and sound shares).  A move is (target, weight): a row, or ``-1 - column`` for a column's upper
+    bound (:func:`optimizer.highs_worker._rhs_steps`)."""
     net = built.net
-    sup = net.supply.reset_index(drop=True)
     keys = ["region_id", "chemistry", "period"]
     rho = net.collection_rate
-    start, n = lp.row_blocks["supply_balance"]
-    extra: dict[int, tuple[int, float]] = {}
-    if rho < 1.0:
-        decided = _decided(net).reindex(pd.MultiIndex.from_frame(sup[keys]), fill_value=False).to_numpy(bool)
+    cs = net.channel_supply[["region_id", "channel", "chemistry", "period", "damaged_share"]].reset_index(drop=True)
+    balance = _row_positions(built, lp, "supply_balance")
+    rate_rows = _row_positions(built, lp, "collection_rate")
+    u_cols: dict[tuple, int] = {}
+    u = lp.var_blocks.get("uncollected_t")
+    if u is not None and rho < 1.0:
+        decided = _decided(net)
         unc = net.uncollectable().reset_index(drop=True)
-        u = lp.var_blocks.get("uncollected_t")
-        if u is not None and len(unc):
-            pos = sup.reset_index().merge(unc.reset_index().rename(columns={"index": "u"}), on=keys)
-            for i, j in zip(pos["index"], pos["u"], strict=True):
-                if not decided[i]:
-                    extra[int(i)] = (-1 - (u[0] + int(j)), 1.0 - rho)
-        if "collection_rate" in lp.row_blocks:
-            c0, cn = lp.row_blocks["collection_rate"]
-            rows = built.model.component("collection_rate")
-            index = pd.DataFrame(list(rows.keys()), columns=keys).reset_index()
-            pos = sup.reset_index().merge(index.rename(columns={"index": "c"}), on=keys)
-            for i, j in zip(pos["index"], pos["c"], strict=True):
-                extra[int(i)] = (c0 + int(j), 1.0 - rho)
+        for j, k in enumerate(zip(unc["region_id"], unc["chemistry"], unc["period"], strict=True)):
+            if not bool(decided.get(k, False)):
+                u_cols[k] = -1 - (u[0] + j)
+    damaged_rows = [_row_positions(built, lp, n) for n in ("damaged_shipped_max", "damaged_shipped_min")]
+    # (region, chemistry, period) -> [(row, channels of its union, kind)] for Gale's rows
+    gale: dict[tuple, list[tuple[int, frozenset, str]]] = {}
+    for leg, acc in net.acceptance.items():
+        members = acc["channels"].groupby("union")["channel"].agg(frozenset).to_dict()
+        for kind in ("", "_damaged", "_sound"):
+            for (r, c, t, union), row in _row_positions(built, lp, f"channel_acceptance{kind}_{leg}").items():
+                gale.setdefault((r, c, t), []).append((row, members[union], kind))
+    moves = []
+    for r, h, c, t, delta in zip(cs["region_id"], cs["channel"], cs["chemistry"], cs["period"], cs["damaged_share"], strict=True):
+        k = (r, c, t)
+        m: list[tuple[int, float]] = []
+        if k in balance:
+            m.append((balance[k], 1.0))
+        if k in rate_rows:
+            m.append((rate_rows[k], 1.0 - rho))
+        elif k in u_cols:
+            m.append((u_cols[k], 1.0 - rho))
+        m += [(rows[k], float(delta)) for rows in damaged_rows if k in rows and delta > 0]
+        for row, held, kind in gale.get(k, []):
+            if h in held:
+                w = {"": 1.0, "_damaged": float(delta), "_sound": 1.0 - float(delta)}[kind]
+                if w:
+                    m.append((row, w))
+        moves.append(tuple(m))
+    return cs[["region_id", "channel", "chemistry", "period"]], moves
+
+
+def _steps(moves: list[tuple[tuple[int, float], ...]]) -> tuple[dict, np.ndarray]:
+    """The distinct move sets as ``rhs_steps`` (channels that change the same rows share one
+    re-solve), and the step of each channel row."""
+    distinct: dict[tuple, int] = {}
+    which = np.array([distinct.setdefault(m, len(distinct)) for m in moves], dtype=np.int64)
     ptr, target, weight = [0], [], []
-    for i in range(n):
-        target.append(start + i)
-        weight.append(1.0)
-        if i in extra:
-            target.append(extra[i][0])
-            weight.append(extra[i][1])
+    for m in distinct:
+        for t, w in m:
+            target.append(t)
+            weight.append(w)
         ptr.append(len(target))
-    return {"ptr": np.array(ptr), "target": np.array(target), "weight": np.array(weight), "delta": DELTA_T}
+    return {"ptr": np.array(ptr), "target": np.array(target, dtype=np.int64), "weight": np.array(weight, dtype=float),
+            "delta": DELTA_T}, which
 
 
 def marginal_values(built: BuiltModel, values: dict[str, np.ndarray], options: SolveOptions | None = None) -> pd.DataFrame:
-    """Per supply row (region, chemistry, period): the marginal value of one more tonne captured
-    there (see the module docstring) and whether the row sits at a breakpoint."""
-    net = built.net
-    keys = net.supply[["region_id", "chemistry", "period"]].reset_index(drop=True)
-    out = keys.assign(marginal_value_per_t=np.nan, at_breakpoint=False)
+    """Per (region, channel, chemistry, period) with tonnes: the marginal value of one more tonne
+    of that channel captured there (see the module docstring) and whether it sits at a breakpoint."""
     lp = fixed_network_lp(built, values)
+    keys, moves = _moves(built, lp)
+    out = keys.assign(marginal_value_per_t=np.nan, at_breakpoint=False)
     if "supply_balance" not in lp.row_blocks or not len(keys):
         return out[MV_COLUMNS]
+    steps, which = _steps(moves)
     # no time limit (LP re-solves from a basis), no presolve (it would discard the basis)
     options = dataclasses.replace(options or SolveOptions(), warm_start="off", log=False, time_limit_s=None, presolve=False)
-    run = run_matrix(lp, options, relax=True, rhs_steps=_steps(built, lp))
+    run = run_matrix(lp, options, relax=True, rhs_steps=steps)
     if run.status != SolveStatus.OPTIMAL or run.rhs_up is None:
         return out[MV_COLUMNS]
     base = float(run.objective)
     up, down = (run.rhs_up - base) / DELTA_T, (base - run.rhs_down) / DELTA_T
     tol = 1e-6 * np.maximum(1.0, np.maximum(np.abs(np.nan_to_num(up)), np.abs(np.nan_to_num(down)))) + 1e-9 * abs(base)
-    out["marginal_value_per_t"] = -up
-    out["at_breakpoint"] = np.isfinite(up) & np.isfinite(down) & (np.abs(up - down) > tol)
+    out["marginal_value_per_t"] = -up[which]
+    out["at_breakpoint"] = (np.isfinite(up) & np.isfinite(down) & (np.abs(up - down) > tol))[which]
     return out[MV_COLUMNS]
 
 
 def with_marginal_values(channels: pd.DataFrame, mv: pd.DataFrame) -> pd.DataFrame:
-    """The channels table with each row's region, chemistry and period value filled in."""
-    keys = ["region_id", "chemistry", "period"]
+    """The channels table with each row's value filled in."""
+    keys = ["region_id", "channel", "chemistry", "period"]
     merged = channels.drop(columns=["marginal_value_per_t", "at_breakpoint"]).merge(mv, on=keys, how="left")
     merged["at_breakpoint"] = merged["at_breakpoint"].eq(True).to_numpy(bool)
     return merged[list(channels.columns)]

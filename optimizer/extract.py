@@ -14,7 +14,8 @@ import pandas as pd
 
 from .frames import concat_rows
 from .instance import Instance
-from .model.network import Network, throughput_var
+from .model.joins import positions
+from .model.network import Network, damaged_var, throughput_var
 from .solution import (
     CHANNEL_COLUMNS,
     COST_COLUMNS,
@@ -84,21 +85,32 @@ def _channels(net: Network, v: dict) -> pd.DataFrame:
     return out[CHANNEL_COLUMNS]
 
 
+def damaged_on_arcs(net: Network, leg, v: dict) -> np.ndarray:
+    """The damaged packs among each arc's flow of ``leg`` (t/yr; 0 where none may travel)."""
+    out = np.zeros(len(net.arcs[leg.name]))
+    d = net.damaged_arcs(leg)
+    if len(d) and damaged_var(leg) in v:
+        keys = ["origin", "destination", "chemistry", "period"]
+        out[positions(d, net.arcs[leg.name], keys)] = v[damaged_var(leg)]
+    return out
+
+
 def _flows(net: Network, v: dict) -> pd.DataFrame:
     parts = []
     for leg in LEGS:
-        a = net.arcs[leg.name].assign(flow_t=v[leg.flow_var])
+        a = net.arcs[leg.name].assign(flow_t=v[leg.flow_var], damaged_t=damaged_on_arcs(net, leg, v))
         a = a[a["flow_t"] > 0]
+        damaged = np.minimum(a["damaged_t"], a["flow_t"])  # round-off: never more damaged than flow
         parts.append(pd.DataFrame({
             "echelon": leg.name, "origin": a["origin"], "destination": a["destination"], "chemistry": a["chemistry"],
-            "period": a["period"], "material": leg.material, "flow_t": a["flow_t"], "km": a["km"], "cost_per_t": a["cost_per_t"],
-            "transport_cost": a["flow_t"] * a["cost_per_t"]}))
+            "period": a["period"], "material": leg.material, "flow_t": a["flow_t"], "damaged_t": damaged, "km": a["km"],
+            "cost_per_t": a["cost_per_t"], "transport_cost": a["flow_t"] * a["cost_per_t"] + damaged * a["km"] * net.damaged_surcharge}))
     mw = net.merchant.assign(flow_t=v["merchant_t"])
     mw = mw[mw["flow_t"] > 0]
     tier_of = {sid: t for t in TIERS for sid in net.tiers[t.name].sites["id"]}
     parts.append(pd.DataFrame({
         "echelon": [merchant_echelon(tier_of[s]) for s in mw["site_id"]], "origin": mw["site_id"], "destination": "merchant",
-        "chemistry": mw["chemistry"], "period": mw["period"], "material": "black_mass", "flow_t": mw["flow_t"],
+        "chemistry": mw["chemistry"], "period": mw["period"], "material": "black_mass", "flow_t": mw["flow_t"], "damaged_t": 0.0,
         "km": 0.0, "cost_per_t": 0.0, "transport_cost": 0.0}))
     out = concat_rows([p for p in parts if len(p)], FLOW_COLUMNS)
     if not len(out):
@@ -193,7 +205,8 @@ def cost_table(inst: Instance, net: Network, v: dict, regions: pd.DataFrame, clo
                 for leg in legs_into(t.name))
         for leg in LEGS:
             sel = _in(net, leg, period)
-            values[leg.component] = values.get(leg.component, 0.0) + float(net.arcs[leg.name]["cost_per_t"].to_numpy(float)[sel] @ v[leg.flow_var][sel])
+            values[leg.component] = values.get(leg.component, 0.0) + float(net.arcs[leg.name]["cost_per_t"].to_numpy(float)[sel] @ v[leg.flow_var][sel]) \
+                + net.damaged_surcharge * float(net.arcs[leg.name]["km"].to_numpy(float)[sel] @ damaged_on_arcs(net, leg, v)[sel])
         rg = regions["period"].to_numpy() == period
         values["uncollected_penalty"] = (p.uncollected_penalty_per_t or 0.0) * regions["uncollected_t"].to_numpy(float)[rg].sum()
         mw = net.merchant["period"].to_numpy() == period

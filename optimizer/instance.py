@@ -37,6 +37,7 @@ class Parameters:
     black_mass_cost_per_t_km: float
     first_mile_cost_per_t_km: float | None = None  # None: pack_cost_per_t_km
     line_haul_cost_per_t_km: float | None = None  # None: pack_cost_per_t_km
+    damaged_pack_surcharge_per_t_km: float | None = None  # extra per t km for damaged packs out of a region
     circuity: float = 1.0
     service_radius_km: float | None = None
     first_mile_radius_km: float | None = None

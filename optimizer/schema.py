@@ -365,6 +365,9 @@ CHANNELS = TableSpec(
         FieldSpec("min_capture_share", "float", "Least share of the channel's available tonnes that must be captured "
                   "(a take-back duty), in every region and period; blank = none", unit="-", lo=0, hi=1,
                   required=False, default=0.0),
+        FieldSpec("damaged_share", "float", "Share of the channel's packs that are damaged or defective: they travel "
+                  "as dangerous goods (ADR special provision 376) at [transport] damaged_pack_surcharge_per_t_km more "
+                  "on their haul from the region; blank = none", unit="-", lo=0, hi=1, required=False, default=0.0),
         FieldSpec("source", "str", "Where the channel's figures come from (or 'estimate')", required=False, default=""),
     ),
     required_file=False,
@@ -475,6 +478,10 @@ TOML_SECTIONS: dict[str, tuple[FieldSpec, ...]] = {
                   "omit for pack_cost_per_t_km", unit="currency/(t km)", lo=0, hi=1e5, warn_hi=1e3, required=False),
         FieldSpec("line_haul_cost_per_t_km", "float", "Rate for packs from a collection point to a spoke (consolidated "
                   "loads); omit for pack_cost_per_t_km", unit="currency/(t km)", lo=0, hi=1e5, warn_hi=1e3, required=False),
+        FieldSpec("damaged_pack_surcharge_per_t_km", "float", "Extra rate for damaged packs (channels.csv damaged_share) "
+                  "on their haul from a region, to a collection point or a spoke (special packaging, part loads); "
+                  "required when a channel has damaged packs (the transport levers leave it as it is)", unit="currency/(t km)", lo=0, hi=1e5, warn_hi=1e3,
+                  required=False),
         FieldSpec("circuity", "float", "Road distance over great-circle distance", unit="-", lo=1, hi=3),
         FieldSpec("service_radius_km", "float", "Longest region->spoke haul (road km); omit for none", unit="km", lo=0, lo_open=True,
                   required=False, hi=4e4, warn_hi=1e4),
@@ -579,6 +586,7 @@ SCENARIO_LEVERS: tuple[Lever, ...] = (
     Lever("capture_share", "factor", "`capture_share` of every offer level (capped at 1; a ladder stays monotone)", ("channel",)),
     Lever("channel_share", "factor", "A channel's share of every region's supply (channel_shares.csv); the region's other "
           "channels fill the rest in proportion, so the shares still add up to 1", ("channel",)),
+    Lever("damaged_share", "factor", "A channel's `damaged_share` (channels.csv; capped at 1)", ("channel",)),
     Lever("own_channels", "channels", "Channels the planner owns (its dealers, its own production scrap): every tonne "
           "they hold is captured at no acquisition price, their offers.csv ladders set aside"),
     Lever("force_open", "sites", "Sites opened in every period they may operate in"),

@@ -47,7 +47,9 @@ SOLUTION_SCHEMA_VERSION = 1
 SITE_COLUMNS = ["site_id", "kind", "name", "status", "period", "open", "size", "capacity_t", "inbound_t",
                 "utilisation", "capex_charged", "capex_annualised", "fixed_opex_per_yr", "closed", "lat", "lon"]
 SCHEDULE_COLUMNS = ["site_id", "kind", "name", "period", "event", "size", "capacity_t"]
-FLOW_COLUMNS = ["echelon", "origin", "destination", "chemistry", "period", "material", "flow_t", "km",
+#: ``damaged_t``: the damaged packs among a flow out of a region (dangerous goods, at the
+#: instance's surcharge per t km, which ``transport_cost`` includes); 0 on other legs
+FLOW_COLUMNS = ["echelon", "origin", "destination", "chemistry", "period", "material", "flow_t", "damaged_t", "km",
                 "cost_per_t", "transport_cost"]
 REGION_COLUMNS = ["region_id", "chemistry", "period", "supply_t", "captured_t", "required_t", "collected_t", "uncollected_t"]
 #: One row per (region, channel, chemistry, period) with tonnes available.  ``level`` is the offer
@@ -236,7 +238,7 @@ class Solution:
         return Solution(
             instance_name=d["instance"], currency=d["currency"], status=SolveStatus(d["status"]),
             objective=d["objective"], best_bound=d["best_bound"], gap=d["gap"], termination=d["termination"],
-            sites=_frame(d["sites"], SITE_COLUMNS), flows=_frame(d["flows"], FLOW_COLUMNS),
+            sites=_frame(d["sites"], SITE_COLUMNS), flows=_flows_frame(d["flows"]),
             regions=_regions_frame(d["regions"]), costs=_costs_frame(d["costs"]),
             channels=_frame(d.get("channels", []), CHANNEL_COLUMNS),
             profit_mode=d.get("profit_mode", False), timings=d.get("timings_s", {}),
@@ -289,6 +291,13 @@ def _records(df: pd.DataFrame) -> list[dict]:
 def _frame(records: list[dict], columns: list[str]) -> pd.DataFrame:
     df = pd.DataFrame.from_records(records, columns=columns) if records else pd.DataFrame(columns=columns)
     return df
+
+
+def _flows_frame(records: list[dict]) -> pd.DataFrame:
+    """The flows table of a stored solution (files written before ``damaged_t``: none damaged)."""
+    for r in records:
+        r.setdefault("damaged_t", 0.0)
+    return _frame(records, FLOW_COLUMNS)
 
 
 def _regions_frame(records: list[dict]) -> pd.DataFrame:

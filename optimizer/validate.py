@@ -363,6 +363,7 @@ def _channels(inst: Instance, issues: list[Issue]) -> None:
                 issues.append(Issue(file, _row(df, 0), "channel", "a channels.csv declaring the channels this file names",
                                     "no channels.csv (or one without rows)"))
         return
+    _damaged(inst, chans, issues)
     known = set(chans["id"])
     seen: dict[str, int | None] = {}
     for i, ident in enumerate(chans["id"]):
@@ -438,6 +439,17 @@ def _channel_shares_add_up(inst: Instance, shares: pd.DataFrame, issues: list[Is
                                 f"shares adding up to 1 for region '{rid}', chemistry {chem} (the rows for its id, else its "
                                 "region group, else *; the chemistry before blank)", f"{got:.6g}"))
             reported += 1
+
+
+def _damaged(inst: Instance, chans: pd.DataFrame, issues: list[Issue]) -> None:
+    """A channel with damaged packs needs the rate they travel at."""
+    if "damaged_share" not in chans.columns or inst.params.damaged_pack_surcharge_per_t_km is not None:
+        return
+    share = chans["damaged_share"].fillna(0.0).astype(float).to_numpy()
+    for i in np.flatnonzero(share > 0)[:1]:
+        issues.append(Issue("instance.toml", None, "transport.damaged_pack_surcharge_per_t_km",
+                            f"the extra rate damaged packs travel at (channels.csv row {_row(chans, int(i))}: channel "
+                            f"'{chans['id'].iat[int(i)]}' has damaged_share {share[i]:g})", "no value"))
 
 
 def _offer_ladders(inst: Instance, chans: pd.DataFrame, offers: pd.DataFrame, issues: list[Issue]) -> None:

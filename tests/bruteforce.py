@@ -104,7 +104,10 @@ def transport_value(inst, open_spokes: dict, open_hubs: dict, single_sourcing: b
     collection points (first mile region -> point, line haul point -> spoke).  ``by_channel``:
     (region, chemistry, channel) -> t captured; with it, first-mile flows are indexed by channel
     and a point takes only the channels its ``channels`` column lists (every channel if blank),
-    each channel's flows into points at most what it captured."""
+    each channel's flows into points at most what it captured.  With damaged packs (a channel's
+    ``damaged_share`` and the surcharge), every flow out of a region is indexed by (channel,
+    damaged or sound), each group's tonnes collected or left uncollected, damaged ones paying the
+    surcharge per road km of their haul from the region."""
     p = inst.params
     open_cps = open_cps or {}
     chems = list(inst.chem_names)
@@ -120,12 +123,36 @@ def transport_value(inst, open_spokes: dict, open_hubs: dict, single_sourcing: b
     takes = {}
     if cps is not None and "channels" in cps.columns:
         takes = {i: {c.strip() for c in str(t or "").split(";") if c.strip()} for i, t in cps["channels"].fillna("").items()}
-    per_channel = by_channel is not None and any(takes.get(cp) for cp in open_cps)
+    surcharge = float(p.damaged_pack_surcharge_per_t_km or 0.0)
+    delta = {}
+    if surcharge > 0 and inst.channels is not None and "damaged_share" in inst.channels.columns:
+        delta = {h: float(v) for h, v in zip(inst.channels["id"], inst.channels["damaged_share"].fillna(0.0), strict=True) if float(v) > 0}
+    damaged = by_channel is not None and bool(delta)
+    per_channel = by_channel is not None and (any(takes.get(cp) for cp in open_cps) or damaged)
+
+    def groups(rid, c, supply):
+        """The region's packs of chemistry c as (channel, damaged?, t): each channel's damaged and
+        sound tonnes apart (one group "*" without channel-indexed flows)."""
+        if not per_channel:
+            return [("*", False, supply)]
+        out = []
+        for (rr, cc, h), t in by_channel.items():
+            if rr == rid and cc == c and t > 0:
+                d = delta.get(h, 0.0) if damaged else 0.0
+                out += [(h, True, t * d)] if d > 0 else []
+                out += [(h, False, t * (1 - d))] if d < 1 else []
+        return out
+
+    group_t = {}  # (region, chemistry, channel, damaged?) -> t
+    u_rows = []  # (region, chemistry, slack): the uncollected groups share the region's allowance
     for r in inst.regions.itertuples(index=False):
         for c in chems:
             supply = getattr(r, f"{c}_t")
             if supply <= 0:
                 continue
+            gs = groups(r.id, c, supply)
+            for h, dmg, t in gs:
+                group_t[(r.id, c, h, dmg)] = t
             for cp in open_cps:
                 pt = cps.loc[cp]
                 km, cost, quoted = _lane(inst, r.id, r.lat, r.lon, cp, pt.lat, pt.lon, first_rate, with_quoted=True)
@@ -133,25 +160,24 @@ def transport_value(inst, open_spokes: dict, open_hubs: dict, single_sourcing: b
                     continue
                 mode_cost = open_cps[cp][5]  # the operated mode's own handling cost, else the point's or the tier's
                 unit = cost + (mode_cost if mode_cost == mode_cost else _processing(pt, p.collection_point_cost_per_t))
-                if per_channel:
-                    held = [h for (rr, cc, h), t in by_channel.items() if rr == r.id and cc == c and t > 0]
-                    hs = [h for h in held if not takes.get(cp) or h in takes[cp]]
-                else:
-                    hs = ["*"]
-                for h in hs:
-                    q_idx[(r.id, cp, c, h)] = len(cols)
-                    cols.append(unit)
+                for h, dmg, _t in gs:
+                    if h == "*" or not takes.get(cp) or h in takes[cp]:
+                        q_idx[(r.id, cp, c, (h, dmg))] = len(cols)
+                        cols.append(unit + (surcharge * km if dmg else 0.0))
             for s in open_spokes:
                 sp = spokes.loc[s]
                 km, cost, quoted = _lane(inst, r.id, r.lat, r.lon, s, sp.lat, sp.lon, p.pack_cost_per_t_km, with_quoted=True)
                 if p.service_radius_km is not None and km > p.service_radius_km and not quoted:
                     continue
-                x_idx[(r.id, s, c)] = len(cols)
-                cols.append(cost + _processing(sp, p.spoke_cost_per_t))
+                for h, dmg, _t in gs:
+                    x_idx[(r.id, s, c, (h, dmg))] = len(cols)
+                    cols.append(cost + _processing(sp, p.spoke_cost_per_t) + (surcharge * km if dmg else 0.0))
             slack = supply * (1 - p.min_collection_rate)
             if slack > 0:
-                u_idx[(r.id, c)] = len(cols)
-                cols.append(p.uncollected_penalty_per_t or 0.0)
+                for h, dmg, _t in gs:
+                    u_idx[(r.id, c, (h, dmg))] = len(cols)
+                    cols.append(p.uncollected_penalty_per_t or 0.0)
+                u_rows.append((r.id, c, slack))
     for cp in open_cps:
         pt = cps.loc[cp]
         for s in open_spokes:
@@ -180,7 +206,7 @@ def transport_value(inst, open_spokes: dict, open_hubs: dict, single_sourcing: b
                 cols.append(-chem.merchant_price_per_t)
     n = len(cols)
     # single sourcing: one contract per region, with a spoke or a collection point
-    pairs = sorted({(r, s) for (r, s, _c) in x_idx} | {(r, cp) for (r, cp, _c, _h) in q_idx})
+    pairs = sorted({(r, s) for (r, s, _c, _g) in x_idx} | {(r, cp) for (r, cp, _c, _g) in q_idx})
     a_idx = {}
     if single_sourcing:
         for pr in pairs:
@@ -189,9 +215,6 @@ def transport_value(inst, open_spokes: dict, open_hubs: dict, single_sourcing: b
     cost = np.array(cols + [0.0] * len(a_idx), dtype=float)
     lb = np.zeros(N)
     ub = np.full(N, np.inf)
-    for (r, c), j in u_idx.items():
-        supply = float(inst.regions.set_index("id").at[r, f"{c}_t"])
-        ub[j] = supply * (1 - p.min_collection_rate)
     for j in a_idx.values():
         ub[j] = 1.0
     A_eq_rows, b_eq, A_ub_rows, b_ub = [], [], [], []
@@ -203,22 +226,16 @@ def transport_value(inst, open_spokes: dict, open_hubs: dict, single_sourcing: b
         return v
 
     regions = inst.regions.set_index("id")
-    for rid, r in regions.iterrows():
-        for c in chems:
-            supply = float(r[f"{c}_t"])
-            if supply <= 0:
-                continue
-            ent = [(j, 1.0) for (rr, s, cc), j in x_idx.items() if rr == rid and cc == c]
-            ent += [(j, 1.0) for (rr, cp, cc, _h), j in q_idx.items() if rr == rid and cc == c]
-            if (rid, c) in u_idx:
-                ent.append((u_idx[(rid, c)], 1.0))
-            A_eq_rows.append(row(ent))
-            b_eq.append(supply)
-            if per_channel:  # a channel's flows into points: at most what it captured
-                for (rr, cc, h), t in by_channel.items():
-                    if rr == rid and cc == c:
-                        A_ub_rows.append(row([(j, 1.0) for (r2, _cp, c2, h2), j in q_idx.items() if (r2, c2, h2) == (rid, c, h)]))
-                        b_ub.append(t)
+    for (rid, c, h, dmg), t in group_t.items():  # every group of packs is collected or left uncollected
+        g = (h, dmg)
+        ent = [(j, 1.0) for (rr, _s, cc, gg), j in [*x_idx.items(), *q_idx.items()] if (rr, cc, gg) == (rid, c, g)]
+        if (rid, c, g) in u_idx:
+            ent.append((u_idx[(rid, c, g)], 1.0))
+        A_eq_rows.append(row(ent))
+        b_eq.append(t)
+    for rid, c, slack in u_rows:  # the uncollected tonnes of a region: within its allowance
+        A_ub_rows.append(row([(j, 1.0) for (rr, cc, _g), j in u_idx.items() if (rr, cc) == (rid, c)]))
+        b_ub.append(slack)
     for cp, opt in open_cps.items():
         inflow = [(j, 1.0) for (r, pp, c, _h), j in q_idx.items() if pp == cp]
         A_ub_rows.append(row(inflow))
@@ -232,14 +249,14 @@ def transport_value(inst, open_spokes: dict, open_hubs: dict, single_sourcing: b
             A_eq_rows.append(row(ent))
             b_eq.append(0.0)
     for s, opt in open_spokes.items():
-        inflow = [(j, 1.0) for (r, ss, c), j in x_idx.items() if ss == s] + [(j, 1.0) for (pp, ss, c), j in y_idx.items() if ss == s]
+        inflow = [(j, 1.0) for (r, ss, c, _g), j in x_idx.items() if ss == s] + [(j, 1.0) for (pp, ss, c), j in y_idx.items() if ss == s]
         A_ub_rows.append(row(inflow))
         b_ub.append(opt[1])
         if opt[4] > 0:  # minimum throughput: -inflow <= -min
             A_ub_rows.append(row([(j, -1.0) for j, _ in inflow]))
             b_ub.append(-opt[4])
         for c in chems:
-            ent = [(j, yields[c]) for (r, ss, cc), j in x_idx.items() if ss == s and cc == c]
+            ent = [(j, yields[c]) for (r, ss, cc, _g), j in x_idx.items() if ss == s and cc == c]
             ent += [(j, yields[c]) for (pp, ss, cc), j in y_idx.items() if ss == s and cc == c]
             ent += [(j, -1.0) for (ss, h, cc), j in z_idx.items() if ss == s and cc == c]
             if (s, c) in w_idx:

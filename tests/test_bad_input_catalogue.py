@@ -63,6 +63,8 @@ Outcomes:
 | capture_share_above_one | a capture share of 1.5 | refused (offers.csv, 2, capture_share) |
 | channel_shares_not_one | channel shares adding up to 0.9 | refused (channel_shares.csv, 2, share) |
 | capture_duty_above_best_offer | `min_capture_share = 0.95` where the best offer captures 90 % | refused (channels.csv, 2, min_capture_share) |
+| damaged_share_above_one | a channel with `damaged_share = 1.2` | refused (channels.csv, 2, damaged_share) |
+| damaged_without_surcharge | damaged packs (`damaged_share = 0.1`) but no `damaged_pack_surcharge_per_t_km` | refused (instance.toml, transport.damaged_pack_surcharge_per_t_km), naming the channel |
 | cp_mode_named_twice | a collection point with modes `own` and `OWN` | refused (collection_point_modes.csv, 3, size) |
 | cp_mode_unknown_site | a mode for a collection point not in collection_points.csv | refused (collection_point_modes.csv, 3, site_id) |
 | cp_without_modes | a collection point with no mode at all | refused (collection_points.csv, 3, id) |
@@ -225,11 +227,11 @@ def _zero_width(folder: Path) -> None:
     set_cell(folder / "spokes.csv", 5, "id", rows[3][header.index("id")] + "\u200b")
 
 
-def _channels(offers=None, shares=None, duty=""):
+def _channels(offers=None, shares=None, duty="", damaged=""):
     """Two channels (dealer 60 %, dismantler 40 %) with a dealer offer ladder, then the change."""
     def mutate(folder: Path) -> None:
-        write_csv(folder / "channels.csv", ["id", "name", "min_capture_share"],
-                  [["dealer", "Dealers", duty], ["dismantler", "Dismantlers", ""]])
+        write_csv(folder / "channels.csv", ["id", "name", "min_capture_share", "damaged_share"],
+                  [["dealer", "Dealers", duty, damaged], ["dismantler", "Dismantlers", "", ""]])
         write_csv(folder / "channel_shares.csv", ["region", "channel", "share"],
                   shares or [["*", "dealer", 0.6], ["*", "dismantler", 0.4]])
         write_csv(folder / "offers.csv", ["channel", "level", "price_per_t", "capture_share"],
@@ -325,6 +327,9 @@ CASES = [
          ("channel_shares.csv", 2, "share"), "shares adding up to 1 for region 'US-NYC', chemistry nmc"),
     Case("capture_duty_above_best_offer", _channels(duty=0.95), "refused", ("channels.csv", 2, "min_capture_share"),
          "at most the best offer's capture share in every ladder of the channel (0.9 in offers.csv)"),
+    Case("damaged_share_above_one", _channels(damaged=1.2), "refused", ("channels.csv", 2, "damaged_share"), "<= 1"),
+    Case("damaged_without_surcharge", _channels(damaged=0.1), "refused",
+         ("instance.toml", "[transport]", "transport.damaged_pack_surcharge_per_t_km"), "the extra rate damaged packs travel at"),
     Case("cp_mode_named_twice", _collection_points(modes=[["C-NYC", "own", 3000, 0, 1], ["C-NYC", "OWN", 1000, 0, 1],
                                                            ["C-PHL", "own", 3000, 0, 1]]),
          "refused", ("collection_point_modes.csv", 3, "size"), "size names unique per site"),

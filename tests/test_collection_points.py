@@ -19,7 +19,7 @@ from optimizer import check_solution, load_instance, solve
 from optimizer.errors import InstanceError
 from optimizer.solution import SolveStatus
 
-from .helpers import base_toml, write_csv, write_instance
+from .helpers import base_toml, toml_text, write_csv, write_instance
 
 EXACT = {"mip_rel_gap": 0.0}
 
@@ -290,3 +290,165 @@ def test_the_checker_catches_a_point_taking_a_channel_it_does_not_accept(tmp_pat
     found = [v for v in check_solution(dealers, sol) if v.rule == "channel_acceptance"]
     assert len(found) == 3, found  # one per region: 100 t sent, 60 t of dealer packs
     assert all(v.amount == pytest.approx(40.0) for v in found), found
+
+
+# --- damaged packs ---------------------------------------------------------------------------------
+#
+# The channel fixture again, with road km on every lane (R -> S 100 km, R -> C 10 km, C -> S 150 km)
+# and half the dealer packs damaged (damaged_share 0.5: 30 t per region, 90 t in all; fleet packs
+# sound).  Damaged packs pay 0.2/t km more on their haul from the region: 20/t straight to the
+# spoke, 2/t to the point (the line haul on from the point is not surcharged).  Fixed cost 2,000.
+#
+# * every channel: all 300 t via C, 300 x 20 + 2,000 + 90 x 2 = 8,180;
+# * dealers only: dealers via C, fleets direct: 180 x 20 + 2,000 + 120 x 50 + 90 x 2 = 11,780;
+# * fleets only: fleets via C, dealers direct -- their 90 damaged t among them, 20/t:
+#   120 x 20 + 2,000 + 180 x 50 + 90 x 20 = 15,200 (all direct: 15,000 + 1,800 = 16,800).  A
+#   model that let the damaged tonnes ride on the fleet flows into C would report 13,580.
+
+
+def _damaged_instance(tmp_path, accepts: str, capacity: float = 1000.0, name="dmg", surcharge: float | None = 0.2):
+    folder = _channel_instance(tmp_path, {"C": accepts}, name=name)
+    write_csv(folder / "collection_point_modes.csv", ["site_id", "size", "capacity_t", "capex", "fixed_opex_per_yr"],
+              [["C", "own", capacity, 0, 2000.0]])
+    # road km quoted, rates per t km: 100 x 0.5 = 50, 10 x 0.5 = 5, 150 x 0.1 = 15
+    lanes = [[r, "S", 100, None] for r in ("R1", "R2", "R3")] + [[r, "C", 10, None] for r in ("R1", "R2", "R3")] + [["C", "S", 150, None]]
+    write_csv(folder / "lanes.csv", ["origin", "destination", "km", "cost_per_t"], lanes)
+    write_csv(folder / "channels.csv", ["id", "price_scope", "damaged_share"], [["dealer", "region", 0.5], ["fleet", "region", 0.0]])
+    transport = {"pack_cost_per_t_km": 0.5, "first_mile_cost_per_t_km": 0.5, "line_haul_cost_per_t_km": 0.1}
+    if surcharge is not None:
+        transport["damaged_pack_surcharge_per_t_km"] = surcharge
+    (folder / "instance.toml").write_text(toml_text(base_toml(transport=transport)), encoding="utf-8")
+    return folder
+
+
+@pytest.mark.parametrize(("accepts", "objective", "damaged_via_point"), [
+    ("", 8_180.0, 90.0),
+    ("dealer", 11_780.0, 90.0),
+    ("fleet", 15_200.0, 0.0),
+])
+def test_damaged_packs_pay_their_surcharge_on_the_haul_from_the_region(tmp_path, accepts, objective, damaged_via_point):
+    inst = load_instance(_damaged_instance(tmp_path, accepts))
+    sol = solve(inst, **EXACT)
+    assert sol.status == SolveStatus.OPTIMAL
+    assert sol.objective == pytest.approx(objective, rel=1e-9)
+    first = sol.flows[sol.flows["echelon"].isin(["region_spoke", "region_collection_point"])]
+    assert first["damaged_t"].sum() == pytest.approx(90.0)
+    assert first.loc[first["echelon"] == "region_collection_point", "damaged_t"].sum() == pytest.approx(damaged_via_point)
+    assert (sol.flows.loc[sol.flows["echelon"] == "collection_point_spoke", "damaged_t"] == 0).all()
+    assert check_solution(inst, sol) == []
+
+
+def test_a_full_point_takes_the_damaged_packs_first(tmp_path):
+    """C holds 150 t.  Any tonne through C saves 50 - 20 = 30/t; a damaged one saves 20 - 2 = 18/t
+    more, so C fills with the 90 damaged t and 60 sound ones: 150 x 20 + 150 x 50 + 2,000 + 90 x 2
+    = 12,680 (a proportional split -- 45 damaged t through C -- would cost 45 x 18 more)."""
+    inst = load_instance(_damaged_instance(tmp_path, "", capacity=150.0))
+    sol = solve(inst, **EXACT)
+    assert sol.objective == pytest.approx(12_680.0, rel=1e-9)
+    via = sol.flows[sol.flows["echelon"] == "region_collection_point"]
+    assert via["flow_t"].sum() == pytest.approx(150.0) and via["damaged_t"].sum() == pytest.approx(90.0)
+    assert check_solution(inst, sol) == []
+
+
+def test_damaged_packs_may_be_the_ones_left_uncollected(tmp_path):
+    """No point; R -> S costs 25/t over 100 km, damaged packs 25 + 0.2 x 100 = 45/t, against an
+    uncollected penalty of 30/t (collection rate 0): the sound 210 t are collected (25 < 30), the
+    90 damaged t left (45 > 30): 210 x 25 + 90 x 30 = 7,950."""
+    folder = _damaged_instance(tmp_path, "", name="unc")
+    (folder / "collection_points.csv").unlink()
+    (folder / "collection_point_modes.csv").unlink()
+    write_csv(folder / "lanes.csv", ["origin", "destination", "km", "cost_per_t"], [[r, "S", 100, None] for r in ("R1", "R2", "R3")])
+    toml = base_toml(transport={"pack_cost_per_t_km": 0.25, "damaged_pack_surcharge_per_t_km": 0.2},
+                     collection={"uncollected_penalty_per_t": 30.0, "min_collection_rate": 0.0})
+    (folder / "instance.toml").write_text(toml_text(toml), encoding="utf-8")
+    inst = load_instance(folder)
+    sol = solve(inst, **EXACT)
+    assert sol.objective == pytest.approx(7_950.0, rel=1e-9)
+    packs = sol.flows[sol.flows["echelon"] == "region_spoke"]
+    assert packs["flow_t"].sum() == pytest.approx(210.0) and packs["damaged_t"].sum() == pytest.approx(0.0)
+    assert sol.regions["uncollected_t"].sum() == pytest.approx(90.0)
+    assert check_solution(inst, sol) == []
+
+
+def test_the_checker_catches_damaged_packs_lost_misplaced_or_not_charged(tmp_path):
+    import dataclasses
+
+    inst = load_instance(_damaged_instance(tmp_path, "fleet"))
+    sol = solve(inst, **EXACT)
+    assert check_solution(inst, sol) == []
+    flows = sol.flows.copy()
+    lost = flows.assign(damaged_t=0.0, transport_cost=flows["flow_t"] * flows["cost_per_t"])  # surcharge dropped with them
+    rules = {v.rule for v in check_solution(inst, dataclasses.replace(sol, flows=lost))}
+    assert "damaged_packs" in rules, rules
+    # the damaged tonnes moved onto the fleet flows into C (a fleets-only point), costs made to match
+    moved = flows.copy()
+    into_c = moved["echelon"] == "region_collection_point"
+    direct = moved["echelon"] == "region_spoke"
+    moved.loc[into_c, "damaged_t"] = 30.0
+    moved.loc[direct, "damaged_t"] = 0.0
+    moved["transport_cost"] = moved["flow_t"] * moved["cost_per_t"] + moved["damaged_t"] * moved["km"] * 0.2
+    broken = dataclasses.replace(sol, flows=moved)
+    found = [v for v in check_solution(inst, broken) if v.rule == "channel_acceptance"]
+    assert len(found) == 3 and all(v.amount == pytest.approx(30.0) for v in found), found  # no damaged fleet packs
+    # the surcharge left out of the transport costs
+    costs = sol.costs.copy()
+    costs.loc[costs["component"] == "transport_pack", "value"] -= 1800.0
+    rules = {v.rule for v in check_solution(inst, dataclasses.replace(sol, costs=costs))}
+    assert "cost:transport_pack" in rules, rules
+
+
+def test_damaged_packs_without_their_surcharge_are_refused(tmp_path):
+    folder = _damaged_instance(tmp_path, "", surcharge=None)
+    with pytest.raises(InstanceError) as err:
+        load_instance(folder)
+    msg = str(err.value)
+    assert "instance.toml" in msg and "damaged_pack_surcharge_per_t_km" in msg and "dealer" in msg, msg
+
+
+def _one_more_tonne(folder, channel: str, base_shares: dict[str, float]):
+    """The instance with one more tonne of ``channel`` in R1 (R1's supply 101 t, its shares
+    re-weighted so the other channels keep their tonnes): the +1 t re-solve, independent of
+    optimizer.explain."""
+    import csv
+
+    rows = list(csv.reader(open(folder / "regions.csv", encoding="utf-8")))
+    rows[1][-1] = "101"  # R1's nmc_t
+    write_csv(folder / "regions.csv", rows[0], rows[1:])
+    tonnes = {h: 100.0 * s + (1.0 if h == channel else 0.0) for h, s in base_shares.items()}
+    shares = [["*", h, s] for h, s in base_shares.items()] + [["R1", h, t / 101.0] for h, t in tonnes.items()]
+    write_csv(folder / "channel_shares.csv", ["region", "channel", "share"], shares)
+    return load_instance(folder)
+
+
+@pytest.mark.parametrize(("accepts", "damaged", "dealer_value", "fleet_value"), [
+    # dealers only at C: one more dealer tonne goes via C (5 + 15 = 20/t), a fleet tonne direct (50/t)
+    ("dealer", None, -20.0, -50.0),
+    # fleets only at C, half the dealer packs damaged: a dealer tonne goes direct at 50 + 0.5 x 20
+    # (the damaged half's surcharge) = 60/t, a fleet tonne via C at 20/t
+    ("fleet", 0.2, -60.0, -20.0),
+    # every channel at C: a dealer tonne via C at 20 + 0.5 x 2 = 21/t, a fleet tonne 20/t
+    ("", 0.2, -21.0, -20.0),
+])
+def test_each_channel_has_its_own_marginal_value(tmp_path, accepts, damaged, dealer_value, fleet_value):
+    """Where a point takes some channels only, or a channel's packs are partly damaged, one more
+    tonne is worth a different amount in each channel: by hand, and by the +1 t re-solve."""
+    folder = _damaged_instance(tmp_path, accepts, surcharge=damaged) if damaged else _channel_instance(tmp_path, {"C": accepts})
+    if damaged is None:
+        write_csv(folder / "channels.csv", ["id", "price_scope"], [["dealer", "region"], ["fleet", "region"]])
+    inst = load_instance(folder)
+    sol = solve(inst, **EXACT)
+    assert check_solution(inst, sol) == []
+    mv = sol.channels[sol.channels["region_id"] == "R1"].set_index("channel")["marginal_value_per_t"]
+    assert mv["dealer"] == pytest.approx(dealer_value, rel=1e-9)
+    assert mv["fleet"] == pytest.approx(fleet_value, rel=1e-9)
+    shares = {"dealer": 0.6, "fleet": 0.4}
+    for channel, value in (("dealer", dealer_value), ("fleet", fleet_value)):
+        more = solve(_one_more_tonne(_copy(folder, tmp_path / f"more-{channel}"), channel, shares), **EXACT)
+        assert -(more.objective - sol.objective) == pytest.approx(value, rel=1e-6), channel
+
+
+def _copy(folder, dest):
+    import shutil
+
+    shutil.copytree(folder, dest)
+    return dest

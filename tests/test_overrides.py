@@ -221,7 +221,7 @@ VALUES = {"pack_cost_per_t_km": 0.5, "black_mass_cost_per_t_km": 0.2, "circuity"
           "max_spokes": 6, "min_hubs": 1, "max_hubs": 3, "max_capex": 1e9, "single_sourcing": True,
           "first_mile_cost_per_t_km": 0.9, "line_haul_cost_per_t_km": 0.2, "first_mile_radius_km": 100.0,
           "line_haul_radius_km": 600.0, "collection_point_cost_per_t": 20.0, "min_collection_points": 0,
-          "max_collection_points": 4}
+          "max_collection_points": 4, "damaged_pack_surcharge_per_t_km": 0.3}
 
 
 @pytest.mark.parametrize("key", sorted(VALUES))
@@ -267,6 +267,18 @@ def test_channel_levers(base, overrides, price, capture, shares):
     pd.testing.assert_frame_equal(b.offers, _with_channels(base).offers)  # the base is untouched
 
 
+@pytest.mark.parametrize(("overrides", "damaged"), [
+    ({"damaged_share": 2.0}, [0.2, 1.0, 0.0]),  # 0.6 x 2 capped at 1
+    ({"damaged_share_by_channel": {"fleet": 0.5}}, [0.1, 0.3, 0.0]),
+])
+def test_damaged_share_levers(base, overrides, damaged):
+    b = _with_channels(base)
+    b = b.replace(channels=b.channels.assign(damaged_share=[0.1, 0.6, 0.0]))
+    inst = _applied(b, overrides)
+    np.testing.assert_allclose(inst.channels["damaged_share"], damaged)
+    np.testing.assert_allclose(b.channels["damaged_share"], [0.1, 0.6, 0.0])  # the base is untouched
+
+
 def test_a_channel_lever_names_a_channel(base):
     with pytest.raises(InstanceError) as e:
         parse_scenario({"offer_price_by_channel": {"dealers": 1.1}}, _with_channels(base))
@@ -275,7 +287,7 @@ def test_a_channel_lever_names_a_channel(base):
 
 def test_every_declared_key_has_a_case_here():
     covered = {c[0] for c in _size_cases()} | {c[0] for c in PROCESSING} | {c[0] for c in CLOSURE} | {c[0] for c in TRANSPORT}
-    covered |= {k for c in CHANNEL_CASES for k in c[0]}
+    covered |= {k for c in CHANNEL_CASES for k in c[0]} | {"damaged_share", "damaged_share_by_channel"}
     covered |= {c[0] for c in CHEMISTRY} | {c[0] for c in SUPPLY} | set(VALUES) | {"penalty", "force_open", "forbid"}
     from .test_collection_points import (
         CP_LEVERS,  # the collection-point tier's levers, on an instance that has one

@@ -33,7 +33,7 @@ from ..instance import Instance
 from ..tiers import LEGS, REGION, TIERS, Tier, legs_into, legs_out_of, processing_component
 from .joins import index_tuples, pairs, positions, size_ranks
 from .linear import Terms, add_linear_expression, add_rows, var_array
-from .network import Network, build_network, throughput_var
+from .network import Network, build_network, damaged_var, throughput_var
 
 
 @dataclass
@@ -70,6 +70,7 @@ def build_model(inst: Instance, options: ModelOptions | None = None, net: Networ
         add_offer_choice(m, net)
         for leg in LEGS:
             add_channel_acceptance(m, net, leg)
+        add_damaged_packs(m, net)
         for t in TIERS:
             add_one_size(m, net, t)
             add_capacity(m, net, t)
@@ -117,6 +118,7 @@ def add_variables(m: pyo.ConcreteModel, net: Network, options: ModelOptions) -> 
     """Declare every variable family over its sparse table (:meth:`Network.families`), with
     upper bounds from real capacities and supplies (the big-M of the linking rows)."""
     bounds = {leg.flow_var: net.arcs[leg.name]["ub_t"] for leg in LEGS}
+    bounds.update({damaged_var(leg): net.damaged_arcs(leg)["ub_t"] for leg in LEGS if leg.origin == REGION})
     bounds["merchant_t"] = net.merchant["ub_t"]
     bounds.update({throughput_var(t): net.tiers[t.name].options["capacity_t"] for t in TIERS if net.tiers[t.name].option_costs})
     unc = net.uncollectable()
@@ -126,17 +128,19 @@ def add_variables(m: pyo.ConcreteModel, net: Network, options: ModelOptions) -> 
             "merchant_t": "t black mass/yr sold at a site's gate", "uncollected_t": "t packs/yr not collected",
             "closed_site": "existing site i is closed (from period t on)",
             "offer_level": "level l of offer ladder L is the offer made",
+            **{damaged_var(leg): f"t/yr of damaged packs among the {leg.origin}->{leg.destination} flows" for leg in LEGS},
             **{throughput_var(t): f"t/yr a {t.name} takes in while operating size k" for t in TIERS}}
     set_names = {**{t.open_var: f"{t.name.upper()}_SIZES" for t in TIERS}, **{leg.flow_var: f"ARCS_{leg.name.upper()}" for leg in LEGS},
                  "merchant_t": "MERCHANT", "uncollected_t": "UNCOLLECTABLE", "closed_site": "CLOSABLE",
-                 "offer_level": "OFFER_LEVELS", **{throughput_var(t): f"{t.name.upper()}_THROUGHPUT" for t in TIERS}}
+                 "offer_level": "OFFER_LEVELS", **{damaged_var(leg): f"DAMAGED_{leg.name.upper()}" for leg in LEGS},
+                 **{throughput_var(t): f"{t.name.upper()}_THROUGHPUT" for t in TIERS}}
     for name, (table, keys) in net.families().items():
         if name == "closed_site" and not len(table) and net.single_period:
             continue  # one period without closable sites: no closure variables at all
         if name == "offer_level" and not len(table):
             continue  # no offer ladders: every tonne is captured, no offer variables
-        if name.startswith("throughput_") and not len(table):
-            continue  # no size option with a cost of its own: no split of the throughput
+        if name.startswith(("throughput_", "damaged_")) and not len(table):
+            continue  # no size option with a cost of its own / no damaged packs: no such family
         index = pyo.Set(initialize=index_tuples(table, keys), ordered=True, dimen=len(keys))
         m.add_component(set_names[name], index)
         binary = name.startswith("open_") or name in ("closed_site", "offer_level")
@@ -257,23 +261,100 @@ def add_channel_acceptance(m: pyo.ConcreteModel, net: Network, leg) -> None:
     for every union :math:`U` of the channel sets :math:`H_d` the sites region :math:`r` reaches
     take (:func:`optimizer.model.network.acceptance_rows`), with :math:`F` the tonnes of
     channels without offers; no rows where every site takes every channel.
+
+    With damaged packs (:func:`add_damaged_packs`) the condition holds for the damaged and the
+    sound packs apart -- :math:`\tilde x` in place of :math:`x` and :math:`\delta_h A`, :math:`\delta_h F`
+    in place of :math:`A`, :math:`F`; :math:`x - \tilde x` and :math:`(1-\delta_h)` -- so that each
+    kind can be drawn from the channels a site takes (the sum of the two is the row above).
     """
     acc = net.acceptance.get(leg.name)
     if acc is None or acc["rows"].empty:
         return
-    rows = acc["rows"]
-    parts = [Terms.of(acc["arcs"]["union"].to_numpy(), _var(m, leg.flow_var), pos=acc["arcs"]["arc"].to_numpy())]
     keys = ["region_id", "chemistry", "period"]
+    damaged = net.damaged_arcs(leg)
+    has = pd.MultiIndex.from_frame(acc["rows"][keys]).isin(pd.MultiIndex.from_frame(net.damaged[keys])) if len(damaged) \
+        else np.zeros(len(acc["rows"]), dtype=bool)
+    plain, split = acc["rows"][~has], acc["rows"][has]
+    _acceptance_rows(m, net, leg, acc, plain, "", None)
+    if len(split):
+        _acceptance_rows(m, net, leg, acc, split, "_damaged", +1.0)
+        _acceptance_rows(m, net, leg, acc, split, "_sound", -1.0)
+
+
+def _acceptance_rows(m, net: Network, leg, acc: dict, rows: pd.DataFrame, suffix: str, damaged_sign: float | None) -> None:
+    """Gale's rows ``rows`` of one kind: all packs (``damaged_sign`` None), the damaged (+1)
+    or the sound ones (-1: x minus the damaged), each against its channels' share of the capture."""
+    if rows.empty:
+        return
+    keys = ["region_id", "chemistry", "period"]
+    rows = rows.reset_index(drop=True).reset_index().rename(columns={"index": "row"})
+    members = acc["arcs"].merge(rows, on="union").rename(columns={"region_id": "origin"})
+    arcs = net.arcs[leg.name]
+    mem, arc = pairs(members, arcs, ["origin", "destination", "chemistry", "period"])  # arcs a sub-network dropped: none
+    row = members["row"].to_numpy()[mem]
     held = acc["channels"].merge(rows, on="union").merge(net.channel_supply, on=[*keys, "channel"])
-    fixed = held[held["ladder"] == ""].groupby("union")["available_t"].sum()
-    rhs = rows["union"].map(fixed).fillna(0.0).to_numpy(float)
+
+    def share(d: pd.DataFrame) -> np.ndarray:
+        delta = d["damaged_share"].to_numpy(float)
+        return np.ones(len(d)) if damaged_sign is None else (delta if damaged_sign > 0 else 1.0 - delta)
+
+    parts = [] if damaged_sign is not None and damaged_sign > 0 else [Terms.of(row, _var(m, leg.flow_var), pos=arc)]
+    if damaged_sign is not None:
+        k, d_pos = pairs(arcs.iloc[arc], net.damaged_arcs(leg), ["origin", "destination", "chemistry", "period"])
+        parts.append(Terms.of(row[k], _var(m, damaged_var(leg)), pos=d_pos, coef=damaged_sign))
+    fixed = held[held["ladder"] == ""]
+    rhs = np.bincount(fixed["row"].to_numpy(int), weights=fixed["available_t"].to_numpy(float) * share(fixed), minlength=len(rows))
     if hasattr(m, "offer_level"):
         offered = held[held["ladder"] != ""].merge(
             net.offers[["ladder", "capture_share"]].reset_index().rename(columns={"index": "pos"}), on="ladder")
-        parts.append(Terms.of(offered["union"].to_numpy(), m.offer_level, pos=offered["pos"].to_numpy(),
-                              coef=-offered["available_t"].to_numpy(float) * offered["capture_share"].to_numpy(float)))
-    add_rows(m, f"channel_acceptance_{leg.name}", index_tuples(rows, [*keys, "union"]), parts, "<=", rhs,
+        parts.append(Terms.of(offered["row"].to_numpy(), m.offer_level, pos=offered["pos"].to_numpy(),
+                              coef=-offered["available_t"].to_numpy(float) * offered["capture_share"].to_numpy(float) * share(offered)))
+    add_rows(m, f"channel_acceptance{suffix}_{leg.name}", index_tuples(rows, [*keys, "union"]), parts, "<=", rhs,
              doc="what sites taking some channels only get <= what those channels capture")
+
+
+def add_damaged_packs(m: pyo.ConcreteModel, net: Network) -> None:
+    r"""Damaged packs: a share :math:`\delta_h` of what each channel captures travels as
+    dangerous goods, at a surcharge per t km on its haul from the region (in the objective).
+
+    .. math:: \tilde x^\ell_{a,c,t} \le x^\ell_{a,c,t} \qquad
+       D_{r,c,t} - u_{r,c,t} \;\le\; \sum_{\ell \text{ from regions}} \sum_d \tilde x^\ell_{(r,d),c,t} \;\le\; D_{r,c,t},
+       \quad D_{r,c,t} = \sum_h \delta_h \Big(F_{r,h,c,t} + A_{r,h,c,t} \sum_{l} s_l z_l\Big)
+
+    with :math:`\tilde x` the damaged packs among an arc's flow (``damaged_<leg>_t``) and :math:`D` the
+    damaged tonnes captured: they are shipped, or left uncollected among the :math:`u` tonnes
+    (without :math:`u` the two bounds make it an equality).
+    """
+    if net.damaged.empty:
+        return
+    keys = ["region_id", "chemistry", "period"]
+    rows = net.damaged.merge(net.supply[keys], on=keys).reset_index(drop=True)  # a sub-network's periods only
+    parts = []
+    for leg in LEGS:
+        if leg.origin != REGION:
+            continue
+        dam = net.damaged_arcs(leg)
+        if dam.empty:
+            continue
+        add_rows(m, f"damaged_within_{leg.name}", index_tuples(dam, ["origin", "destination", "chemistry", "period"]),
+                 [Terms.of(np.arange(len(dam)), _var(m, damaged_var(leg))),
+                  Terms.of(np.arange(len(dam)), _var(m, leg.flow_var), pos=positions(dam, net.arcs[leg.name], ["origin", "destination", "chemistry", "period"]), coef=-1.0)],
+                 "<=", 0.0, doc="damaged packs are part of an arc's flow")
+        parts.append(Terms.of(positions(dam.rename(columns={"origin": "region_id"}), rows, keys), _var(m, damaged_var(leg))))
+    if hasattr(m, "offer_level"):
+        cs = net.channel_supply[(net.channel_supply["ladder"] != "") & (net.channel_supply["damaged_share"] > 0)]
+        terms = cs.merge(rows[keys], on=keys).merge(net.offers[["ladder", "capture_share"]].reset_index().rename(columns={"index": "pos"}), on="ladder")
+        parts.append(Terms.of(positions(terms, rows, keys), m.offer_level, pos=terms["pos"].to_numpy(),
+                              coef=-terms["available_t"].to_numpy(float) * terms["capture_share"].to_numpy(float) * terms["damaged_share"].to_numpy(float)))
+    fixed = rows["fixed_t"].to_numpy(float)
+    add_rows(m, "damaged_shipped_max", index_tuples(rows, keys), parts, "<=", fixed, doc="damaged packs shipped <= damaged captured")
+    unc = net.uncollectable()
+    low = list(parts)
+    if len(unc):
+        both = rows.reset_index().merge(unc.reset_index(drop=True).reset_index().rename(columns={"index": "u"}), on=keys)
+        low.append(Terms.of(both["index"].to_numpy(), m.uncollected_t, pos=both["u"].to_numpy()))
+    add_rows(m, "damaged_shipped_min", index_tuples(rows, keys), low, ">=", fixed,
+             doc="damaged packs shipped + uncollected >= damaged captured")
 
 
 def _site_period_rows(opts: pd.DataFrame) -> pd.DataFrame:
@@ -839,8 +920,11 @@ def add_objective(m: pyo.ConcreteModel, inst: Instance, net: Network, options: M
                            [per_t(net.arcs[leg.name], _var(m, leg.flow_var), net.arcs[leg.name]["destination"].map(cost_of).to_numpy(float))
                             for leg in legs_into(t.name)]))
     for component in dict.fromkeys(leg.component for leg in LEGS):
-        components.append((+1, f"cost_{component}", [per_t(net.arcs[leg.name], _var(m, leg.flow_var), net.arcs[leg.name]["cost_per_t"].to_numpy(float))
-                                                     for leg in LEGS if leg.component == component]))
+        parts = [per_t(net.arcs[leg.name], _var(m, leg.flow_var), net.arcs[leg.name]["cost_per_t"].to_numpy(float))
+                 for leg in LEGS if leg.component == component]
+        parts += [per_t(d, _var(m, damaged_var(leg)), net.damaged_surcharge * d["km"].to_numpy(float))
+                  for leg in LEGS if leg.component == component for d in [net.damaged_arcs(leg)] if len(d)]
+        components.append((+1, f"cost_{component}", parts))
     unc = net.uncollectable()
     components.append((+1, "cost_uncollected_penalty", [per_t(unc, m.uncollected_t, p.uncollected_penalty_per_t or 0.0)]))
     if hasattr(m, "closed_site"):

@@ -32,7 +32,10 @@ captured_min_t = captured_max_t = supply_t``.
 ``channel_supply``: (region, channel, chemistry, period) with tonnes available and the offer
 ladder deciding their capture (:func:`optimizer.channels.channel_supply`); ``offers``
 (``offer_level``): one row per level of every ladder (:func:`optimizer.channels.offer_levels`)
-with ``available_t``, the tonnes the ladder decides (summed over its regions).  ``merchant`` (``MERCHANT``): (site, chemistry, period) where a tier
+with ``available_t``, the tonnes the ladder decides (summed over its regions).  ``damaged``:
+(region, chemistry, period) where some channel has damaged packs (``damaged_share`` with a
+surcharge), with ``fixed_t`` their damaged tonnes without offers; the arcs out of them on the
+legs from the regions carry the damaged-packs family (:meth:`Network.damaged_arcs`).  ``merchant`` (``MERCHANT``): (site, chemistry, period) where a tier
 selling at its gate makes a chemistry with a merchant price.
 """
 
@@ -86,9 +89,15 @@ class Network:
     offers: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=OFFER_COLUMNS))
     #: channel acceptance (Gale's condition, :func:`acceptance_rows`): per leg from the regions
     #: into sites that take some channels only, ``rows`` (region_id, chemistry, period, union),
-    #: ``arcs`` (the row's union, arc position: arcs into sites whose channels lie in the union)
-    #: and ``channels`` (the row's union, channel: the channels in it)
+    #: ``arcs`` (the row's union, destination: sites whose channels lie in the union; matched to
+    #: the arcs by key, so a sub-network keeps them) and ``channels`` (the row's union, channel:
+    #: the channels in it)
     acceptance: dict[str, dict[str, pd.DataFrame]] = field(default_factory=dict)
+    #: (region_id, chemistry, period) where some channel has damaged packs, with ``fixed_t``: the
+    #: damaged tonnes of channels without offers (captured whatever the plan)
+    damaged: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["region_id", "chemistry", "period", "fixed_t"]))
+    #: currency per t km damaged packs pay on top of a region leg's lane
+    damaged_surcharge: float = 0.0
 
     @property
     def single_period(self) -> bool:
@@ -98,6 +107,15 @@ class Network:
     def uncollectable(self) -> pd.DataFrame:
         """Supply rows with an ``uncollected_t`` variable (collection rate below 1)."""
         return self.supply[self.supply["supply_t"] > self.supply["required_t"]]
+
+    def damaged_arcs(self, leg) -> pd.DataFrame:
+        """The arcs of a leg from the regions that may carry damaged packs (``damaged_<leg>_t``):
+        those out of a (region, chemistry, period) where some channel has them; none on other legs."""
+        a = self.arcs[leg.name]
+        if leg.origin != REGION or self.damaged.empty:
+            return a.iloc[:0]
+        keys = pd.MultiIndex.from_frame(self.damaged[["region_id", "chemistry", "period"]])
+        return a[pd.MultiIndex.from_frame(a[["origin", "chemistry", "period"]]).isin(keys)]
 
     def families(self) -> dict[str, tuple[pd.DataFrame, list[str]]]:
         """Each variable family (by Pyomo name) with the table it is indexed by and its key
@@ -114,6 +132,9 @@ class Network:
         out["uncollected_t"] = (self.uncollectable(), ["region_id", "chemistry", "period"])
         out["closed_site"] = (self.closable, ["site_id", "period"])
         out["offer_level"] = (self.offers, ["ladder", "level"])
+        for leg in LEGS:
+            if leg.origin == REGION:
+                out[damaged_var(leg)] = (self.damaged_arcs(leg), ["origin", "destination", "chemistry", "period"])
         return out
 
     def with_tables(self, **changes) -> Network:
@@ -123,6 +144,11 @@ class Network:
         tiers = {**self.tiers, **changes.pop("tiers", {})}
         arcs = {**self.arcs, **changes.pop("arcs", {})}
         return dataclasses.replace(self, tiers=tiers, arcs=arcs, **changes)
+
+
+def damaged_var(leg) -> str:
+    """The variable family of the damaged packs among a region leg's flows (t/yr)."""
+    return f"damaged_{leg.name}_t"
 
 
 def throughput_var(t: Tier) -> str:
@@ -287,7 +313,14 @@ def build_network(inst: Instance) -> Network:
     merchant["price_per_t"] = merchant["chemistry"].map(price).astype(float)
     merchant = merchant.sort_values(["period", "site_id", "chemistry"], kind="stable").reset_index(drop=True)
 
+    damaged = cs[cs["damaged_share"] > 0]
+    keys = ["region_id", "chemistry", "period"]
+    damaged = damaged[keys].drop_duplicates().merge(
+        damaged[damaged["ladder"] == ""].assign(fixed_t=lambda d: d["available_t"] * d["damaged_share"])
+        .groupby(keys, as_index=False)["fixed_t"].sum(), on=keys, how="left").fillna({"fixed_t": 0.0}).reset_index(drop=True)
+
     return Network(
+        damaged=damaged, damaged_surcharge=float(p.damaged_pack_surcharge_per_t_km or 0.0),
         periods=periods, period_weight=weight, chems=chems, black_mass_yield=yields, crf=p.capital_recovery_factor,
         collection_rate=p.min_collection_rate,
         tiers=tiers, supply=sup, arcs=arcs, merchant=merchant[["site_id", "chemistry", "period", "price_per_t", "ub_t"]],
@@ -337,7 +370,8 @@ def acceptance_rows(arcs: pd.DataFrame, sites: pd.DataFrame, cs: pd.DataFrame) -
     keys = ["origin", "chemistry", "period"]
     for (r, chem, per), g in arcs.reset_index(drop=True).groupby(keys, sort=False):
         every = held.get((r, chem, per), frozenset())
-        sets = {i: (frozenset(took[d]) & every if took[d] else every) for i, d in zip(g.index, g["destination"], strict=True)}
+        dest = dict(zip(g.index, g["destination"], strict=True))
+        sets = {i: (frozenset(took[d]) & every if took[d] else every) for i, d in dest.items()}
         if all(v == every for v in sets.values()):
             continue  # every site here takes every channel the region holds: the supply balance says it all
         unions: set[frozenset] = set()
@@ -346,10 +380,10 @@ def acceptance_rows(arcs: pd.DataFrame, sites: pd.DataFrame, cs: pd.DataFrame) -
         for u in sorted(unions - {every}, key=lambda x: sorted(x)):
             k = len(rows)
             rows.append((r, chem, per, k))
-            members += [(k, i) for i, v in sets.items() if v <= u]
+            members += [(k, dest[i]) for i, v in sets.items() if v <= u]
             chans += [(k, h) for h in sorted(u)]
     return {"rows": pd.DataFrame(rows, columns=["region_id", "chemistry", "period", "union"]),
-            "arcs": pd.DataFrame(members, columns=["union", "arc"]),
+            "arcs": pd.DataFrame(members, columns=["union", "destination"]),
             "channels": pd.DataFrame(chans, columns=["union", "channel"])}
 
 

@@ -122,6 +122,10 @@ def summary_text(sol: Solution, inst: Instance | None = None) -> str:
         w(f"\ncollection: {collected:,.0f} of {supply:,.0f} t packs/yr ({100 * collected / supply:.1f} %)\n")
     w(_channels_text(sol))
     fl = sol.flows[sol.flows["period"] == sol.periods[-1]] if sol.multi_period else sol.flows
+    damaged = fl["damaged_t"].sum() if "damaged_t" in fl.columns and len(fl) else 0.0
+    if damaged > 0.5:
+        via = fl.loc[fl["echelon"] == "region_collection_point", "damaged_t"].sum()
+        w(f"damaged packs: {damaged:,.0f} t/yr shipped as dangerous goods ({via:,.0f} t via collection points)\n")
     to_hub = fl.loc[fl["echelon"] == "spoke_hub", "flow_t"].sum()
     merchant = fl.loc[fl["echelon"] == "spoke_merchant", "flow_t"].sum()
     w(f"black mass: {to_hub + merchant:,.0f} t/yr, {to_hub:,.0f} to hubs, {merchant:,.0f} sold at spoke gates\n")

@@ -42,6 +42,7 @@ UNITS = {
     "lat": ("lat [deg]", "0.0000"),
     "lon": ("lon [deg]", "0.0000"),
     "flow_t": ("flow [t/yr]", "#,##0.0"),
+    "damaged_t": ("of which damaged [t packs/yr]", "#,##0.0"),
     "km": ("distance [km]", "#,##0.0"),
     "cost_per_t": ("transport rate [{cur}/t]", "#,##0.00"),
     "transport_cost": ("transport cost [{cur}/yr]", "#,##0"),

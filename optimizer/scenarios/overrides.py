@@ -369,7 +369,7 @@ def _params(base: Instance, o: dict) -> dict:
 
 
 def _channel_tables(base: Instance, o: dict) -> dict:
-    """Offers and channel shares with the scenario's channel levers applied."""
+    """Offers, channel shares and channels (damaged shares) with the scenario's channel levers applied."""
     if not base.has_channels:
         return {}
     out = {}
@@ -405,6 +405,11 @@ def _channel_tables(base: Instance, o: dict) -> dict:
                 new[~hit] = share[~hit] * room / rest
             sh.loc[g.index, "share"] = new
         out["channel_shares"] = sh
+    if ("damaged_share" in o or "damaged_share_by_channel" in o) and "damaged_share" in base.channels.columns:
+        ch = base.channels.copy()
+        f = o.get("damaged_share", 1.0) * ch["id"].map(o.get("damaged_share_by_channel", {})).fillna(1.0).to_numpy(float)
+        ch["damaged_share"] = np.minimum(1.0, ch["damaged_share"].fillna(0.0).to_numpy(float) * f)
+        out["channels"] = ch
     return out
 
 
