@@ -106,7 +106,6 @@ def _moves(built: BuiltModel, lp) -> tuple[pd.DataFrame, list[tuple[tuple[int, f
     and sound shares).  A move is (target, weight): a row, or ``-1 - column`` for a column's upper
     bound (:func:`optimizer.highs_worker._rhs_steps`)."""
     net = built.net
-    keys = ["region_id", "chemistry", "period"]
     rho = net.collection_rate
     cs = net.channel_supply[["region_id", "channel", "chemistry", "period", "damaged_share"]].reset_index(drop=True)
     balance = _row_positions(built, lp, "supply_balance")

@@ -364,6 +364,26 @@ def _n_worlds(inst) -> int:
     return len(offer_worlds(inst))
 
 
+def _milp_equals_brute_force(inst, n_cases: int, stats: Counter, limit: int = 400):
+    """The MILP against the brute force on one example (``n_cases`` combinations of sites and
+    offer levels; more than ``limit`` are skipped): the same optimum, or both infeasible, and the
+    checker passing.  Returns the solution when there is one to look at."""
+    if n_cases > limit:
+        stats["skipped"] += 1
+        return None
+    stats["total"] += 1
+    configs = brute_force(inst)
+    sol = solve(inst, mip_rel_gap=0, threads=1, marginal_values=False)
+    if not configs:
+        stats["infeasible"] += 1
+        assert sol.status == SolveStatus.INFEASIBLE, (sol.status, sol.objective)
+        return None
+    assert sol.status == SolveStatus.OPTIMAL, sol.status
+    assert sol.objective == pytest.approx(configs[0].objective, rel=1e-6, abs=1e-3), (sol.objective, configs[0].objective)
+    assert check_solution(inst, sol) == []
+    return sol
+
+
 @pytest.mark.slow
 def test_offers_milp_equals_brute_force():
     """Offer ladders, national price lists, take-back duties and free channels: the MILP equals
@@ -374,20 +394,9 @@ def test_offers_milp_equals_brute_force():
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large])
     @given(tiny_channel_instances())
     def check(inst):
-        if _n_configs(inst) * _n_worlds(inst) > 400:
-            stats["skipped"] += 1
+        sol = _milp_equals_brute_force(inst, _n_configs(inst) * _n_worlds(inst), stats)
+        if sol is None:
             return
-        stats["total"] += 1
-        configs = brute_force(inst)
-        sol = solve(inst, mip_rel_gap=0, threads=1, marginal_values=False)
-        if not configs:
-            stats["infeasible"] += 1
-            assert sol.status == SolveStatus.INFEASIBLE, (sol.status, sol.objective)
-            return
-        assert sol.status == SolveStatus.OPTIMAL, sol.status
-        best = configs[0].objective
-        assert sol.objective == pytest.approx(best, rel=1e-6, abs=1e-3), (sol.objective, best)
-        assert check_solution(inst, sol) == []
         levels = set(sol.channels.loc[sol.channels["channel"] == "dealer", "level"])
         stats["some dealer tonnes bought"] += bool(levels - {""})
         stats["no offer made"] += "" in levels
@@ -581,19 +590,9 @@ def test_points_taking_some_channels_milp_equals_brute_force():
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large])
     @given(tiny_cp_channel_instances())
     def check(inst):
-        if _n_cp_configs(inst) * _n_worlds(inst) > 400:
-            stats["skipped"] += 1
+        sol = _milp_equals_brute_force(inst, _n_cp_configs(inst) * _n_worlds(inst), stats)
+        if sol is None:
             return
-        stats["total"] += 1
-        configs = brute_force(inst)
-        sol = solve(inst, mip_rel_gap=0, threads=1, marginal_values=False)
-        if not configs:
-            stats["infeasible"] += 1
-            assert sol.status == SolveStatus.INFEASIBLE, (sol.status, sol.objective)
-            return
-        assert sol.status == SolveStatus.OPTIMAL, sol.status
-        assert sol.objective == pytest.approx(configs[0].objective, rel=1e-6, abs=1e-3), (sol.objective, configs[0].objective)
-        assert check_solution(inst, sol) == []
         first = sol.flows[(sol.flows["echelon"] == "region_collection_point") & (sol.flows["flow_t"] > 1e-6)]
         restricted = set(inst.collection_points.loc[inst.collection_points["channels"] != "", "id"])
         stats["some point takes some channels only"] += bool(restricted)
@@ -625,19 +624,9 @@ def test_damaged_packs_milp_equals_brute_force():
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large])
     @given(tiny_damaged_instances())
     def check(inst):
-        if _n_cp_configs(inst) * _n_worlds(inst) > 400:
-            stats["skipped"] += 1
+        sol = _milp_equals_brute_force(inst, _n_cp_configs(inst) * _n_worlds(inst), stats)
+        if sol is None:
             return
-        stats["total"] += 1
-        configs = brute_force(inst)
-        sol = solve(inst, mip_rel_gap=0, threads=1, marginal_values=False)
-        if not configs:
-            stats["infeasible"] += 1
-            assert sol.status == SolveStatus.INFEASIBLE, (sol.status, sol.objective)
-            return
-        assert sol.status == SolveStatus.OPTIMAL, sol.status
-        assert sol.objective == pytest.approx(configs[0].objective, rel=1e-6, abs=1e-3), (sol.objective, configs[0].objective)
-        assert check_solution(inst, sol) == []
         first = sol.flows[sol.flows["echelon"].isin(["region_spoke", "region_collection_point"])]
         restricted = set(inst.collection_points.loc[inst.collection_points["channels"] != "", "id"])
         stats["some point takes some channels only"] += bool(restricted)
