@@ -292,6 +292,35 @@ def test_the_checker_catches_a_point_taking_a_channel_it_does_not_accept(tmp_pat
     assert all(v.amount == pytest.approx(40.0) for v in found), found
 
 
+def test_a_sub_network_keeps_each_points_accepted_channels(tmp_path):
+    """The warm start solves the model on a sub-network (:func:`restrict_to_sites`), whose arcs
+    are renumbered.  Three free points: C takes every channel (the full optimum, 300 t through C:
+    6,000), D and E dealers only.  Without C, D and E together get the 60 dealer t of each region
+    (Gale's row over the pair; each arc alone is bounded by 60 t, which would let 100 t through):
+    180 x 20 + 120 x 50 = 9,600.  Rows placed by arc position rather than by point (the defect
+    the key matching fixed) or left out both let more through."""
+    from optimizer.heuristic import WarmStart, _to_full, restrict_to_sites
+    from optimizer.highs import run_highs
+    from optimizer.model.build import build_model
+    from optimizer.options import SolveOptions
+
+    from .helpers import start_solution
+
+    inst = load_instance(_channel_instance(tmp_path, {"C": "", "D": "dealer", "E": "dealer"}, fixed=0.0))
+    net = build_model(inst).net
+    part = restrict_to_sites(net, {"D", "E"})
+    assert set(part.tiers["collection_point"].options["site_id"]) == {"D", "E"}
+    opts = SolveOptions(threads=1, mip_rel_gap=0.0)
+    run = run_highs(build_model(inst, opts.model_options(), net=part), opts)
+    assert run.status == SolveStatus.OPTIMAL
+    assert run.objective == pytest.approx(9_600.0, rel=1e-9)
+    sol = start_solution(inst, net, WarmStart(_to_full(net, part, run.values), run.objective, 0.0, 0, 0))
+    assert check_solution(inst, sol) == []
+    via = sol.flows[sol.flows["echelon"] == "collection_point_spoke"]
+    assert set(via.loc[via["flow_t"] > 1e-6, "origin"]) <= {"D", "E"}
+    assert via["flow_t"].sum() == pytest.approx(180.0)
+
+
 # --- damaged packs ---------------------------------------------------------------------------------
 #
 # The channel fixture again, with road km on every lane (R -> S 100 km, R -> C 10 km, C -> S 150 km)
