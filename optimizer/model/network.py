@@ -212,9 +212,7 @@ def _supply(inst: Instance, cs: pd.DataFrame, levels: pd.DataFrame) -> pd.DataFr
     least = levels.groupby("ladder")["capture_share"].min().where(levels.groupby("ladder")["forced"].any(), 0.0)
     duty = cs[cs["ladder"] != ""].assign(t=lambda d: d["available_t"] * d["ladder"].map(least).fillna(0.0).to_numpy(float))
     duty = duty.groupby(keys)["t"].sum()
-    most = levels.groupby("ladder")["capture_share"].max()
-    best = cs[cs["ladder"] != ""].assign(t=lambda d: d["available_t"] * d["ladder"].map(most).fillna(0.0).to_numpy(float))
-    best = best.groupby(keys)["t"].sum()
+    most = _capturable(cs, levels).groupby(keys)["most_t"].sum()
     idx = pd.MultiIndex.from_frame(sup[keys])
     if not inst.has_channels:  # exactly the model without channels
         sup["fixed_t"] = sup["supply_t"]
@@ -222,8 +220,7 @@ def _supply(inst: Instance, cs: pd.DataFrame, levels: pd.DataFrame) -> pd.DataFr
     else:
         sup["fixed_t"] = free.reindex(idx, fill_value=0.0).to_numpy(float)
         # what the best offers can win: the arcs' big-M (tighter than supply_t when shares < 1)
-        sup["captured_max_t"] = np.minimum(sup["fixed_t"] + best.reindex(idx, fill_value=0.0).to_numpy(float),
-                                           sup["supply_t"].to_numpy(float))
+        sup["captured_max_t"] = np.minimum(most.reindex(idx, fill_value=0.0).to_numpy(float), sup["supply_t"].to_numpy(float))
     sup["captured_min_t"] = sup["fixed_t"] + duty.reindex(idx, fill_value=0.0).to_numpy(float)
     sup["required_t"] = sup["captured_min_t"] * inst.params.min_collection_rate
     return sup.reset_index(drop=True)
@@ -329,7 +326,8 @@ def build_network(inst: Instance) -> Network:
 
 
 def _capturable(cs: pd.DataFrame, levels: pd.DataFrame) -> pd.DataFrame:
-    """(region, chemistry, period, channel) with the most the plan can capture there (t)."""
+    """(region, chemistry, period, channel) with the most the plan can capture there (t): all of a
+    free channel, the best level's share of a laddered one."""
     most = levels.groupby("ladder")["capture_share"].max()
     share = np.where(cs["ladder"] == "", 1.0, cs["ladder"].map(most).fillna(0.0).to_numpy(float))
     out = cs[["region_id", "chemistry", "period", "channel"]].assign(most_t=cs["available_t"].to_numpy(float) * share)
